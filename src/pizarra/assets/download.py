@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
+from pizarra.assets.checksums import sha256_file
 from pizarra.errors import BadInput, ChecksumMismatch, PizarraError
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -36,14 +37,6 @@ class DownloadError(PizarraError):
     """The download could not be done (no network, server error, bad archive)."""
 
     status_code = 502
-
-
-def sha256_file(path: str | Path, block: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch(url: str, dest: str | Path, sha256: str | None = None, progress: Progress | None = None,

@@ -15,7 +15,6 @@ raises :class:`~pizarra.errors.AssetMissing` with the ``pip install`` line that 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import cache_dir
+from .checksums import sha256_file
 from ..errors import AssetMissing, BadInput, ChecksumMismatch
 
 # Libraries that can reach a model hub must never try: everything ships inside packages.
@@ -120,14 +120,6 @@ def get_spec(name: str) -> ModelSpec:
 
 # ---------------------------------------------------------------------------------------------
 # checksums: a file is hashed once; the result is remembered by (size, mtime) in the cache folder
-
-
-def sha256_file(path: Path, block: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 _memo_lock = threading.Lock()
