@@ -1,0 +1,319 @@
+"""The `pizarra` command: thin commands over the chapter packages.
+
+Every command prints tables and bars for people, and with ``--json`` exactly one JSON object on
+stdout (nothing else there). Errors are one readable sentence (on stderr, or as
+``{"error": {...}}`` with ``--json``) and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import PizarraError
+
+app = typer.Typer(help="Pizarra — laboratorio local de LLMs / local LLM lab.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Data sets: list, verify, download.", no_args_is_help=True)
+models_app = typer.Typer(help="Pretrained models shipped in packages.", no_args_is_help=True)
+train_app = typer.Typer(help="Training with Pizarra's one training loop.", no_args_is_help=True)
+artifacts_app = typer.Typer(help="Models trained by Pizarra and shipped in artifacts/.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
+app.add_typer(train_app, name="train")
+app.add_typer(artifacts_app, name="artifacts")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+def friendly(fn: Callable) -> Callable:
+    """Turn Pizarra's errors into a sentence and an exit code (1, or 2 for bad input)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PizarraError as e:
+            code = 2 if e.status_code == 422 else 1
+            if kwargs.get("as_json"):
+                emit_json({"error": {"type": type(e).__name__, "status": e.status_code, "message": str(e)}})
+            else:
+                err.print(f"[bold red]Error:[/] {e}", highlight=False)
+            raise typer.Exit(code)
+
+    return wrapper
+
+
+def _size(n: int | None) -> str:
+    if not n:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Address to bind (local only by default)."),
+          port: int = typer.Option(8000, min=1, max=65535),
+          reload: bool = typer.Option(False, help="Reload on code changes (development).")):
+    """Start the lab: http://HOST:PORT."""
+    import uvicorn
+
+    out.print(f"Pizarra {__version__} → http://{host}:{port}")
+    uvicorn.run("pizarra.web.app:create_app", factory=True, host=host, port=port, reload=reload,
+                log_level="info")
+
+
+@app.command()
+@friendly
+def info(as_json: bool = JsonOpt):
+    """Every data set and pretrained model: found or missing, size, licence."""
+    from .assets import artifacts, datasets, models
+    from .config import artifacts_dir, cache_dir, data_dir
+
+    result = {
+        "version": __version__,
+        "data_dir": str(data_dir()) if data_dir() else None,
+        "cache_dir": str(cache_dir()),
+        "artifacts_dir": str(artifacts_dir()),
+        "datasets": [datasets.status(s.name) for s in datasets.catalogue()],
+        "models": [models.status(name) for name in models.MODELS],
+        "artifacts": artifacts.list_artifacts(),
+    }
+    if as_json:
+        emit_json(result)
+        return
+    out.print(f"Pizarra {__version__}   data: {result['data_dir'] or '[yellow]PIZARRA_DATA not set[/]'}"
+              f"   cache: {result['cache_dir']}")
+    t = Table(title="Data sets / Datos")
+    for col in ("name", "found", "size", "licence", "problems"):
+        t.add_column(col)
+    for d in result["datasets"]:
+        t.add_row(d["name"], "✔" if d["found"] else "✘", _size(d.get("size_bytes")), d.get("licence", ""),
+                  "; ".join(d.get("problems", []))[:80])
+    out.print(t)
+    t = Table(title="Pretrained models / Modelos preentrenados")
+    for col in ("name", "found", "size", "package", "licence"):
+        t.add_column(col)
+    for m in result["models"]:
+        t.add_row(m["name"], "✔" if m["found"] else "✘", _size(m["size_bytes"]), m["package"], m["licence"])
+    out.print(t)
+    t = Table(title="Artifacts / Artefactos")
+    for col in ("name", "size", "created"):
+        t.add_column(col)
+    for a in result["artifacts"]:
+        t.add_row(a.get("name", "?"), _size(a.get("bytes")), str(a.get("created", "")))
+    out.print(t)
+
+
+# --------------------------------------------------------------------------------------------- data
+
+
+@data_app.command("list")
+@friendly
+def data_list(as_json: bool = JsonOpt):
+    """The catalogue of data sets and where each comes from."""
+    from .assets import datasets
+
+    specs = [s.to_dict() for s in datasets.catalogue()]
+    if as_json:
+        emit_json({"datasets": specs})
+        return
+    t = Table()
+    for col in ("name", "description", "licence", "source"):
+        t.add_column(col)
+    for s in specs:
+        t.add_row(s["name"], s["description"], s["licence"], s["source"])
+    out.print(t)
+
+
+@data_app.command("verify")
+@friendly
+def data_verify(names: Optional[list[str]] = typer.Argument(None, help="Sets to check (default: all)."),
+                quick: bool = typer.Option(False, help="Only files and sizes, do not count records."),
+                as_json: bool = JsonOpt):
+    """Check data sets against their expected files and record counts."""
+    from .assets import datasets
+
+    for n in names or []:
+        datasets.get_spec(n)  # unknown names are bad input
+    results = datasets.verify_all(deep=not quick, names=names or None)
+    ok = all(r["found"] and not r["problems"] for r in results)
+    if as_json:
+        emit_json({"ok": ok, "datasets": results})
+    else:
+        t = Table()
+        for col in ("name", "found", "records", "problems"):
+            t.add_column(col)
+        for r in results:
+            recs = ", ".join(f"{k}={v:,}" for k, v in (r.get("records") or {}).items())
+            t.add_row(r["name"], "✔" if r["found"] else "✘", recs[:70], "; ".join(r["problems"])[:90])
+        out.print(t)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@data_app.command("download")
+@friendly
+def data_download(name: str = typer.Argument(..., help="Data set with an official download (imdb)."),
+                  dest: Optional[Path] = typer.Option(None, help="Data folder (default: PIZARRA_DATA)."),
+                  archive: Optional[Path] = typer.Option(None, help="Use an already downloaded archive."),
+                  force: bool = typer.Option(False, help="Replace an existing copy."),
+                  as_json: bool = JsonOpt):
+    """Download a data set from its official source (needs internet), check its sha256."""
+    from tqdm import tqdm
+
+    from .assets.download import DOWNLOADS
+    from .config import data_dir
+    from .errors import BadInput
+
+    if name not in DOWNLOADS:
+        raise BadInput(f"No official download for '{name}'. Downloadable: {', '.join(DOWNLOADS)}.")
+    target = dest or data_dir()
+    if target is None:
+        raise BadInput("Say where to put the data: --dest DIR, or set PIZARRA_DATA.")
+    bar = tqdm(unit="B", unit_scale=True, desc=name, disable=as_json, file=sys.stderr)
+
+    def progress(done, total):
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    path = DOWNLOADS[name](target, archive=archive, overwrite=force, progress=progress)
+    bar.close()
+    if as_json:
+        emit_json({"name": name, "path": str(path)})
+    else:
+        out.print(f"{name} → {path}")
+
+
+# ------------------------------------------------------------------------------------------- models
+
+
+@models_app.command("list")
+@friendly
+def models_list(as_json: bool = JsonOpt):
+    """Pretrained models: installed or not, size, licence (no hashing, instant)."""
+    from .assets import models
+
+    result = {"models": [models.status(n) for n in models.MODELS]}
+    if as_json:
+        emit_json(result)
+        return
+    t = Table()
+    for col in ("name", "found", "kind", "size", "description"):
+        t.add_column(col)
+    for m in result["models"]:
+        t.add_row(m["name"], "✔" if m["found"] else "✘", m["kind"], _size(m["size_bytes"]), m["description"])
+    out.print(t)
+
+
+@models_app.command("check")
+@friendly
+def models_check(names: Optional[list[str]] = typer.Argument(None, help="Models (default: all)."),
+                 as_json: bool = JsonOpt):
+    """Verify checksums, load each model and run one tiny inference with it."""
+    from .assets import models
+
+    results = [models.smoke_test(n) for n in (names or list(models.MODELS))]
+    ok = all(r["ok"] for r in results)
+    if as_json:
+        emit_json({"ok": ok, "models": results})
+    else:
+        t = Table()
+        for col in ("name", "ok", "load s", "run s", "result"):
+            t.add_column(col)
+        for r in results:
+            t.add_row(r["name"], "✔" if r["ok"] else "✘", f"{r.get('load_s', 0):.2f}",
+                      f"{r.get('run_s', 0):.2f}", str(r.get("result") or r.get("error"))[:80])
+        out.print(t)
+    if not ok:
+        raise typer.Exit(1)
+
+
+# -------------------------------------------------------------------------------------------- train
+
+PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+@train_app.command("demo", context_settings=PASSTHROUGH)
+def train_demo(ctx: typer.Context):
+    """Two-spirals MLP through the shared loop: progress, checkpoints, --resume, torchrun.
+    Options: see `pizarra train demo --help`."""
+    from .train import demo
+
+    demo.main(list(ctx.args))
+
+
+# ---------------------------------------------------------------------------------------- artifacts
+
+
+@artifacts_app.command("list")
+@friendly
+def artifacts_list(as_json: bool = JsonOpt):
+    """Shipped artifacts and their cards (no checksum check: instant)."""
+    from .assets import artifacts
+
+    items = artifacts.list_artifacts()
+    if as_json:
+        emit_json({"artifacts": items})
+        return
+    t = Table()
+    for col in ("name", "size", "created", "command"):
+        t.add_column(col)
+    for a in items:
+        t.add_row(a.get("name", "?"), _size(a.get("bytes")), str(a.get("created", "")), str(a.get("command", ""))[:60])
+    out.print(t)
+
+
+@artifacts_app.command("verify")
+@friendly
+def artifacts_verify(names: Optional[list[str]] = typer.Argument(None, help="Artifacts (default: all)."),
+                     as_json: bool = JsonOpt):
+    """Check every file of each artifact against the sha256 in its card."""
+    from .assets import artifacts
+
+    names = names or [a["name"] for a in artifacts.list_artifacts()]
+    results = []
+    for name in names:
+        try:
+            artifacts.load_artifact(name)
+            results.append({"name": name, "ok": True})
+        except PizarraError as e:
+            results.append({"name": name, "ok": False, "error": str(e)})
+    ok = all(r["ok"] for r in results)
+    if as_json:
+        emit_json({"ok": ok, "artifacts": results})
+    else:
+        for r in results:
+            out.print(("✔ " if r["ok"] else "✘ ") + r["name"] + ("" if r["ok"] else f": {r['error']}"))
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    main()
