@@ -93,3 +93,25 @@ def test_models_list_json():
     res = runner.invoke(app, ["models", "list", "--json"])
     assert res.exit_code == 0
     assert [m["name"] for m in json.loads(res.stdout)["models"]] == ["minilm", "use", "glove50", "gemma-base", "smollm2"]
+
+
+def test_jobs_run_in_foreground_and_bad_params():
+    res = runner.invoke(app, ["jobs", "run", "demo.count", "--params", '{"n": 3, "delay_s": 0}', "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == {"kind": "demo.count", "result": {"count": 3}}
+    res = runner.invoke(app, ["jobs", "run", "demo.count", "--params", "[1]"])
+    assert res.exit_code == 2 and "JSON object" in res.stderr
+    res = runner.invoke(app, ["jobs", "run", "no.such.kind"])
+    assert res.exit_code == 2 and "demo.count" in res.stderr  # names the allowed kinds
+
+
+def test_jobs_submit_list_cancel_share_the_database():
+    res = runner.invoke(app, ["jobs", "submit", "demo.count", "--params", '{"n": 2}', "--json"])
+    job = json.loads(res.stdout)
+    assert job["status"] == "queued"
+    listed = json.loads(runner.invoke(app, ["jobs", "list", "--json"]).stdout)["jobs"]
+    assert listed[0]["id"] == job["id"]
+    res = runner.invoke(app, ["jobs", "cancel", str(job["id"]), "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["status"] == "cancelled"
+    res = runner.invoke(app, ["jobs", "cancel", str(job["id"])])
+    assert res.exit_code == 1 and "already finished" in res.stderr

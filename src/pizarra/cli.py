@@ -30,6 +30,8 @@ app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(train_app, name="train")
 app.add_typer(artifacts_app, name="artifacts")
+jobs_app = typer.Typer(help="Background jobs (trainings, benchmarks) shared with the web lab.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 
 out = Console()
 err = Console(stderr=True)
@@ -309,6 +311,99 @@ def artifacts_verify(names: Optional[list[str]] = typer.Argument(None, help="Art
             out.print(("✔ " if r["ok"] else "✘ ") + r["name"] + ("" if r["ok"] else f": {r['error']}"))
     if not ok:
         raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------------------------- jobs
+
+
+def _params(params: str) -> dict:
+    from .errors import BadInput
+
+    try:
+        value = json.loads(params)
+    except ValueError as e:
+        raise BadInput(f"--params must be a JSON object, e.g. '{{\"n\": 10}}' ({e}).") from None
+    if not isinstance(value, dict):
+        raise BadInput("--params must be a JSON object, e.g. '{\"n\": 10}'.")
+    return value
+
+
+@jobs_app.command("kinds")
+@friendly
+def jobs_kinds(as_json: bool = JsonOpt):
+    """Kinds of job the lab can run."""
+    from .jobs import list_kinds
+
+    kinds = [k.to_dict() for k in list_kinds()]
+    if as_json:
+        emit_json({"kinds": kinds})
+        return
+    for k in kinds:
+        out.print(f"[bold]{k['kind']}[/]  {k.get('description') or k.get('title') or ''}")
+
+
+@jobs_app.command("list")
+@friendly
+def jobs_list(limit: int = typer.Option(20, min=1, max=500), status: Optional[str] = None,
+              as_json: bool = JsonOpt):
+    """Jobs in the lab's database, newest first (also those started from the web)."""
+    from .jobs import JobRunner
+
+    jobs = JobRunner().list(limit=limit, status=status)
+    if as_json:
+        emit_json({"jobs": jobs})
+        return
+    t = Table()
+    for col in ("id", "kind", "status", "created", "error"):
+        t.add_column(col)
+    for j in jobs:
+        t.add_row(str(j["id"]), j["kind"], j["status"], str(j.get("created", "")), str(j.get("error") or "")[:60])
+    out.print(t)
+
+
+@jobs_app.command("submit")
+@friendly
+def jobs_submit(kind: str, params: str = typer.Option("{}", help="Parameters as a JSON object."),
+                as_json: bool = JsonOpt):
+    """Queue a job; a running lab (`pizarra serve`) picks it up."""
+    from .jobs import JobRunner
+
+    job = JobRunner().submit(kind, _params(params))
+    emit_json(job) if as_json else out.print(f"job {job['id']} queued ({kind})")
+
+
+@jobs_app.command("cancel")
+@friendly
+def jobs_cancel(job_id: int = typer.Argument(..., min=1), as_json: bool = JsonOpt):
+    """Cancel a queued or running job."""
+    from .jobs import JobRunner
+
+    job = JobRunner().cancel(job_id)
+    emit_json(job) if as_json else out.print(f"job {job_id}: {job['status']}")
+
+
+@jobs_app.command("run")
+@friendly
+def jobs_run(kind: str, params: str = typer.Option("{}", help="Parameters as a JSON object."),
+             as_json: bool = JsonOpt):
+    """Run a job here in the foreground, with a progress bar (no queue, no database)."""
+    from tqdm import tqdm
+
+    from .jobs import get_kind, run_job
+
+    values = _params(params)
+    get_kind(kind)  # unknown kinds fail before any bar is drawn
+    bar = tqdm(desc=kind, disable=as_json, file=sys.stderr)
+
+    def emit(event: dict) -> None:
+        if event.get("type") == "progress" and event.get("total"):
+            bar.total = event["total"]
+            bar.n = event.get("step", 0)
+            bar.refresh()
+
+    result = run_job(kind, values, emit=emit)
+    bar.close()
+    emit_json({"kind": kind, "result": result}) if as_json else out.print(result)
 
 
 def main() -> None:  # console-script entry point
