@@ -1,6 +1,6 @@
 # Pizarra — two commands: `make run` (the lab at http://127.0.0.1:8000) and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1

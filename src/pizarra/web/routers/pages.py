@@ -1,0 +1,108 @@
+"""The shell's own pages and API: home, chapter pages, health, chapter list, vendored JavaScript.
+
+    GET /                      home: the ten chapters of the lecture
+    GET /capitulo/{slug}       a chapter no other router has claimed: "under construction"
+    GET /api/health            {"status": "ok", "version": ...}
+    GET /api/chapters          the chapters with ready flags, titles and summaries
+    GET /static/vendor/plotly.min.js   Plotly's JavaScript, read from the installed package
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from importlib.metadata import version
+from pathlib import Path
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import BaseModel
+
+from pizarra import __version__
+from pizarra.chapters import BY_SLUG, CHAPTERS
+from pizarra.errors import AssetMissing
+from pizarra.web import i18n
+from pizarra.web.app import chapter_views, render
+
+router = APIRouter()
+
+VENDOR_CACHE = "public, max-age=604800"  # a week: the file only changes when plotly is upgraded
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class ChapterOut(BaseModel):
+    number: int
+    slug: str
+    issue: int  # the issue that builds it
+    ready: bool
+    title: str
+    summary: str
+    url: str
+
+
+# ---------------------------------------------------------------------------------------- pages
+
+
+@router.get("/", response_class=HTMLResponse, tags=["pages"], summary="Home: the ten chapters")
+async def home(request: Request) -> HTMLResponse:
+    ready = sum(c.ready for c in CHAPTERS)
+    return render(request, "home.html", ready=ready, total=len(CHAPTERS))
+
+
+@router.get(
+    "/capitulo/{slug}", response_class=HTMLResponse, tags=["pages"], summary="A chapter's page"
+)
+async def chapter_page(request: Request, slug: str) -> HTMLResponse:
+    chapter = BY_SLUG.get(slug)
+    if chapter is None:
+        raise HTTPException(404)
+    if chapter.ready:  # a ready chapter's router must be listed before this one in ROUTERS
+        raise RuntimeError(f"chapter {slug!r} is marked ready but no router serves its page")
+    view = next(c for c in chapter_views(i18n.request_lang(request)) if c["slug"] == slug)
+    return render(request, "construction.html", chapter=view, current_slug=slug)
+
+
+# ------------------------------------------------------------------------------------------ API
+
+
+@router.get("/api/health", response_model=Health, tags=["lab"], summary="Is the lab up?")
+async def health() -> Health:
+    return Health(status="ok", version=__version__)
+
+
+@router.get(
+    "/api/chapters", response_model=list[ChapterOut], tags=["lab"], summary="The ten chapters"
+)
+async def chapters(
+    request: Request,
+    lang: Literal["es", "en"] | None = Query(None, description="Language of titles and summaries"),
+) -> list[ChapterOut]:
+    return [ChapterOut(**view) for view in chapter_views(lang or i18n.request_lang(request))]
+
+
+# ----------------------------------------------------------------------------- vendored scripts
+
+
+def plotly_js_path() -> Path:
+    """plotly.min.js inside the installed ``plotly`` package."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise AssetMissing("plotly", "The plotly package is not installed: pip install plotly.")
+    path = Path(list(spec.submodule_search_locations)[0]) / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise AssetMissing("plotly", f"Plotly's JavaScript is missing at {path}; reinstall plotly.")
+    return path
+
+
+@router.api_route("/static/vendor/plotly.min.js", methods=["GET", "HEAD"], include_in_schema=False)
+async def plotly_js(request: Request) -> Response:
+    """4.8 MB read once per browser: a week of caching, and 304 while the version is the same."""
+    path = plotly_js_path()
+    headers = {"Cache-Control": VENDOR_CACHE, "ETag": f'"plotly-{version("plotly")}"'}
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    return FileResponse(path, media_type="text/javascript", headers=headers)
