@@ -15,6 +15,7 @@ raises :class:`~pizarra.errors.AssetMissing` with the ``pip install`` line that 
 
 from __future__ import annotations
 
+import atexit
 import importlib.metadata
 import importlib.util
 import json
@@ -322,6 +323,19 @@ def llm(name: str, n_ctx: int = 2048, logits_all: bool = False):
         )
 
     return _once((name, n_ctx, logits_all), make)
+
+
+@atexit.register
+def _close_llms() -> None:
+    """Free llama.cpp contexts before the interpreter tears its modules down (otherwise
+    ``Llama.__del__`` runs too late and prints a TypeError at exit)."""
+    for key, obj in list(_instances.items()):
+        if hasattr(obj, "close") and type(obj).__name__ == "Llama":
+            try:
+                obj.close()
+            except Exception:
+                pass
+            _instances.pop(key, None)
 
 
 _llm_locks: dict[str, threading.Lock] = {}
