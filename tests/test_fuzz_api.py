@@ -25,7 +25,8 @@ from pizarra.web.app import Settings, create_app
 MAX_EXAMPLES = 15  # per operation: the whole file stays well under a minute on 2 cores
 # Operations that run a real model or a long computation: no coverage phase, fewer examples, and
 # time to load the model on the first call. (GET /api/nets/vanishing: ~3.5 s a call at its bounds.)
-EXPENSIVE = ["POST /api/models/embed", "POST /api/models/complete", "GET /api/nets/vanishing"]
+EXPENSIVE = ["POST /api/models/embed", "POST /api/models/complete", "GET /api/nets/vanishing",
+             "POST /api/similarity/compare", "POST /api/similarity/map"]
 MAX_EXAMPLES_EXPENSIVE = 3
 TIMEOUT_S = 240
 NOT_IN_SCHEMA = {"/docs", "/redoc", "/static/vendor/plotly.min.js"}  # no parameters to fuzz

@@ -1,0 +1,287 @@
+"""Chapter 6: sentence similarity (fast ONNX path = sentence-transformers), map, search, eval, CLI, API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from pizarra.errors import AssetMissing, BadInput
+
+FIXTURE_DATA = Path(__file__).parent / "fixtures" / "data"
+SOURCE = "Me encanta el baloncesto"
+CANDIDATES = ["Me encanta el fútbol", "Nada me gusta más que el baloncesto"]
+LONG = "la casa " * 150  # 300 word pieces in 1,200 characters: beyond MiniLM's 256-token window
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_cache(tmp_path_factory):
+    """One cache per module: the ONNX graph is built once here (about a second), then reused."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PIZARRA_CACHE", str(tmp_path_factory.mktemp("cache")))
+    from pizarra.similarity import encoders, search
+
+    encoders._encoders.clear()
+    search._indexes.clear()
+    yield
+    encoders._encoders.clear()
+    search._indexes.clear()
+    mp.undo()
+
+
+# ------------------------------------------------------------------------------- encoders
+
+
+def test_onnx_graph_equals_sentence_transformers():
+    """Glass box = black box: the hand-built ONNX graph computes SentenceTransformer.encode,
+    on a padded batch of very different lengths and on a text cut to the 256-token window."""
+    from pizarra.similarity.encoders import MiniLMOnnx, MiniLMTorch
+
+    texts = [SOURCE, *CANDIDATES, "Hi", "I love my dog, and my dog loves me back every single day.", LONG]
+    fast, ref = MiniLMOnnx(n_threads=1), MiniLMTorch()
+    a, b = fast.encode(texts, batch_size=4), ref.encode(texts, batch_size=4)
+    assert a.vectors.shape == (len(texts), 384)
+    np.testing.assert_allclose(a.vectors, b.vectors, atol=2e-5)
+    assert a.truncated == b.truncated == [False] * 5 + [True]
+    assert a.tokens == b.tokens
+
+
+def test_runtime_path_needs_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from pizarra.similarity import compare; r = compare(%r, %r); "
+            "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules, 'heavy import'; "
+            "print(r['scores'])" % (SOURCE, CANDIDATES))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[0.655, 0.838]"
+
+
+class FakeEncoder:
+    """Counts what it is asked to encode; vectors are one-hot by first letter."""
+
+    name, dim, max_tokens = "fake", 26, None
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts, batch_size=32):
+        from pizarra.similarity.encoders import Encoded
+
+        self.calls.append(list(texts))
+        v = np.zeros((len(texts), 26), np.float32)
+        v[np.arange(len(texts)), [ord(t[0]) % 26 for t in texts]] = 1
+        return Encoded(v, [len(t) for t in texts], [False] * len(texts))
+
+
+def test_lru_cache_is_bounded_and_evicts_least_recently_used():
+    from pizarra.similarity.encoders import CachedEncoder
+
+    inner = FakeEncoder()
+    enc = CachedEncoder(inner, maxsize=3)
+    e = enc.encode(["a", "b", "a"])
+    assert inner.calls == [["a", "b"]]  # duplicates encoded once
+    np.testing.assert_array_equal(e.vectors[0], e.vectors[2])
+    enc.encode(["c"])
+    enc.encode(["a"])  # hit: "a" becomes the most recently used
+    assert inner.calls[-1] == ["c"] and enc.hits == 2
+    enc.encode(["d"])  # over the bound: "b" (least recently used) goes
+    assert list(enc.cache) == ["c", "a", "d"]
+    enc.encode(["b"])
+    assert inner.calls[-1] == ["b"] and len(enc.cache) == 3
+
+
+# -------------------------------------------------------------------------------- compare
+
+
+def test_lecture_numbers_minilm():
+    from pizarra.similarity import compare
+
+    r = compare(SOURCE, CANDIDATES, "minilm")
+    assert r["scores"] == [0.655, 0.838]  # the lecture's widget, to the third decimal
+    assert [row["index"] for row in r["ranking"]] == [1, 0]
+    assert r["notices"] == [] and r["truncated"] == []
+
+
+def test_use_knows_spanish_and_crosses_languages():
+    from pizarra.similarity import compare
+
+    mini = compare("Adoro a mi perro", ["I adore my dog", "La bolsa cayó hoy"], "minilm")["scores"]
+    use = compare("Adoro a mi perro", ["I adore my dog", "La bolsa cayó hoy"], "use")["scores"]
+    assert use[0] > 0.8 and use[0] - use[1] > 0.5  # multilingual: a translation is the closest
+    assert mini[0] < use[0] - 0.3  # English MiniLM does not see the translation
+
+
+@pytest.mark.parametrize("source,candidates,message", [
+    ("", ["x"], "empty"),
+    ("  ", ["x"], "empty"),
+    (SOURCE, [], "at least one"),
+    (SOURCE, ["ok", " "], "sentence 2 is empty"),
+    (SOURCE, ["x"] * 101, "limit is 100"),
+    ("x" * 2001, ["x"], "limit is 2000"),
+])
+def test_bad_input(source, candidates, message):
+    from pizarra.similarity import compare
+
+    with pytest.raises(BadInput, match=message):
+        compare(source, candidates)
+
+
+def test_unknown_model():
+    from pizarra.similarity import compare
+
+    with pytest.raises(BadInput, match="minilm, use"):
+        compare(SOURCE, CANDIDATES, "bert")
+
+
+def test_long_text_is_truncated_with_a_notice():
+    from pizarra.similarity import compare
+
+    r = compare(SOURCE, ["hola", LONG])
+    assert r["truncated"] == [2]
+    assert "256 tokens" in r["notices"][0]
+    assert len(r["scores"]) == 2
+
+
+def test_hundred_candidates_in_order():
+    from pizarra.similarity import compare
+
+    cands = [f"frase número {i}" for i in range(100)]
+    r = compare(SOURCE, cands)
+    assert len(r["scores"]) == 100
+    assert [row["score"] for row in r["ranking"]] == sorted(r["scores"], reverse=True)
+
+
+# ------------------------------------------------------------------------------------ map
+
+
+def test_semantic_map_puts_the_dogs_together():
+    from pizarra.similarity.core import semantic_map
+
+    r = semantic_map(["I love my dog", "I adore my dog", "Hi, how's it going?", "Hello, how are you?",
+                      "The stock market fell today", "Shares dropped sharply"], k=3)
+    by = {p["text"]: p for p in r["points"]}
+    assert by["I love my dog"]["nearest"] == "I adore my dog"
+    assert by["I love my dog"]["cluster"] == by["I adore my dog"]["cluster"] != by["Hi, how's it going?"]["cluster"]
+    xy = {t: np.array([p["x"], p["y"]]) for t, p in by.items()}
+    assert np.linalg.norm(xy["I love my dog"] - xy["I adore my dog"]) < np.linalg.norm(xy["I love my dog"] - xy["Hi, how's it going?"])
+
+
+def test_map_bad_input():
+    from pizarra.similarity.core import semantic_map
+
+    with pytest.raises(BadInput, match="at least two"):
+        semantic_map(["solo una", "solo una", ""])
+    with pytest.raises(BadInput, match="pca or tsne"):
+        semantic_map(["a", "b"], method="umap")
+
+
+def test_pca_and_kmeans_on_known_points():
+    from pizarra.similarity.core import kmeans_cosine, pca_2d
+
+    x = np.array([[1, 0, 0], [0.99, 0.1, 0], [0, 1, 0], [0.1, 0.99, 0]], np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    labels = kmeans_cosine(x, 2)
+    assert labels[0] == labels[1] != labels[2] == labels[3]
+    pts = pca_2d(x)
+    assert pts.shape == (4, 2)
+    assert np.linalg.norm(pts[0] - pts[1]) < np.linalg.norm(pts[0] - pts[2])
+
+
+# --------------------------------------------------------------------------------- search
+
+
+def test_search_index_built_once_and_cached_on_disk():
+    from pizarra.similarity import search as s
+
+    passages = [{"text": t, "doc": "test"} for t in (
+        "El caballero atacó a los molinos de viento creyendo que eran gigantes.",
+        "La cena tenía pan, queso y un poco de vino tinto.",
+        "El barco navegaba por el mar durante la tormenta.")]
+    with pytest.raises(AssetMissing, match="pizarra similarity index quijote"):
+        s.search("molinos", "quijote", "use")
+    info = s.build_index("quijote", "use", passages=passages)
+    assert info["passages"] == 3 and Path(info["path"]).is_file()
+    r = s.search("gigantes que en realidad eran molinos", "quijote", "use", k=2)
+    assert r["results"][0]["text"].startswith("El caballero") and len(r["results"]) == 2
+    assert r["results"][0]["score"] >= r["results"][1]["score"]
+    s._indexes.clear()  # a new process reads the same index from disk
+    assert s.search("comida", "quijote", "use", k=1)["results"][0]["text"].startswith("La cena")
+    with pytest.raises(BadInput):
+        s.search("x", "quijote", "use", k=0)
+
+
+def test_split_passages():
+    from pizarra.similarity.search import split_passages
+
+    text = "Corto.\n\nUna frase de más de ocho palabras para que cuente aquí.\n  \nOtra   línea\ncon ocho o más palabras partida en dos."
+    assert split_passages(text) == ["Una frase de más de ocho palabras para que cuente aquí.",
+                                    "Otra línea con ocho o más palabras partida en dos."]
+
+
+# ------------------------------------------------------------------------------------ eval
+
+
+def test_pair_scores_and_spearman():
+    from pizarra.similarity.evaluate import pair_scores, spearman
+
+    pairs = [("aa", "ab", 5.0), ("ba", "ca", 0.0), ("da", "db", 4.0), ("ea", "fa", 1.0)]
+    cos, gold = pair_scores(lambda s: FakeEncoder().encode(s).vectors, pairs)
+    assert cos == [1.0, 0.0, 1.0, 0.0] and gold == [5.0, 0.0, 4.0, 1.0]
+    assert spearman([1, 2, 3], [2, 4, 9]) == pytest.approx(1.0)
+    assert spearman([1, 2], [1, 2]) is None
+
+
+# ----------------------------------------------------------------------------- CLI and API
+
+
+def test_cli_compare_json_and_errors():
+    from pizarra.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["similarity", SOURCE, *CANDIDATES, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == {"model": "minilm", "scores": [0.655, 0.838],
+                                    "ranking": json.loads(r.stdout)["ranking"], "notices": []}
+    r = runner.invoke(app, ["similarity", "compare", SOURCE, CANDIDATES[0], "--model", "use", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["model"] == "use"
+    r = runner.invoke(app, ["similarity", "", "x", "--json"])
+    assert r.exit_code == 2 and json.loads(r.stdout)["error"]["type"] == "BadInput"
+
+
+def test_cli_eval_on_fixture(monkeypatch):
+    from pizarra.cli import app
+
+    monkeypatch.setenv("PIZARRA_DATA", str(FIXTURE_DATA))
+    r = CliRunner().invoke(app, ["similarity", "eval", "--model", "minilm", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["results"]
+    assert [row["set"] for row in rows] == ["stsb_en_test", "stsb_es_test", "sts2017_es_es"]
+    assert rows[0]["reference"] == 0.8203 and rows[0]["pairs"] == 2
+
+
+def test_api_compare_map_search_and_page():
+    from pizarra.web.app import create_app
+
+    c = TestClient(create_app())
+    r = c.post("/api/similarity/compare", json={"source": SOURCE, "candidates": CANDIDATES})
+    assert r.status_code == 200 and r.json()["scores"] == [0.655, 0.838]
+    r = c.post("/api/similarity/compare", json={"source": " ", "candidates": ["x"]})
+    assert r.status_code == 422 and "empty" in r.json()["error"]["message"]
+    r = c.post("/api/similarity/compare", json={"source": "x", "candidates": ["y"] * 101})
+    assert r.status_code == 422
+    r = c.post("/api/similarity/map", json={"sentences": ["I love my dog", "I adore my dog", "Hola"], "k": 2})
+    assert r.status_code == 200 and len(r.json()["points"]) == 3
+    r = c.get("/api/similarity/search", params={"q": "molinos", "collection": "cuentos"})
+    assert r.status_code == 503 and r.json()["error"]["kind"] == "AssetMissing"
+    page = c.get("/capitulo/entender-texto")
+    assert page.status_code == 200 and 'id="compare-form"' in page.text and SOURCE in page.text
+    assert "Me encanta el fútbol" in c.get("/capitulo/entender-texto?lang=en").text
