@@ -26,7 +26,7 @@ MAX_EXAMPLES = 15  # per operation: the whole file stays well under a minute on 
 # Operations that run a real model or a long computation: no coverage phase, fewer examples, and
 # time to load the model on the first call. (GET /api/nets/vanishing: ~3.5 s a call at its bounds.)
 EXPENSIVE = ["POST /api/models/embed", "POST /api/models/complete", "GET /api/nets/vanishing",
-             "POST /api/similarity/compare", "POST /api/similarity/map"]
+             "POST /api/similarity/compare", "POST /api/similarity/map", "POST /api/embeddings/project"]
 MAX_EXAMPLES_EXPENSIVE = 3
 TIMEOUT_S = 240
 NOT_IN_SCHEMA = {"/docs", "/redoc", "/static/vendor/plotly.min.js"}  # no parameters to fuzz

@@ -32,6 +32,13 @@ app.add_typer(train_app, name="train")
 app.add_typer(artifacts_app, name="artifacts")
 jobs_app = typer.Typer(help="Background jobs (trainings, benchmarks) shared with the web lab.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(__import__("pizarra.similarity.cli", fromlist=["app"]).app, name="similarity")
+from .embeddings.cli import app as embeddings_app, top as embeddings_top  # noqa: E402
+app.add_typer(embeddings_app, name="embeddings")
+app.add_typer(embeddings_top)  # pizarra neighbors | analogy | formula
+from .text.cli import app as text_app  # noqa: E402
+app.add_typer(text_app)  # pizarra tokenize | vectorize
+app.add_typer(__import__("pizarra.nets.cli", fromlist=["app"]).app, name="nets")  # pizarra nets check | ladder
 
 out = Console()
 err = Console(stderr=True)

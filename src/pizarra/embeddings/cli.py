@@ -1,0 +1,142 @@
+"""CLI of chapter 3 (word embeddings). Two Typer apps:
+
+    app  ->  pizarra embeddings eval|neighbors|analogy|formula
+    top  ->  pizarra neighbors|analogy|formula   (the same commands at the top level)
+
+Heavy imports (numpy, the vectors) happen inside the commands, so ``pizarra info`` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Word embeddings: evaluate, nearest words, analogies, formulas.", no_args_is_help=True)
+top = typer.Typer()
+
+VectorsOpt = typer.Option("es", "--vectors", help="es (word2vec trained here) or glove (English).")
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+
+
+def _friendly(fn):
+    from pizarra.cli import friendly
+
+    return friendly(fn)
+
+
+def _emit(obj) -> None:
+    from pizarra.cli import emit_json
+
+    emit_json(obj)
+
+
+def _table(title: str, rows: list[dict], cols: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in cols:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*[f"{r[c]:.4f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+    Console().print(t)
+
+
+def neighbors(word: str = typer.Argument(..., help="A word."),
+              k: int = typer.Option(10, "--k", min=1, max=100),
+              metric: str = typer.Option("cosine", "--metric", help="cosine | euclidean"),
+              vectors: str = VectorsOpt, as_json: bool = JsonOpt):
+    """The k nearest words to WORD (cosine similarity or euclidean distance)."""
+
+    @_friendly
+    def run(as_json: bool):
+        from pizarra.embeddings.vectors import load_vectors
+
+        emb = load_vectors(vectors)
+        res = {"word": word, "vectors": vectors, "metric": metric,
+               "neighbors": [{"word": w, "score": s} for w, s in emb.neighbors(word, k, metric)]}
+        if as_json:
+            return _emit(res)
+        _table(f"{word} · {metric} · {vectors}", res["neighbors"], ["word", "score"])
+
+    run(as_json=as_json)
+
+
+def analogy(a: str = typer.Argument(..., help="A (e.g. hombre)"), b: str = typer.Argument(..., help="B (mujer)"),
+            c: str = typer.Argument(..., help="C (rey)"), k: int = typer.Option(5, "--k", min=1, max=100),
+            method: str = typer.Option("3cosadd", "--method", help="3cosadd | 3cosmul"),
+            vectors: str = VectorsOpt, as_json: bool = JsonOpt):
+    """A is to B as C is to ?   (hombre mujer rey → reina)"""
+
+    @_friendly
+    def run(as_json: bool):
+        from pizarra.embeddings.vectors import load_vectors
+
+        emb = load_vectors(vectors)
+        res = {"a": a, "b": b, "c": c, "vectors": vectors, "method": method,
+               "results": [{"word": w, "score": s} for w, s in emb.analogy(a, b, c, k, method)]}
+        if as_json:
+            return _emit(res)
+        _table(f"{a} : {b} :: {c} : ? · {method}", res["results"], ["word", "score"])
+
+    run(as_json=as_json)
+
+
+def formula(expression: str = typer.Argument(..., help='e.g. "LERP(mañana, noche, 0.5)"'),
+            k: int = typer.Option(10, "--k", min=1, max=100),
+            metric: str = typer.Option("cosine", "--metric", help="cosine | euclidean"),
+            vectors: str = VectorsOpt, as_json: bool = JsonOpt):
+    """Evaluate a vector formula (AVERAGE, LERP, MINUS, SUM, MUL, SLERP, DIST, DOT, SLIDER, + - * /)."""
+
+    @_friendly
+    def run(as_json: bool):
+        from pizarra.embeddings.formula import run_formula
+        from pizarra.embeddings.vectors import load_vectors
+
+        res = run_formula(expression, load_vectors(vectors), k, metric)
+        res["vectors"] = vectors
+        if as_json:
+            return _emit(res)
+        if res["kind"] == "number":
+            print(f"{expression} = {res['value']:.6g}")
+        else:
+            _table(f"{expression} · {vectors}", res["results"], ["word", "score"])
+
+    run(as_json=as_json)
+
+
+def eval_cmd(vectors: str = VectorsOpt,
+             analogies: Optional[Path] = typer.Option(None, "--analogies", help="gensim-format analogy file."),
+             method: str = typer.Option("3cosadd", "--method", help="3cosadd | 3cosmul"),
+             as_json: bool = JsonOpt):
+    """Analogy accuracy (overall, by section, coverage) and Spearman on word-similarity sets."""
+
+    @_friendly
+    def run(as_json: bool):
+        from pizarra.embeddings.evaluate import evaluate
+        from pizarra.embeddings.vectors import load_vectors
+
+        res = evaluate(load_vectors(vectors), analogies=analogies, method=method)
+        res["vectors"] = vectors
+        if as_json:
+            return _emit(res)
+        an = res["analogies"]
+        rows = [{"section": n, "accuracy": s["accuracy"] if s["accuracy"] is not None else "-",
+                 "coverage": s["coverage"], "questions": s["total"]} for n, s in an["sections"].items()]
+        rows.append({"section": "ALL", "accuracy": an["accuracy"], "coverage": an["coverage"], "questions": an["total"]})
+        _table(f"{vectors}: analogies ({method}) · {an['file']}", rows, ["section", "accuracy", "coverage", "questions"])
+        rows = [{"set": n, "spearman": s["spearman"] if s["spearman"] is not None else "-",
+                 "coverage": s["coverage"], "pairs": s["pairs"]} for n, s in res["similarity"].items()]
+        if rows:
+            _table(f"{vectors}: word similarity", rows, ["set", "spearman", "coverage", "pairs"])
+
+    run(as_json=as_json)
+
+
+for _app in (app, top):
+    _app.command("neighbors")(neighbors)
+    _app.command("analogy")(analogy)
+    _app.command("formula")(formula)
+app.command("eval")(eval_cmd)

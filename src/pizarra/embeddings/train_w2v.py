@@ -1,0 +1,96 @@
+"""Train Spanish word2vec with gensim on the whole Spanish corpus (needs ``PIZARRA_DATA``).
+
+    python -m pizarra.embeddings.train_w2v --sg 1 --out ~/.cache/pizarra/w2v/sg.model
+
+Step 1 writes the corpus once as a LineSentence file (lowercased letter-only words, one paragraph
+per line, at most 1,000 words a line) in the cache; step 2 trains gensim's Word2Vec on it with
+``corpus_file=`` (the fast path) and logs progress. ``export`` (in ``pizarra.embeddings.export``)
+then keeps the most frequent words, stores float16 vectors as an artifact and evaluates them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+from pizarra.config import cache_dir
+from pizarra.text.words import letter_words
+
+MAX_LINE = 1000
+
+
+def corpus_file(path: Path | None = None, data=None) -> tuple[Path, dict]:
+    """Write (once) the tokenized Spanish corpus; returns its path and {docs, lines, words}."""
+    from pizarra.assets.datasets import spanish_corpus_texts
+
+    path = Path(path or cache_dir() / "w2v" / "corpus_es.txt")
+    stats_path = path.with_suffix(".json")
+    if path.is_file() and stats_path.is_file():
+        return path, json.loads(stats_path.read_text())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stats = {"docs": 0, "lines": 0, "words": 0, "by_source": {}}
+    tmp = path.with_suffix(".tmp")
+    t0 = time.time()
+    with open(tmp, "w", encoding="utf-8") as f:
+        for source, _, text in spanish_corpus_texts(data=data):
+            stats["docs"] += 1
+            n_doc = 0
+            for para in text.split("\n"):
+                toks = letter_words(para)
+                for i in range(0, len(toks), MAX_LINE):
+                    f.write(" ".join(toks[i:i + MAX_LINE]) + "\n")
+                    stats["lines"] += 1
+                n_doc += len(toks)
+            stats["words"] += n_doc
+            stats["by_source"][source] = stats["by_source"].get(source, 0) + n_doc
+            if stats["docs"] % 50 == 0:
+                logging.info("corpus: %d docs, %.1f M words, %.0f s", stats["docs"], stats["words"] / 1e6, time.time() - t0)
+    tmp.replace(path)
+    stats["tokenize_seconds"] = round(time.time() - t0, 1)
+    stats_path.write_text(json.dumps(stats, indent=1))
+    return path, stats
+
+
+def train(out: Path, sg: int, dim: int, window: int, negative: int, min_count: int, epochs: int,
+          sample: float, workers: int) -> dict:
+    from gensim.models import Word2Vec
+
+    path, stats = corpus_file()
+    logging.info("corpus: %s", stats)
+    t0 = time.time()
+    model = Word2Vec(corpus_file=str(path), sg=sg, vector_size=dim, window=window, negative=negative,
+                     hs=0, min_count=min_count, epochs=epochs, sample=sample, workers=workers, seed=1)
+    seconds = time.time() - t0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(str(out))
+    info = {"corpus": stats, "params": {"sg": sg, "vector_size": dim, "window": window, "negative": negative,
+                                       "min_count": min_count, "epochs": epochs, "sample": sample,
+                                       "workers": workers, "hs": 0, "seed": 1},
+            "vocab_trained": len(model.wv), "train_seconds": round(seconds, 1)}
+    out.with_suffix(".json").write_text(json.dumps(info, indent=1))
+    logging.info("done: %s", info)
+    return info
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sg", type=int, default=1)
+    p.add_argument("--dim", type=int, default=100)
+    p.add_argument("--window", type=int, default=5)
+    p.add_argument("--negative", type=int, default=5)
+    p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--sample", type=float, default=1e-4)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", type=Path, default=None)
+    a = p.parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.INFO)
+    out = a.out or cache_dir() / "w2v" / ("sg.model" if a.sg else "cbow.model")
+    train(out, a.sg, a.dim, a.window, a.negative, a.min_count, a.epochs, a.sample, a.workers)
+
+
+if __name__ == "__main__":
+    main()

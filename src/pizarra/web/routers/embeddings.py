@@ -1,0 +1,208 @@
+"""Chapter 3 over HTTP: the page and the API of word embeddings.
+
+    GET  /capitulo/embeddings              the page
+    GET  /api/embeddings/vectors           the vector sets (words, dimensions, language, card scores)
+    GET  /api/embeddings/neighbors         nearest words by cosine and by euclidean distance
+    GET  /api/embeddings/analogy           a : b :: c : ?  (3CosAdd or 3CosMul)
+    POST /api/embeddings/formula           AVERAGE, LERP, MINUS, SUM, MUL, SLERP, DIST, DOT, SLIDER, + - * /
+    POST /api/embeddings/project           PCA / t-SNE in 2-D or 3-D of a word list or a neighbourhood
+    GET  /api/embeddings/quiz              the "tamaño × edad" map of animals
+
+Thin: the work is in :mod:`pizarra.embeddings`. Unknown words are a 422 that names them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from pizarra.web import i18n
+from pizarra.web.app import chapter_views, render
+
+router = APIRouter()
+SLUG = "embeddings"
+VectorsName = Literal["es", "glove"]
+Word = Annotated[str, Field(min_length=1, max_length=60)]
+
+
+def _emb(name: str):
+    from pizarra.embeddings.vectors import load_vectors
+
+    return load_vectors(name)
+
+
+class Scored(BaseModel):
+    word: str
+    score: float
+
+
+class NeighborRow(BaseModel):
+    word: str
+    cosine: float
+    euclidean: float
+    euclidean_rank: int
+
+
+class NeighborsOut(BaseModel):
+    word: str
+    vectors: str
+    metric: str
+    neighbors: list[Scored]
+    table: list[NeighborRow]  # the k nearest by cosine with their euclidean distance too
+    by_euclidean: list[Scored]
+
+
+class AnalogyOut(BaseModel):
+    a: str
+    b: str
+    c: str
+    vectors: str
+    method: str
+    results: list[Scored]
+
+
+class FormulaIn(BaseModel):
+    formula: str = Field(min_length=1, max_length=500, examples=["LERP(mañana, noche, 0.5)"])
+    vectors: VectorsName = "es"
+    k: int = Field(10, ge=1, le=50)
+    metric: Literal["cosine", "euclidean"] = "cosine"
+    exclude_inputs: bool = True
+
+
+class FormulaOut(BaseModel):
+    formula: str
+    vectors: str
+    kind: Literal["vector", "number"]
+    words: list[str]
+    sliders: list[dict]
+    results: list[Scored]
+    value: float | None = None
+
+
+class ProjectIn(BaseModel):
+    vectors: VectorsName = "es"
+    words: list[Word] | None = Field(None, max_length=300, description="3 to 300 words, or use `word`")
+    word: Word | None = Field(None, description="project this word and its n nearest words")
+    n: int = Field(40, ge=2, le=100)
+    method: Literal["pca", "tsne"] = "pca"
+    dims: Literal[2, 3] = 2
+
+
+class Point(BaseModel):
+    word: str
+    x: float
+    y: float
+    z: float | None = None
+
+
+class ProjectOut(BaseModel):
+    method: str
+    dims: int
+    points: list[Point]
+    explained_variance: list[float] | None = None
+
+
+class QuizOut(BaseModel):
+    vectors: str
+    x_axis: list[str]
+    y_axis: list[str]
+    points: list[Point]
+
+
+# ---------------------------------------------------------------------------------------- page
+PROMPTS = {
+    "analogy": ["hombre", "mujer", "rey"],
+    "formula": "LERP(mañana, noche, 0.5)",
+    "examples": ["rey - hombre + mujer", "AVERAGE(perro, gato, caballo)", "SLERP(invierno, verano, 0.5)",
+                 "DIST(perro, gato)", "LERP(niño, viejo, SLIDER(0.5))"],
+    "neighbors": "madrid",
+    "project": "lunes martes miércoles jueves viernes sábado domingo enero febrero marzo abril mayo "
+               "rojo verde azul amarillo negro blanco perro gato caballo vaca oveja",
+}
+
+
+@router.get("/capitulo/embeddings", response_class=HTMLResponse, tags=["pages"], summary="Chapter 3 page")
+def page(request: Request) -> HTMLResponse:
+    view = next(c for c in chapter_views(i18n.request_lang(request)) if c["slug"] == SLUG)
+    return render(request, "embeddings.html", chapter=view, current_slug=SLUG, prompts=PROMPTS,
+                  info=vectors_info())
+
+
+# ----------------------------------------------------------------------------------------- API
+def vectors_info() -> list[dict]:
+    from pizarra.assets.artifacts import list_artifacts
+
+    cards = {a["name"]: a for a in list_artifacts()}
+    sg = cards.get("w2v-es-sg") or {}
+    ev = (sg.get("metrics") or {}).get("eval") or {}
+    return [
+        {"name": "es", "lang": "es", "source": "word2vec skip-gram, trained here (artifact w2v-es-sg)",
+         "available": bool(sg), "analogy_accuracy": (ev.get("analogies") or {}).get("accuracy"),
+         "analogy_coverage": (ev.get("analogies") or {}).get("coverage")},
+        {"name": "glove", "lang": "en", "source": "GloVe 6B 50d (Stanford), 400k English words",
+         "available": True},
+    ]
+
+
+@router.get("/api/embeddings/vectors", tags=["embeddings"])
+def vectors() -> dict:
+    """The vector sets this lab can explore, with the shipped card's scores."""
+    return {"vectors": vectors_info()}
+
+
+@router.get("/api/embeddings/neighbors", response_model=NeighborsOut, tags=["embeddings"])
+def neighbors(word: str = Query(..., min_length=1, max_length=60), k: int = Query(10, ge=1, le=50),
+              metric: Literal["cosine", "euclidean"] = "cosine", vectors: VectorsName = "es") -> NeighborsOut:
+    """The k nearest words by ``metric``, and the projector's table: cosine AND euclidean."""
+    emb = _emb(vectors)
+    return NeighborsOut(
+        word=emb.normalize(word), vectors=vectors, metric=metric,
+        neighbors=[Scored(word=w, score=s) for w, s in emb.neighbors(word, k, metric)],
+        table=[NeighborRow(**r) for r in emb.neighbors_both(word, k)],
+        by_euclidean=[Scored(word=w, score=s) for w, s in emb.neighbors(word, k, "euclidean")])
+
+
+@router.get("/api/embeddings/analogy", response_model=AnalogyOut, tags=["embeddings"])
+def analogy(a: str = Query(..., min_length=1, max_length=60), b: str = Query(..., min_length=1, max_length=60),
+            c: str = Query(..., min_length=1, max_length=60), k: int = Query(5, ge=1, le=50),
+            method: Literal["3cosadd", "3cosmul"] = "3cosadd", vectors: VectorsName = "es") -> AnalogyOut:
+    """a is to b as c is to ? (hombre : mujer :: rey : ?)."""
+    emb = _emb(vectors)
+    return AnalogyOut(a=a, b=b, c=c, vectors=vectors, method=method,
+                      results=[Scored(word=w, score=s) for w, s in emb.analogy(a, b, c, k, method)])
+
+
+@router.post("/api/embeddings/formula", response_model=FormulaOut, tags=["embeddings"])
+def formula(req: FormulaIn) -> FormulaOut:
+    """Evaluate a vector formula and decode the result to its nearest words."""
+    from pizarra.embeddings.formula import run_formula
+
+    res = run_formula(req.formula, _emb(req.vectors), req.k, req.metric, req.exclude_inputs)
+    return FormulaOut(vectors=req.vectors, **res)
+
+
+@router.post("/api/embeddings/project", response_model=ProjectOut, tags=["embeddings"])
+def project(req: ProjectIn) -> ProjectOut:
+    """PCA or t-SNE (2-D/3-D) of a word list, or of a word and its n nearest neighbours."""
+    from pizarra.embeddings.projector import neighborhood, project as run
+    from pizarra.errors import BadInput
+
+    emb = _emb(req.vectors)
+    if req.word:
+        words = neighborhood(emb, req.word, req.n)
+    elif req.words:
+        words = req.words
+    else:
+        raise BadInput("Give `words` (3 to 300) or a `word` whose neighbourhood to project.")
+    return ProjectOut(**run(emb, words, req.method, req.dims))
+
+
+@router.get("/api/embeddings/quiz", response_model=QuizOut, tags=["embeddings"])
+def quiz(vectors: VectorsName = "es") -> QuizOut:
+    """The quiz map: animals placed by size (pequeño→grande) and age (joven→adulto) directions."""
+    from pizarra.embeddings.projector import quiz_map
+
+    return QuizOut(vectors=vectors, **quiz_map(_emb(vectors)))

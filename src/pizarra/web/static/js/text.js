@@ -1,0 +1,95 @@
+// Chapter 2 labs: tokenizers, the tokens-per-word table, one-hot / bag of words / TF-IDF.
+"use strict";
+const T = window.TEXT_T || {};
+const $ = (sel, root = document) => root.querySelector(sel);
+const fill = (s, v) => s.replace(/\{(\w+)\}/g, (m, k) => (k in v ? v[k] : m));
+
+async function api(path, body) {
+  const res = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+                                  body: JSON.stringify(body) });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error((data.error && data.error.message) || `${T.error} (${res.status})`);
+  return data;
+}
+async function guarded(section, work) {
+  const box = $(".error-box", section);
+  box.textContent = "";
+  section.setAttribute("aria-busy", "true");
+  try { await work(); } catch (e) { box.textContent = e.message; } finally { section.removeAttribute("aria-busy"); }
+}
+
+// ---------------------------------------------------------------------------------- tokenizers
+const tf = $("#tokenize-form");
+tf.vocab_size.addEventListener("input", () => { $("#vocab-out").textContent = tf.vocab_size.value; });
+async function tokenize() {
+  await guarded($("#tokenize-lab"), async () => {
+    const body = { text: tf.text.value, kind: tf.kind.value, n: Number(tf.n.value) };
+    if (tf.kind.value === "bpe") body.vocab_size = Number(tf.vocab_size.value);
+    const r = await api("/api/text/tokenize", body);
+    const box = $("#tokens");
+    box.innerHTML = "";
+    for (const tok of r.tokens) {
+      const span = document.createElement("span");
+      span.className = "tok";
+      span.textContent = tok;
+      box.appendChild(span);
+    }
+    $("#tokenize-summary").textContent = fill(T.summary, { tokens: r.n_tokens, words: r.n_words, ratio: r.tokens_per_word ?? "–" });
+    $("#token-ids").textContent = r.ids ? r.ids.join(" ") : "–";
+  });
+}
+tf.addEventListener("submit", (e) => { e.preventDefault(); tokenize(); });
+tf.kind.addEventListener("change", tokenize);
+tf.vocab_size.addEventListener("change", tokenize);
+
+// ------------------------------------------------------------------------- tokens per word table
+$("#compare-go").addEventListener("click", () => guarded($("#compare-lab"), async () => {
+  const r = await api("/api/text/compare", {});
+  const tbody = $("#compare-table tbody");
+  tbody.innerHTML = "";
+  for (const row of r.rows) {
+    const tr = document.createElement("tr");
+    tr.innerHTML = `<td></td><td class="num">${row.vocab_size ? row.vocab_size.toLocaleString() : "–"}</td>` +
+                   `<td class="num">${row.es.toFixed(2)}</td><td class="num">${row.en.toFixed(2)}</td>`;
+    tr.firstChild.textContent = row.tokenizer;
+    tbody.appendChild(tr);
+  }
+  $("#compare-table").hidden = false;
+}));
+
+// ---------------------------------------------------------------------- one-hot / BoW / TF-IDF
+const vf = $("#vectorize-form");
+async function vectorize() {
+  await guarded($("#vectorize-lab"), async () => {
+    const sentences = vf.sentences.value.split("\n").map((s) => s.trim()).filter(Boolean);
+    const r = await api("/api/text/vectorize", { sentences, method: vf.method.value });
+    const table = $("#matrix");
+    table.innerHTML = "";
+    const head = table.createTHead().insertRow();
+    head.appendChild(document.createElement("th"));
+    for (const w of r.vocabulary) { const th = document.createElement("th"); th.className = "vocab"; th.textContent = w; head.appendChild(th); }
+    const body = table.createTBody();
+    r.rows.forEach((label, i) => {
+      const tr = body.insertRow();
+      const th = document.createElement("th"); th.textContent = label; tr.appendChild(th);
+      for (const x of r.vectors[i]) {
+        const td = tr.insertCell();
+        td.className = "num" + (x ? " one" : "");
+        td.textContent = r.method === "tfidf" ? x.toFixed(2) : String(x);
+      }
+    });
+    if (r.idf) {
+      const tr = body.insertRow();
+      const th = document.createElement("th"); th.textContent = T.idf; tr.appendChild(th);
+      for (const x of r.idf) { const td = tr.insertCell(); td.className = "num note"; td.textContent = x.toFixed(2); }
+    }
+    $("#vectorize-summary").textContent = fill(T.vsummary, { dim: r.dimension, rows: r.rows.length, nonzero: r.nonzero,
+                                                              sparsity: (100 * r.sparsity).toFixed(0) });
+  });
+}
+vf.addEventListener("submit", (e) => { e.preventDefault(); vectorize(); });
+vf.method.addEventListener("change", vectorize);
+document.querySelectorAll("[data-example]").forEach((b) => b.addEventListener("click", () => { vf.sentences.value = b.dataset.example; vectorize(); }));
+
+tokenize();
+vectorize();
