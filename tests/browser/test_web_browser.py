@@ -90,8 +90,9 @@ def test_vendored_plotly_draws_in_the_browser(page, live_server):
 @pytest.mark.parametrize("width, height", [(1024, 768), (800, 600)])
 def test_pages_fit_a_classroom_projector(page, live_server, screenshot, width, height):
     page.set_viewport_size({"width": width, "height": height})
-    for path in ("/", "/capitulo/embeddings"):
+    for path in ("/", *(f"/capitulo/{c.slug}" for c in CHAPTERS)):
         page.goto(live_server + path)
+        page.wait_for_load_state("networkidle")  # chapter pages fill their tables and plots
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}x{height}"
         assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 18
