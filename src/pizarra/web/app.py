@@ -49,6 +49,7 @@ STATIC_DIR = WEB_DIR / "static"
 ROUTERS: tuple[str, ...] = (
     "pizarra.web.routers.models",
     "pizarra.web.routers.jobs",
+    "pizarra.web.routers.jobs_page",
     "pizarra.web.routers.text",
     "pizarra.web.routers.embeddings",
     "pizarra.web.routers.nets",

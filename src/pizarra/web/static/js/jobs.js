@@ -1,0 +1,72 @@
+// Jobs page: POST /api/jobs, then follow GET /api/jobs/{id}/events (SSE) until a final status.
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const FINAL = new Set(["done", "failed", "cancelled", "interrupted"]);
+  let source = null, current = null;
+
+  async function api(method, url, body) {
+    const r = await fetch(url, {method, headers: {"Content-Type": "application/json"},
+                                body: body ? JSON.stringify(body) : undefined});
+    const data = await r.json();
+    if (!r.ok) throw new Error((data.error && data.error.message) || r.statusText);
+    return data;
+  }
+
+  async function refreshTable() {
+    const data = await api("GET", "/api/jobs?limit=10");
+    const rows = (data.jobs || data).map((j) =>
+      `<tr><td>${j.id}</td><td>${j.kind}</td><td>${j.status}</td>` +
+      `<td>${j.error ? j.error : (j.result ? JSON.stringify(j.result).slice(0, 80) : "")}</td></tr>`);
+    document.querySelector("#job-table tbody").innerHTML = rows.join("");
+  }
+
+  function follow(job) {
+    current = job.id;
+    $("job-live").hidden = false;
+    $("job-id").textContent = "#" + job.id;
+    $("job-status").textContent = job.status;
+    $("job-cancel").disabled = false;
+    source = new EventSource(`/api/jobs/${job.id}/events`);
+    source.onmessage = (msg) => {
+      const ev = JSON.parse(msg.data);
+      if (ev.type === "progress" && ev.total) {
+        $("job-progress").max = ev.total;
+        $("job-progress").value = ev.step;
+        $("job-step").textContent = `${ev.step} / ${ev.total}`;
+        if (ev.metrics) $("job-metrics").textContent = JSON.stringify(ev.metrics);
+      }
+      if (ev.type === "status") {
+        $("job-status").textContent = ev.status + (ev.error ? ": " + ev.error : "");
+        if (FINAL.has(ev.status)) {   // close only on a final status: the browser reconnects otherwise
+          source.close();
+          $("job-cancel").disabled = true;
+          if (ev.result) $("job-metrics").textContent = JSON.stringify(ev.result);
+          refreshTable();
+        }
+      }
+    };
+  }
+
+  $("job-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("job-error").hidden = true;
+    const opt = $("job-kind").selectedOptions[0];
+    try {
+      const job = await api("POST", "/api/jobs", {kind: opt.value, params: JSON.parse(opt.dataset.params)});
+      if (source) source.close();
+      follow(job);
+      refreshTable();
+    } catch (err) {
+      $("job-error").textContent = err.message;
+      $("job-error").hidden = false;
+    }
+  });
+
+  $("job-cancel").addEventListener("click", async () => {
+    if (current) {
+      try { await api("POST", `/api/jobs/${current}/cancel`); } catch (err) { /* already finished */ }
+    }
+  });
+
+  refreshTable();
+})();
