@@ -68,8 +68,10 @@ class MiniLMOnnx:
         so.intra_op_num_threads = n_threads or threads()
         so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # no busy-waiting between runs: on a shared 2-core laptop spinning threads steal the CPU
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # ORT's worker threads busy-wait briefly between runs (its default): single-pair latency on an
+        # idle 2-core machine drops from ~14 to ~8 ms. On a machine shared with heavy jobs, spinning
+        # steals CPU from them: PIZARRA_ORT_SPIN=0 turns it off.
+        so.add_session_config_entry("session.intra_op.allow_spinning", os.environ.get("PIZARRA_ORT_SPIN", "1"))
         self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         self.lock = threading.Lock()
 
