@@ -163,8 +163,11 @@ def test_projector_pca_and_tsne(emb):
     assert len(t["points"]) == 6 and t["explained_variance"] is None
     with pytest.raises(BadInput):
         project(emb, ["rey", "reina"], "pca", 2)
-    with pytest.raises(BadInput):
-        project(emb, words, "umap", 2)
+    u = project(emb, words, "umap", 3)
+    assert [q["word"] for q in u["points"]] == words and "z" in u["points"][0]
+    assert u == project(emb, words, "umap", 3)  # seeded: the same picture every time
+    with pytest.raises(BadInput, match="pca, tsne, umap"):
+        project(emb, words, "isomap", 2)
     assert neighborhood(emb, "rey", 5)[0] == "rey" and len(neighborhood(emb, "rey", 5)) == 6
     with pytest.raises(BadInput):
         neighborhood(emb, "rey", 101)

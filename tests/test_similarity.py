@@ -180,8 +180,23 @@ def test_map_bad_input():
 
     with pytest.raises(BadInput, match="at least two"):
         semantic_map(["solo una", "solo una", ""])
-    with pytest.raises(BadInput, match="pca or tsne"):
-        semantic_map(["a", "b"], method="umap")
+    with pytest.raises(BadInput, match="pca, tsne or umap"):
+        semantic_map(["a", "b"], method="isomap")
+
+
+def test_umap_map_keeps_the_lecture_neighbours_together():
+    from pizarra.similarity.core import semantic_map
+
+    sentences = ["I love my dog", "I adore my dog", "I like my dog", "Hi, how's it going?",
+                 "Hello, how are you?", "Hey, what's up?", "I love watching soccer",
+                 "I enjoyed watching the world cup"]
+    m = semantic_map(sentences, method="umap", k=3)
+    assert m["method"] == "umap"
+    xy = {p["text"]: np.array([p["x"], p["y"]]) for p in m["points"]}
+    dogs, greetings = sentences[:3], sentences[3:6]
+    within = np.mean([np.linalg.norm(xy[a] - xy[b]) for a in dogs for b in dogs if a != b])
+    across = np.mean([np.linalg.norm(xy[a] - xy[b]) for a in dogs for b in greetings])
+    assert within < across  # on the UMAP picture itself, not only in the embedding space
 
 
 def test_pca_and_kmeans_on_known_points():

@@ -127,10 +127,10 @@ def kmeans_cosine(x: np.ndarray, k: int, iters: int = 50, seed: int = 0) -> np.n
 
 
 def semantic_map(sentences: list[str], model: str = "minilm", method: str = "pca", k: int = 4) -> dict:
-    """2D points for ``sentences`` (PCA or t-SNE of their embeddings) and a cluster for each."""
+    """2D points for ``sentences`` (PCA, t-SNE or UMAP of their embeddings) and a cluster for each."""
     _check_model(model)
-    if method not in ("pca", "tsne"):
-        raise BadInput(f"Unknown projection '{method}'. Choose pca or tsne.")
+    if method not in ("pca", "tsne", "umap"):
+        raise BadInput(f"Unknown projection '{method}'. Choose pca, tsne or umap.")
     sentences = [s.strip() for s in sentences if isinstance(s, str) and s.strip()]
     sentences = list(dict.fromkeys(sentences))  # each sentence once
     if len(sentences) < 2:
@@ -147,6 +147,10 @@ def semantic_map(sentences: list[str], model: str = "minilm", method: str = "pca
 
         pts = TSNE(2, perplexity=min(30.0, (len(sentences) - 1) / 3), init="pca", random_state=0,
                    metric="cosine").fit_transform(e.vectors)
+    elif method == "umap" and len(sentences) >= 4:
+        from pizarra.embeddings.projector import umap
+
+        pts = umap(e.vectors, 2)
     else:
         pts = pca_2d(e.vectors)
     labels = kmeans_cosine(e.vectors, k)

@@ -87,7 +87,7 @@ class ProjectIn(BaseModel):
     words: list[Word] | None = Field(None, max_length=300, description="3 to 300 words, or use `word`")
     word: Word | None = Field(None, description="project this word and its n nearest words")
     n: int = Field(40, ge=2, le=100)
-    method: Literal["pca", "tsne"] = "pca"
+    method: Literal["pca", "tsne", "umap"] = "pca"
     dims: Literal[2, 3] = 2
 
 

@@ -57,7 +57,7 @@ class CompareOut(BaseModel):
 class MapIn(BaseModel):
     sentences: list[Text] = Field(min_length=2, max_length=MAX_MAP)
     model: Model = "minilm"
-    method: Literal["pca", "tsne"] = "pca"
+    method: Literal["pca", "tsne", "umap"] = "pca"
     k: int = Field(4, ge=1, le=12, description="Number of clusters.")
 
 
