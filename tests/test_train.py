@@ -15,13 +15,7 @@ from pizarra.train import checkpoint as ckpt_mod
 from pizarra.train.demo import run
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one thread is fastest, and steadier on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def same_weights(a: dict, b: dict) -> bool:

@@ -19,13 +19,7 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 WORKER = Path(__file__).resolve().parent / "fixtures" / "train" / "ddp_worker.py"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one thread is fastest, and steadier on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def env() -> dict:

@@ -142,15 +142,10 @@ def semantic_map(sentences: list[str], model: str = "minilm", method: str = "pca
         raise BadInput("The number of clusters k must be between 1 and 12.")
     enc = get_encoder(model)
     e = enc.encode(sentences)
-    if method == "tsne" and len(sentences) >= 4:
-        from sklearn.manifold import TSNE
+    if method in ("tsne", "umap") and len(sentences) >= 4:
+        from pizarra.embeddings import projector  # one t-SNE / UMAP for words and sentences
 
-        pts = TSNE(2, perplexity=min(30.0, (len(sentences) - 1) / 3), init="pca", random_state=0,
-                   metric="cosine").fit_transform(e.vectors)
-    elif method == "umap" and len(sentences) >= 4:
-        from pizarra.embeddings.projector import umap
-
-        pts = umap(e.vectors, 2)
+        pts = (projector.tsne if method == "tsne" else projector.umap)(e.vectors, 2)
     else:
         pts = pca_2d(e.vectors)
     labels = kmeans_cosine(e.vectors, k)
