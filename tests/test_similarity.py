@@ -50,6 +50,25 @@ def test_onnx_graph_equals_sentence_transformers():
     assert a.tokens == b.tokens
 
 
+def test_int8_bulk_path_ranks_like_fp32_but_is_a_separate_encoder():
+    """The int8 graph (search indexes) keeps the ranking; the exact path stays the default."""
+    from pizarra.similarity.encoders import get_encoder, onnx_cache_path
+    from pizarra.assets.models import model_files
+
+    exact, bulk = get_encoder("minilm"), get_encoder("minilm", bulk=True)
+    assert exact.inner.precision == "fp32" and bulk.inner.precision == "int8" and exact is not bulk
+    weights = model_files("minilm")["model/model.safetensors"]
+    q8, f32 = onnx_cache_path(weights, "int8"), onnx_cache_path(weights, "fp32")
+    assert q8.is_file() and q8.stat().st_size < 0.75 * f32.stat().st_size  # int8 linear weights
+    texts = [SOURCE, *CANDIDATES, "I love my dog", "I adore my dog", "Hi, how's it going?", "El perro ladra"]
+    a, b = exact.encode(texts).vectors, bulk.encode(texts).vectors
+    sa, sb = a @ a.T, b @ b.T
+    iu = np.triu_indices(len(texts), 1)
+    assert np.abs(sa - sb).max() < 0.05  # close, not exact
+    assert np.corrcoef(np.argsort(np.argsort(sa[iu])), np.argsort(np.argsort(sb[iu])))[0, 1] > 0.93
+    assert [round(float(x), 3) for x in sa[0, 1:3]] == [0.655, 0.838]  # exact path: the lecture's numbers
+
+
 def test_runtime_path_needs_no_torch():
     import subprocess
     import sys

@@ -59,7 +59,8 @@ def load_collection(name: str, data=None) -> list[dict]:
 
 
 def index_path(collection: str, model: str) -> Path:
-    return cache_dir() / "similarity" / "index" / f"{collection}-{model}.npz"
+    suffix = "-int8" if model == "minilm" else ""  # MiniLM indexes use the int8 bulk path
+    return cache_dir() / "similarity" / "index" / f"{collection}-{model}{suffix}.npz"
 
 
 def build_index(collection: str, model: str = "use", passages: list[dict] | None = None,
@@ -71,7 +72,7 @@ def build_index(collection: str, model: str = "use", passages: list[dict] | None
     passages = passages if passages is not None else load_collection(collection)
     if not passages:
         raise BadInput(f"The collection '{collection}' has no passages.")
-    enc = get_encoder(model).inner  # no LRU cache: each passage is seen once
+    enc = get_encoder(model, bulk=True).inner  # int8 for MiniLM; no LRU cache: each passage is seen once
     texts = [p["text"] for p in passages]
     chunks, truncated = [], 0
     for start in range(0, len(texts), batch):
@@ -127,7 +128,7 @@ def search(query: str, collection: str = "quijote", model: str = "use", k: int =
     if not 1 <= k <= MAX_K:
         raise BadInput(f"k must be between 1 and {MAX_K}.")
     index = load_index(collection, model)
-    q = get_encoder(model).encode([query]).vectors[0]  # (d,)
+    q = get_encoder(model, bulk=True).encode([query]).vectors[0]  # (d,) same path as the index
     scores = index["vectors"] @ q  # (N,)
     k = min(k, len(scores))
     top = np.argpartition(-scores, k - 1)[:k]
