@@ -162,3 +162,16 @@ def test_sse_sends_events_and_reports_errors_in_words():
     with TestClient(_sse_app(failing)) as client:
         body = client.get("/s").text
     assert '"type": "error", "message": "top_p must be more than 0"' in body
+
+
+def test_first_call_after_a_different_prompt_gives_the_same_seeded_text():
+    """No KV-cache reuse between calls: a shared prefix must not change a seeded sample."""
+    msgs = [{"role": "user", "content": "Tell me a short story about a cat."}]
+    s = rt.Sampling(max_tokens=24, temperature=1.0, seed=3)
+    rt.complete("smollm2", "Unrelated text first.", rt.Sampling(max_tokens=2))
+    first = rt.chat("smollm2", msgs, s).text
+    second = rt.chat("smollm2", msgs, s).text
+    longer = rt.chat("smollm2", msgs + [{"role": "assistant", "content": "Once"},
+                                        {"role": "user", "content": "Go on."}], s)  # shares a prefix
+    assert first == second == rt.chat("smollm2", msgs, s).text
+    assert longer.n_tokens > 0

@@ -32,3 +32,9 @@ def cache_dir() -> Path:
 def artifacts_dir() -> Path:
     value = os.environ.get("PIZARRA_ARTIFACTS", "").strip()
     return Path(value).expanduser().resolve() if value else REPO_ROOT / "artifacts"
+
+
+def threads() -> int:
+    """Threads for model inference (ONNX Runtime, llama.cpp): ``PIZARRA_THREADS`` or all cores."""
+    value = os.environ.get("PIZARRA_THREADS", "").strip()
+    return max(1, int(value)) if value.isdigit() else max(1, os.cpu_count() or 1)

@@ -317,8 +317,10 @@ def llm(name: str, n_ctx: int = 2048, logits_all: bool = False):
     def make():
         from llama_cpp import Llama
 
+        from ..config import threads
+
         return Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=max(1, os.cpu_count() or 1),
+            model_path=str(path), n_ctx=n_ctx, n_threads=threads(),
             logits_all=logits_all, verbose=False, seed=0,
         )
 

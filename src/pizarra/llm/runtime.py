@@ -131,12 +131,12 @@ def _load(ref: ModelRef, n_ctx: int):
         return models.llm(ref.name, n_ctx=n_ctx)
 
     def make():
-        import os
-
         from llama_cpp import Llama
 
+        from pizarra.config import threads
+
         try:
-            return Llama(model_path=str(ref.path), n_ctx=n_ctx, n_threads=max(1, os.cpu_count() or 1),
+            return Llama(model_path=str(ref.path), n_ctx=n_ctx, n_threads=threads(),
                          verbose=False, seed=0)
         except (ValueError, RuntimeError) as e:  # not a GGUF llama.cpp can read
             raise BadInput(f"llama.cpp could not load {ref.path}: {e}") from e
@@ -255,6 +255,10 @@ def _generate(llm, tokens: list[int], sampling: Sampling, stop: Sequence[str], c
     text_all = ""
     hold = max((len(x) for x in stop), default=1) - 1
     n = 0
+    # Evaluate the whole prompt every time: reusing the KV cache of a shared prefix splits the
+    # evaluation into other batches, which changes the logits in the last bits, and a seeded
+    # sample would then differ between the first call and the next ones.
+    llm.reset()
     gen = llm.generate(tokens, top_k=s.top_k, top_p=s.top_p, min_p=0.0, typical_p=1.0, temp=s.temperature,
                        repeat_penalty=s.repeat_penalty, reset=True)
     try:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import cache_dir
+from ..config import cache_dir, threads  # threads: PIZARRA_THREADS or all cores
 from ..errors import AssetMissing, BadInput
 
 MODELS = ("minilm", "use")
@@ -35,12 +35,6 @@ DESCRIPTIONS = {
     "use": "Universal Sentence Encoder multilingüe / multilingual (16 idiomas / languages)",
 }
 MINILM_MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
-
-
-def threads() -> int:
-    """Intra-op threads: ``PIZARRA_THREADS`` or all cores (2 on the target laptop)."""
-    value = os.environ.get("PIZARRA_THREADS", "").strip()
-    return max(1, int(value)) if value.isdigit() else max(1, os.cpu_count() or 1)
 
 
 @dataclass
