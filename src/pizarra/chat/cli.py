@@ -1,0 +1,241 @@
+"""Chapter 8 commands (mounted at the top level: `app.add_typer(pizarra.chat.cli.app)`).
+
+    pizarra chat [--model NAME|PATH] [--system TEXT]           interactive chat (/reset, /export F, /exit)
+    pizarra chat --prompt TEXT [--json]                        one turn -> {"model", "reply"}
+    pizarra hallucination check "QUESTION" [--n 5] [--json]    -> {"answers", "clusters", "semantic_entropy", "flag"}
+    pizarra hallucination eval [--dataset halueval|truthfulqa] [--questions 100] [--minutes 15] [--report F]
+    pizarra code run FILE [--stdin "70\\n1.75\\n"] [--json]     run a Python file in the sandbox
+    pizarra code eval [--samples 20] [--lang es] [--report F]  the BMI program's success rate
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Instrucciones, chat y alucinaciones (chapter 8).")
+hallucination_app = typer.Typer(no_args_is_help=True, help="Hallucinations: semantic-entropy detector and its evaluation.")
+code_app = typer.Typer(no_args_is_help=True, help="Run Python in the sandbox; measure the BMI program of the lecture.")
+app.add_typer(hallucination_app, name="hallucination")
+app.add_typer(code_app, name="code")
+
+
+def _cli():
+    from pizarra import cli  # lazily: the shared helpers (friendly, emit_json, consoles)
+
+    return cli
+
+
+def _json_opt():
+    return typer.Option(False, "--json", help="Print one JSON object on stdout.")
+
+
+def _run(fn, as_json: bool):
+    return _cli().friendly(lambda as_json: fn())(as_json=as_json)
+
+
+def _unescape(text: str) -> str:
+    """`--stdin "70\\n1.75\\n"` typed in a shell arrives with a literal backslash-n."""
+    return text.encode("utf-8").decode("unicode_escape") if "\\" in text else text
+
+
+# ------------------------------------------------------------------------------------- chat
+
+
+@app.command("chat")
+def chat_cmd(model: str = typer.Option("smollm2", "--model", "-m", help="smollm2, or the path of any GGUF chat model."),
+             system: Optional[str] = typer.Option(None, "--system", "-s", help="System prompt."),
+             prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="One turn: answer this and exit."),
+             max_tokens: int = typer.Option(256, help="Tokens per reply (1-1024)."),
+             temperature: float = typer.Option(0.7, help="0 = greedy, up to 2."),
+             seed: Optional[int] = typer.Option(None, help="Sampling seed (repeatable replies)."),
+             as_json: bool = _json_opt()):
+    """Chat with a local instruction model (interactive), or answer one --prompt."""
+    from .core import reply
+
+    def one():
+        r = reply([{"role": "user", "content": prompt}], model, system, max_tokens, temperature, seed=seed)
+        if as_json:
+            _cli().emit_json(r)
+        else:
+            _cli().out.print(r["reply"], highlight=False, markup=False)
+
+    if prompt is not None:
+        return _run(one, as_json)
+    if as_json:
+        _cli().err.print("--json needs --prompt (one turn).")
+        raise typer.Exit(2)
+    _run(lambda: _interactive(model, system, max_tokens, temperature, seed), False)
+
+
+def _interactive(model: str, system: str | None, max_tokens: int, temperature: float, seed: int | None) -> None:
+    from pizarra.llm import runtime as rt
+
+    from .core import check_messages
+
+    cli = _cli()
+    ref = rt.resolve(model)
+    sampling = rt.Sampling(max_tokens=max_tokens, temperature=temperature, seed=seed).validated()
+    messages: list[dict] = []
+    cli.err.print(f"[bold]{ref.label}[/] · /reset /export FILE /exit", highlight=False)
+    while True:
+        try:
+            text = input("› ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+        if not text:
+            continue
+        if text in ("/exit", "/salir", "/quit"):
+            return
+        if text == "/reset":
+            messages = []
+            continue
+        if text.startswith("/export"):
+            path = Path(text.split(maxsplit=1)[1] if " " in text else "conversacion.json")
+            path.write_text(json.dumps({"model": ref.label, "system": system, "messages": messages},
+                                       ensure_ascii=False, indent=2))
+            cli.err.print(f"→ {path}")
+            continue
+        messages.append({"role": "user", "content": text})
+        msgs = check_messages(messages, system)
+        stats: dict = {}
+        answer = ""
+        try:
+            for piece in rt.stream_chat(ref, msgs, sampling, stats=stats):
+                if not answer and stats.get("dropped_turns"):
+                    cli.err.print(f"[yellow]({stats['dropped_turns']} old messages dropped to fit the context)[/]")
+                answer += piece.text
+                sys.stdout.write(piece.text)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            cli.err.print("\n[dim](stopped)[/]")
+        print()
+        messages.append({"role": "assistant", "content": answer.strip()})
+
+
+# ---------------------------------------------------------------------------- hallucination
+
+
+@hallucination_app.command("check")
+def hallucination_check(question: str = typer.Argument(..., help="The question to ask several times."),
+                        n: int = typer.Option(5, "--n", help="Answers to sample (2-20)."),
+                        temperature: float = typer.Option(1.0, help="Sampling temperature."),
+                        threshold: float = typer.Option(0.85, help="Cosine to join a meaning cluster."),
+                        flag_at: float = typer.Option(0.9, help="Semantic entropy (nats) that raises the flag."),
+                        model: str = typer.Option("smollm2", "--model", "-m"),
+                        as_json: bool = _json_opt()):
+    """Sample N answers, cluster them by meaning (MiniLM), flag high semantic entropy."""
+    from .hallucination import check
+
+    def go():
+        cli = _cli()
+        r = check(question, model, n, temperature, threshold=threshold, flag_at=flag_at,
+                  on_answer=None if as_json else lambda i, a: cli.err.print(f"[dim]{i + 1}. {a}[/]", highlight=False))
+        if as_json:
+            cli.emit_json({k: r[k] for k in ("question", "model", "answers", "clusters", "labels",
+                                             "semantic_entropy", "max_entropy", "flag", "threshold", "flag_at")})
+            return
+        for c in r["clusters"]:
+            cli.out.print(f"[bold]C{c['id'] + 1}[/] ×{c['size']}: {c['representative']}", highlight=False)
+        verdict = "[red]likely hallucination[/]" if r["flag"] else "[green]consistent[/]"
+        cli.out.print(f"semantic entropy {r['semantic_entropy']:.3f} / {r['max_entropy']:.3f} nats → {verdict}")
+
+    _run(go, as_json)
+
+
+@hallucination_app.command("eval")
+def hallucination_eval(dataset: str = typer.Option("halueval", help="halueval or truthfulqa."),
+                       questions: int = typer.Option(100, help="Questions to ask (at most)."),
+                       samples: int = typer.Option(5, help="Answers sampled per question."),
+                       minutes: float = typer.Option(15.0, help="Time budget: stops early, says how many were done."),
+                       threads: int = typer.Option(1, help="llama.cpp threads (1 on a shared machine)."),
+                       report: Optional[Path] = typer.Option(None, help="Write the report here (e.g. reports/chat_halueval.json)."),
+                       as_json: bool = _json_opt()):
+    """AUROC of semantic entropy for the model's wrong answers (needs PIZARRA_DATA)."""
+    from .evaluate import eval_hallucination, write_report
+
+    def go():
+        cli = _cli()
+        r = eval_hallucination(dataset, questions, samples, max_minutes=minutes, threads=threads,
+                               progress=lambda i, t, row: cli.err.print(
+                                   f"[dim]{i}/{t} wrong={row['wrong']} SE={row['se']['0.85']:.3f}[/]", highlight=False))
+        r["command"] = "pizarra hallucination eval " + " ".join(sys.argv[3:])
+        if report:
+            write_report(r, report)
+        if as_json:
+            cli.emit_json({k: v for k, v in r.items() if k != "rows"})
+            return
+        cli.out.print(f"{dataset}: {r['questions_done']} questions, wrong {r['wrong_rate']}, AUROC {r['auroc']}, "
+                      f"flag accuracy {r['flag_accuracy']} (majority {r['majority_baseline_accuracy']})")
+
+    _run(go, as_json)
+
+
+# ------------------------------------------------------------------------------------- code
+
+
+@code_app.command("run")
+def code_run(file: Path = typer.Argument(..., help="A Python file ('-' reads stdin)."),
+             stdin: str = typer.Option("70\\n1.75\\n", "--stdin", help="What the program reads (\\n for new lines)."),
+             as_json: bool = _json_opt()):
+    """Run a Python file in the sandbox: no network, temp folder, CPU/memory/output/time limits."""
+    from .sandbox import run_python
+
+    def go():
+        from pizarra.errors import BadInput
+
+        try:
+            code = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        except OSError as e:
+            raise BadInput(f"Cannot read {file}: {e.strerror}.") from None
+        r = run_python(code, _unescape(stdin)).to_dict()
+        cli = _cli()
+        if as_json:
+            cli.emit_json(r)
+            return
+        sys.stdout.write(r["stdout"])
+        if r["stderr"]:
+            cli.err.print(r["stderr"], highlight=False, markup=False)
+        cli.err.print(f"[{'green' if r['ok'] else 'red'}]{r['status']}[/]: {r['message']} ({r['seconds']:.2f} s)",
+                      highlight=False)
+        if not r["ok"]:
+            raise SystemExit(1)
+
+    _run(go, as_json)
+
+
+@code_app.command("eval")
+def code_eval(samples: int = typer.Option(20, help="Programs to generate."),
+              lang: str = typer.Option("es", help="es (the slide's request) or en."),
+              model: str = typer.Option("smollm2", "--model", "-m"),
+              threads: int = typer.Option(1, help="llama.cpp threads (1 on a shared machine)."),
+              report: Optional[Path] = typer.Option(None, help="Write the report here (e.g. reports/chat_bmi_es.json)."),
+              as_json: bool = _json_opt()):
+    """How often the model's BMI program runs and prints 22.86 (70 kg, 1.75 m)."""
+    from .code import eval_bmi
+    from .evaluate import pin_threads, write_report
+
+    def go():
+        cli = _cli()
+        if lang not in ("es", "en"):
+            from pizarra.errors import BadInput
+
+            raise BadInput("--lang must be es or en.")
+        if model == "smollm2":
+            pin_threads(model, threads)
+        r = eval_bmi(samples, model, lang, progress=lambda i, row: cli.err.print(
+            f"[dim]{i}/{samples} {row['status']} 22.86={row['right_value']}[/]", highlight=False))
+        if report:
+            write_report(r, report)
+        if as_json:
+            cli.emit_json({k: v for k, v in r.items() if k != "samples"})
+            return
+        cli.out.print(f"{r['right_value']}/{r['n']} programs print {r['expected_value']} "
+                      f"({r['runs']} run without error, {r['code_found']} contain code): {r['statuses']}")
+
+    _run(go, as_json)

@@ -1,0 +1,140 @@
+"""Base model vs instruction-tuned model, the chat template, and instruction data.
+
+    base_vs_instruct(prompt)      the same request to Gemma 3 270M base (plain continuation) and to
+                                  SmolLM2-135M-Instruct (through its chat template), side by side
+    chat_view(messages)           the exact text and tokens the chat model receives
+    reply(messages, ...)          one assistant turn -> {"model", "reply", ...}
+    instruction_examples(...)     instruction -> output pairs (self-instruct), as OpenOrca's
+
+The lecture: base models "no siguen bien las instrucciones ni las conversaciones" — BLOOM given
+"Escribe un resumen de El Quijote. (300 palabras)" just keeps writing more text like the prompt.
+An instruct model was further trained on (instruction, answer) pairs wrapped in a chat template.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..errors import BadInput
+from .code import BMI_PROMPT_ES
+from .hallucination import FOLLOW_UPS, STORY
+from .validate import utf8
+
+BASE_MODEL, INSTRUCT_MODEL = "gemma-base", "smollm2"
+MAX_MESSAGE_CHARS = 4000
+MAX_MESSAGES = 50
+
+# The prompts of the slides, preloaded on the page.
+LECTURE_PROMPTS = {
+    "quijote": "Escribe un resumen de El Quijote. (300 palabras)",
+    "quijote_en": "Write a summary of Don Quixote. (300 words)",
+    "bmi": BMI_PROMPT_ES,
+    "book": STORY + "\n\n" + FOLLOW_UPS[0],
+}
+
+
+def _sampling(max_tokens: int, temperature: float, seed: int | None, top_p: float = 0.95):
+    from pizarra.llm import runtime as rt
+
+    return rt.Sampling(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed).validated()
+
+
+def check_messages(messages: Sequence[dict], system: str | None = None) -> list[dict]:
+    """Validate a conversation (roles, sizes); a ``system`` text goes first when given."""
+    msgs = [dict(m) for m in messages]
+    if system and system.strip():
+        msgs = [m for m in msgs if m.get("role") != "system"]
+        msgs.insert(0, {"role": "system", "content": system.strip()})
+    if not msgs or msgs[-1].get("role") != "user":
+        raise BadInput("The conversation must end with a message from the user.")
+    if len(msgs) > MAX_MESSAGES:
+        raise BadInput(f"The conversation has {len(msgs)} messages; the limit is {MAX_MESSAGES}.")
+    for m in msgs:
+        if m.get("role") not in ("system", "user", "assistant") or not isinstance(m.get("content"), str):
+            raise BadInput("Each message needs a role (system, user or assistant) and a text content.")
+        utf8(m["content"], "message")
+        if len(m["content"]) > MAX_MESSAGE_CHARS:
+            raise BadInput(f"A message has {len(m['content'])} characters; the limit is {MAX_MESSAGE_CHARS}.")
+    return msgs
+
+
+def chat_view(messages: Sequence[dict], model: str = INSTRUCT_MODEL, system: str | None = None) -> dict:
+    """The exact text the chat model receives (template applied, generation prompt added), and its tokens."""
+    from pizarra.llm import runtime as rt
+
+    msgs = check_messages(messages, system)
+    kept, dropped = rt.fit_chat(model, msgs, reserve=1)
+    text = rt.render_chat(model, kept)
+    with rt.session(model) as (llm, _):
+        ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        pieces = [llm.detokenize([i], special=True).decode("utf-8", errors="replace") for i in ids]
+    return {"model": model, "prompt": text, "tokens": [{"id": int(i), "text": p} for i, p in zip(ids, pieces)],
+            "n_tokens": len(ids), "dropped_turns": dropped, "template": rt.chat_template(model)}
+
+
+def base_vs_instruct(prompt: str, max_tokens: int = 96, temperature: float = 0.7, seed: int | None = 0,
+                     base: str = BASE_MODEL, instruct: str = INSTRUCT_MODEL) -> dict:
+    """The same request to a base model (as text to continue) and to an instruct model (as a chat turn)."""
+    from pizarra.llm import runtime as rt
+
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadInput("Write a prompt for the two models.")
+    if len(prompt) > MAX_MESSAGE_CHARS:
+        raise BadInput(f"The prompt has {len(prompt)} characters; the limit is {MAX_MESSAGE_CHARS}.")
+    utf8(prompt, "prompt")
+    s = _sampling(max_tokens, temperature, seed)
+    b = rt.complete(base, prompt, s)
+    messages = [{"role": "user", "content": prompt}]
+    view = chat_view(messages, instruct)
+    i = rt.chat(instruct, messages, s)
+    side = lambda c: {"text": c.text, "n_tokens": c.n_tokens, "seconds": round(c.seconds, 2),  # noqa: E731
+                      "tokens_per_s": round(c.tokens_per_s, 1), "finish_reason": c.finish_reason}
+    return {"prompt": prompt, "sampling": s.to_dict(),
+            "base": {"model": base, "received": prompt, **side(b)},
+            "instruct": {"model": instruct, "received": view["prompt"], "tokens": view["tokens"], **side(i)}}
+
+
+def reply(messages: Sequence[dict], model: str = INSTRUCT_MODEL, system: str | None = None,
+          max_tokens: int = 256, temperature: float = 0.7, top_p: float = 0.95, seed: int | None = None) -> dict:
+    """One assistant turn: ``{"model", "reply", "dropped_turns", ...}``."""
+    from pizarra.llm import runtime as rt
+
+    msgs = check_messages(messages, system)
+    s = _sampling(max_tokens, temperature, seed, top_p)
+    stats: dict = {}
+    text = "".join(p.text for p in rt.stream_chat(model, msgs, s, stats=stats))
+    return {"model": model, "reply": text.strip(), "dropped_turns": stats.get("dropped_turns", 0),
+            "n_tokens": stats.get("n_tokens"), "seconds": round(stats.get("seconds", 0.0), 2),
+            "finish_reason": stats.get("finish_reason")}
+
+
+SELF_INSTRUCT_PARTS = ("seed", "user_oriented", "predictions")
+
+
+def instruction_examples(part: str = "seed", offset: int = 0, limit: int = 10) -> dict:
+    """Instruction -> output pairs: the whole self-instruct set with PIZARRA_DATA, else the shipped few."""
+    from pizarra.config import data_dir
+
+    if part not in SELF_INSTRUCT_PARTS:
+        raise BadInput(f"Unknown part '{part}': choose {', '.join(SELF_INSTRUCT_PARTS)}.")
+    if not 1 <= limit <= 50 or offset < 0:
+        raise BadInput("limit must be 1..50 and offset at least 0.")
+    if data_dir() is None:
+        from .instruction_examples import EXAMPLES
+
+        rows, source = list(EXAMPLES), "shipped"
+    else:
+        from pizarra.assets.datasets import load_self_instruct
+
+        raw, source = load_self_instruct(part), f"self_instruct/{part}"
+        rows = [_flatten(r) for r in raw]
+    return {"part": part, "source": source, "total": len(rows), "offset": offset, "examples": rows[offset:offset + limit]}
+
+
+def _flatten(r: dict) -> dict:
+    if "instances" in r:  # seed / user-oriented tasks: first instance
+        inst = (r.get("instances") or [{}])[0]
+        return {"id": r.get("id"), "name": r.get("name") or r.get("motivation_app", ""), "instruction": r["instruction"],
+                "input": inst.get("input", ""), "output": inst.get("output", "")}
+    return {"id": "", "name": "text-davinci-003", "instruction": r.get("instruction", ""), "input": r.get("input", ""),
+            "output": (r.get("response") or "").strip()}

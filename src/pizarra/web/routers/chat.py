@@ -1,0 +1,239 @@
+"""Chapter 8 over HTTP: "Instrucciones, chat y alucinaciones".
+
+    GET  /capitulo/instrucciones-chat-alucinaciones   the page
+    POST /api/chat/compare         the same prompt to the base and the instruct model, side by side
+    POST /api/chat/template        the exact text and tokens the chat model receives
+    POST /api/chat/stream          one assistant turn, streamed (SSE: start, token..., done)
+    POST /api/chat/reply           one assistant turn as JSON (what `pizarra chat --prompt` prints)
+    POST /api/chat/run             Python code (or a reply to extract it from) run in the sandbox
+    POST /api/chat/hallucination   N sampled answers, clusters, semantic entropy, flag (SSE)
+    GET  /api/chat/instructions    instruction -> output examples (self-instruct)
+    GET  /api/chat/info            the lecture's prompts, limits, measured reports
+
+Thin: the work is in :mod:`pizarra.chat`. The conversation lives in the browser; the server keeps
+nothing between requests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Annotated, Iterator, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from pizarra.config import REPO_ROOT
+from pizarra.web import i18n
+from pizarra.web.app import chapter_views, render
+
+router = APIRouter()
+SLUG = "instrucciones-chat-alucinaciones"
+MAX_CHARS, MAX_MESSAGES = 4000, 50
+ChatModel = Literal["smollm2"]  # the shipped model with a chat template (`pizarra chat --model PATH` for others)
+Text = Annotated[str, Field(min_length=1, max_length=MAX_CHARS)]
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: Annotated[str, Field(max_length=MAX_CHARS)]
+
+
+class ChatIn(BaseModel):
+    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES,
+                                    description="The conversation so far; the last message is the user's.")
+    system: Annotated[str, Field(max_length=MAX_CHARS)] | None = Field(None, description="System prompt (optional).")
+    model: ChatModel = "smollm2"
+    max_tokens: int = Field(256, ge=1, le=512)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+
+
+class TemplateIn(BaseModel):
+    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
+    system: Annotated[str, Field(max_length=MAX_CHARS)] | None = None
+    model: ChatModel = "smollm2"
+
+
+class CompareIn(BaseModel):
+    prompt: Text
+    max_tokens: int = Field(96, ge=1, le=256)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    seed: int | None = Field(0, ge=0, le=2**31 - 1)
+
+
+class RunIn(BaseModel):
+    code: Annotated[str, Field(max_length=20_000)] | None = Field(None, description="Python code to run as it is.")
+    reply: Annotated[str, Field(max_length=20_000)] | None = Field(None, description="A chat reply to take the code from.")
+    stdin: Annotated[str, Field(max_length=10_000)] = Field("70\n1.75\n", description="What the program reads.")
+
+
+class HallucinationIn(BaseModel):
+    question: Annotated[str, Field(min_length=1, max_length=1000)]
+    n: int = Field(5, ge=2, le=10, description="Answers to sample.")
+    temperature: float = Field(1.0, ge=0.1, le=2.0)
+    max_tokens: int = Field(48, ge=4, le=96)
+    threshold: float = Field(0.85, gt=0.0, le=1.0, description="Cosine needed to join a meaning cluster.")
+    flag_at: float = Field(0.9, ge=0.0, le=5.0, description="Semantic entropy (nats) that raises the flag.")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class ReplyOut(BaseModel):
+    model: str
+    reply: str
+    dropped_turns: int
+    n_tokens: int | None = None
+    seconds: float | None = None
+    finish_reason: str | None = None
+
+
+# --------------------------------------------------------------------------------------- page
+
+
+def reports() -> dict:
+    """The measured reports of ``bench/chat_eval.py`` that exist (reports/chat_*.json)."""
+    out = {}
+    for name in ("bmi_es", "bmi_en", "halueval", "truthfulqa"):
+        try:
+            out[name] = json.loads((REPO_ROOT / "reports" / f"chat_{name}.json").read_text())
+            out[name].pop("samples", None)
+            out[name].pop("examples", None)
+            out[name].pop("rows", None)
+        except (OSError, ValueError):
+            out[name] = None
+    return out
+
+
+@router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 8 page")
+def page(request: Request) -> HTMLResponse:
+    from pizarra.chat.code import BMI_PROMPT_ES, BMI_REFERENCE, BMI_STDIN
+    from pizarra.chat.core import LECTURE_PROMPTS
+    from pizarra.chat.hallucination import DEFAULTS, EXAMPLE_QUESTIONS, FOLLOW_UPS, STORY
+
+    view = next(c for c in chapter_views(i18n.request_lang(request)) if c["slug"] == SLUG)
+    return render(request, "chat.html", chapter=view, current_slug=SLUG, prompts=LECTURE_PROMPTS,
+                  bmi_prompt=BMI_PROMPT_ES, bmi_reference=BMI_REFERENCE, bmi_stdin=BMI_STDIN, story=STORY,
+                  follow_ups=FOLLOW_UPS, questions=EXAMPLE_QUESTIONS, defaults=DEFAULTS, reports=reports())
+
+
+# ---------------------------------------------------------------------------------------- API
+
+
+def _messages(messages: list[Message]) -> list[dict]:
+    return [m.model_dump() for m in messages]
+
+
+@router.post("/api/chat/compare", tags=["chat"])
+def compare(req: CompareIn) -> dict:
+    """Gemma 3 270M base continues the prompt as text; SmolLM2-135M-Instruct answers it as a chat turn."""
+    from pizarra.chat.core import base_vs_instruct
+
+    return base_vs_instruct(req.prompt, req.max_tokens, req.temperature, req.seed)
+
+
+@router.post("/api/chat/template", tags=["chat"])
+def template(req: TemplateIn) -> dict:
+    """The conversation after the model's chat template: the exact text and its tokens."""
+    from pizarra.chat.core import chat_view
+
+    return chat_view(_messages(req.messages), req.model, req.system)
+
+
+@router.post("/api/chat/reply", response_model=ReplyOut, tags=["chat"])
+def chat_reply(req: ChatIn) -> dict:
+    """One assistant turn, whole (oldest turns dropped when the conversation outgrows the context)."""
+    from pizarra.chat.core import reply
+
+    return reply(_messages(req.messages), req.model, req.system, req.max_tokens, req.temperature, req.top_p, req.seed)
+
+
+@router.post("/api/chat/stream", tags=["chat"])
+def chat_stream(req: ChatIn, request: Request):
+    """Server-sent events: ``start`` (dropped_turns), one ``token`` per token, then ``done``.
+
+    Closing the connection (the stop button) stops the generation at the next token."""
+    from pizarra.chat.core import check_messages
+    from pizarra.llm import runtime as rt
+    from pizarra.web.sse import sse_response
+
+    msgs = check_messages(_messages(req.messages), req.system)  # bad input: 422 before the stream starts
+    sampling = rt.Sampling(max_tokens=req.max_tokens, temperature=req.temperature, top_p=req.top_p,
+                           seed=req.seed).validated()
+
+    def events(cancel: threading.Event) -> Iterator[dict]:
+        stats: dict = {}
+        started = False
+        for piece in rt.stream_chat(req.model, msgs, sampling, cancel=cancel, stats=stats):
+            if not started:
+                started = True
+                yield {"type": "start", "dropped_turns": stats.get("dropped_turns", 0),
+                       "prompt_tokens": stats.get("n_prompt_tokens")}
+            if piece.text:
+                yield {"type": "token", "text": piece.text}
+        yield {"type": "done", "dropped_turns": stats.get("dropped_turns", 0), "n_tokens": stats.get("n_tokens"),
+               "finish_reason": stats.get("finish_reason"), "tokens_per_s": round(stats.get("tokens_per_s", 0.0), 1),
+               "seconds": round(stats.get("seconds", 0.0), 2)}
+
+    return sse_response(request, events)
+
+
+@router.post("/api/chat/run", tags=["chat"])
+def run_code(req: RunIn) -> dict:
+    """Run ``code`` (or the Python found in ``reply``) in the sandbox with ``stdin``: no network, no
+    files outside a temporary folder, 2 s of CPU, 256 MB, 64 kB of output, 5 s of wall clock."""
+    from pizarra.chat.code import check_bmi, extract_code
+    from pizarra.chat.sandbox import run_python
+    from pizarra.errors import BadInput
+
+    code = req.code if req.code and req.code.strip() else extract_code(req.reply or "")
+    if not code:
+        raise BadInput("No Python code found: send `code`, or a `reply` with a ```python block.")
+    result = run_python(code, req.stdin).to_dict()
+    return {"code": code, "result": result, "bmi_check": check_bmi(result["stdout"])}
+
+
+@router.post("/api/chat/hallucination", tags=["chat"])
+def hallucination(req: HallucinationIn, request: Request):
+    """Server-sent events: one ``answer`` per sample, then ``result`` (clusters, semantic entropy, flag)."""
+    from pizarra.chat import hallucination as h
+    from pizarra.web.sse import sse_response
+
+    question = h.check_limits(req.question, req.n, req.threshold, req.flag_at)
+
+    def events(cancel: threading.Event) -> Iterator[dict]:
+        answers = []
+        for i in range(req.n):
+            if cancel.is_set():
+                return
+            a = h.sample_answers(question, n=1, temperature=req.temperature, max_tokens=req.max_tokens, seed=req.seed + i)[0]
+            answers.append(a)
+            yield {"type": "answer", "index": i, "text": a}
+        result = h.analyse(answers, req.threshold, req.flag_at)
+        yield {"type": "result", "question": question, **result}
+
+    return sse_response(request, events)
+
+
+@router.get("/api/chat/instructions", tags=["chat"])
+def instructions(part: Literal["seed", "user_oriented", "predictions"] = "seed",
+                 offset: int = Query(0, ge=0, le=10_000), limit: int = Query(10, ge=1, le=50)) -> dict:
+    """Instruction data as OpenOrca's: the self-instruct set with PIZARRA_DATA, a shipped handful without."""
+    from pizarra.chat.core import instruction_examples
+
+    return instruction_examples(part, offset, limit)
+
+
+@router.get("/api/chat/info", tags=["chat"])
+def info() -> dict:
+    """The lecture's prompts, the sandbox limits, the detector's defaults, the measured reports."""
+    from pizarra.chat.code import BMI_STDIN, BMI_VALUE
+    from pizarra.chat.core import LECTURE_PROMPTS
+    from pizarra.chat.hallucination import DEFAULTS, FOLLOW_UPS, STORY
+    from pizarra.chat.sandbox import Limits, network_isolation
+
+    return {"prompts": LECTURE_PROMPTS, "story": STORY, "follow_ups": list(FOLLOW_UPS),
+            "bmi": {"stdin": BMI_STDIN, "expected": f"{BMI_VALUE:.2f}"},
+            "sandbox": {**Limits().__dict__, "network": "namespace" if network_isolation() else "audit-hook"},
+            "detector": DEFAULTS, "reports": reports()}

@@ -1,0 +1,68 @@
+"""Chapter 8 in a real browser: instruction data, the sandbox (the slide's program and an abuse),
+a streamed chat turn kept in the browser, the stop button, and the English page."""
+
+from __future__ import annotations
+
+URL = "/capitulo/instrucciones-chat-alucinaciones"
+
+
+def test_data_and_sandbox(page, live_server, screenshot):
+    page.goto(live_server + URL)
+    rows = page.locator("#data-table tbody tr")
+    rows.first.wait_for(timeout=30_000)
+    assert rows.count() >= 1 and page.locator("#data-where").inner_text()
+    assert "Tu índice de masa corporal es" in page.locator("#code-prompt").input_value()
+    page.click("#code-run")  # the slide's program, as preloaded, on 70 kg and 1.75 m
+    page.locator("#code-result").wait_for(state="visible", timeout=30_000)
+    assert "22.86" in page.locator("#code-stdout").inner_text()
+    assert "22.86" in page.locator("#code-status").inner_text()  # the check says it is right
+    page.fill("#code-code", "print(open('/etc/passwd').read())")
+    page.click("#code-run")
+    page.wait_for_function("document.querySelector('#code-status').textContent.includes('refused')", timeout=30_000)
+    assert page.locator("#code-status").get_attribute("class") == "error-box"
+    screenshot("chat-es-sandbox")
+
+
+def test_chat_streams_keeps_the_conversation_and_stops(page, live_server, screenshot):
+    page.goto(live_server + URL)
+    page.fill("#chat-max", "4")
+    page.fill("#chat-temp", "0")
+    page.fill("#chat-input", "Hello!")
+    page.click("#chat-send")
+    page.wait_for_function("document.querySelector('#chat-stats').textContent.includes('tokens')", timeout=90_000)
+    assert page.locator("#chat-msgs .msg.user").inner_text().endswith("Hello!")
+    assert page.locator("#chat-msgs .msg.assistant .text").inner_text().strip()
+    stored = page.evaluate("JSON.parse(localStorage.getItem('pizarra.chat8.conversation'))")
+    assert [m["role"] for m in stored] == ["user", "assistant"]
+    page.reload()  # the conversation lives in the browser
+    page.locator("#chat-msgs .msg.assistant").wait_for()
+    assert page.locator("#chat-msgs .msg").count() == 2
+    with page.expect_download() as download:
+        page.click("#chat-export")
+    assert download.value.suggested_filename == "conversacion.json"
+    page.click("#chat-scenario")
+    assert "Jesús y José Ignacio" in page.locator("#chat-input").input_value()
+    assert page.locator("#chat-msgs .msg").count() == 0
+    page.fill("#chat-max", "200")
+    page.fill("#chat-temp", "0.7")
+    page.click("#chat-send")
+    page.locator("#chat-stop").wait_for(state="visible")
+    page.wait_for_function("!document.querySelector('#chat-stop').disabled", timeout=30_000)
+    page.click("#chat-stop")
+    page.wait_for_function("document.querySelector('#chat-send').disabled === false", timeout=60_000)
+    screenshot("chat-es-chat")
+
+
+def test_english_page_and_the_detector(page, live_server, screenshot):
+    page.goto(live_server + URL + "?lang=en")
+    assert "Hallucinations" in page.locator("#halluc-lab h2").inner_text()
+    assert page.locator(".halluc-example").count() == 4
+    page.fill("#halluc-n", "2")
+    page.fill("#halluc-max", "6")
+    page.click("#halluc-button")
+    page.locator("#halluc-result").wait_for(state="visible", timeout=120_000)
+    assert page.locator("#halluc-answers li").count() == 2
+    assert page.locator("#halluc-answers li .cluster").first.inner_text().startswith("C")
+    assert "Semantic entropy" in page.locator("#halluc-se").inner_text()
+    assert page.locator("#halluc-flag").inner_text()
+    screenshot("chat-en-detector")

@@ -1,0 +1,308 @@
+"""Chapter 8: code extraction, semantic entropy, evaluation helpers, base vs instruct, chat, API, CLI.
+
+The language-model tests ask for a handful of tokens only (a loaded 2-core machine is slow);
+the sandbox's abuse cases are in test_chat_sandbox.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from pizarra.chat import code, evaluate, hallucination as h
+from pizarra.errors import BadInput
+
+FIXTURE_DATA = Path(__file__).parent / "fixtures" / "chat_data"
+PAGE = "/capitulo/instrucciones-chat-alucinaciones"
+
+
+# ------------------------------------------------------------------------------ code extraction
+
+
+def test_extract_code_from_a_fenced_reply():
+    reply = "Aquí está el código:\n\n```python\nx = float(input())\nprint(x * 2)\n```\n\nEste código pide un número."
+    assert code.extract_code(reply) == "x = float(input())\nprint(x * 2)\n"
+
+
+def test_extract_code_prefers_the_longest_block_that_parses():
+    reply = ("```\n$ python imc.py\n```\n```python\nprint(1)\n```\n"
+             "```py\npeso = float(input())\nprint(peso)\n```\n```python\nthis is not python (\n```")
+    assert code.extract_code(reply) == "peso = float(input())\nprint(peso)\n"
+
+
+def test_extract_code_without_fences_or_unterminated():
+    assert code.extract_code("peso = 70\nprint(peso)") == "peso = 70\nprint(peso)\n"
+    assert code.extract_code("Sure! Here it is:\nx = 3\nprint(x)\nThat prints 3.") == "x = 3\nprint(x)\n"
+    assert code.extract_code("```python\nprint('cut off')") == "print('cut off')\n"  # max_tokens hit mid-block
+    assert code.extract_code("No tengo código para ti, lo siento.") is None
+    assert code.extract_code("") is None
+
+
+def test_check_bmi():
+    assert code.BMI_VALUE == 22.86
+    assert code.check_bmi("Tu indice de masa corporal es 22.86\n") == {"right_value": True, "phrase": True}
+    assert code.check_bmi("Your body mass index is 22.86") == {"right_value": True, "phrase": True}
+    assert code.check_bmi("IMC: 22.857142")["right_value"] is False  # not rounded to two decimals
+    assert code.check_bmi("122.86")["right_value"] is False
+    assert code.check_bmi("Tu índice de masa corporal es 22.9") == {"right_value": False, "phrase": True}
+
+
+def test_run_reply_runs_the_extracted_code():
+    r = code.run_reply("```python\n" + code.BMI_REFERENCE + "```")
+    assert r["result"]["status"] == "ok" and "22.86" in r["result"]["stdout"]
+    assert code.run_reply("sin código")["result"] is None
+
+
+# ------------------------------------------------------------------------------ semantic entropy
+
+
+def test_semantic_entropy_values():
+    assert h.semantic_entropy([0, 0, 0, 0, 0]) == 0.0
+    assert h.semantic_entropy([0, 1, 2, 3, 4]) == pytest.approx(math.log(5))
+    p = np.array([2, 2, 1]) / 5
+    assert h.semantic_entropy([0, 0, 1, 1, 2]) == pytest.approx(float(-(p * np.log(p)).sum()))
+
+
+def test_greedy_clustering_compares_with_each_clusters_first_answer():
+    v = np.array([[1, 0], [0.96, 0.28], [0, 1], [0.28, 0.96], [0.6, 0.8]], np.float32)  # unit rows
+    assert h.cluster_answers(v, 0.9) == [0, 0, 1, 1, 2]
+    assert h.cluster_answers(v, 0.5) == [0, 0, 1, 1, 0]  # cos(v4, v0) = 0.6 >= 0.5: joins the first
+    assert h.cluster_answers(v, 1.0) == [0, 1, 2, 3, 4]
+
+
+def test_analyse_with_minilm_separates_agreement_from_confabulation():
+    same = ["The capital of France is Paris.", "Paris is the capital of France.", "Paris is France's capital.",
+            "The capital city of France is Paris.", "France's capital city is Paris."]
+    made_up = ["They played the violin in an orchestra.", "Jesús was a drummer in a rock band.",
+               "The book was published in 1987 by Planeta.", "José Ignacio sang opera in Milan.",
+               "They never played any instrument."]
+    a, b = h.analyse(same), h.analyse(made_up)
+    assert a["semantic_entropy"] < 0.9 and not a["flag"]
+    assert b["semantic_entropy"] == pytest.approx(math.log(5), abs=1e-3) and b["flag"]
+    assert len(b["clusters"]) == 5 and sorted(b["labels"]) == [0, 1, 2, 3, 4]
+    assert sum(c["size"] for c in a["clusters"]) == 5
+    assert np.allclose(np.diag(a["similarity"]), 1.0, atol=1e-3)
+    with pytest.raises(BadInput):
+        h.analyse(["only one"])
+
+
+# ------------------------------------------------------------------------------ evaluation helpers
+
+
+def test_auroc_and_judges():
+    assert evaluate.auroc([1, 1, 0, 0], [0.9, 0.8, 0.1, 0.2]) == 1.0
+    assert evaluate.auroc([1, 1, 0, 0], [0.1, 0.2, 0.9, 0.8]) == 0.0
+    assert evaluate.auroc([1, 0], [0.5, 0.5]) == 0.5
+    assert evaluate.auroc([1, 1], [0.5, 0.4]) is None
+    assert evaluate.halueval_correct("The head office is in Delhi.", "Delhi")
+    assert not evaluate.halueval_correct("Mumbai, the financial capital.", "Delhi")
+    assert evaluate.halueval_correct("It was President Nixon", "President Richard Nixon")  # F1 0.8
+    assert evaluate.token_f1("", "x") == 0.0
+    tq = (["The watermelon seeds pass through your digestive system"], ["You grow watermelons in your stomach"])
+    assert evaluate.truthfulqa_correct("They just pass through the digestive system.", *tq)
+    assert not evaluate.truthfulqa_correct("A watermelon will grow in your stomach.", *tq)
+
+
+def test_summarise_reports_auroc_and_baseline():
+    rows = [{"wrong": w, "se": {str(t): s for t in evaluate.THRESHOLDS}}
+            for w, s in [(1, 1.6), (1, 1.0), (0, 0.0), (0, 0.5), (1, 0.2)]]
+    r = evaluate.summarise(rows, "halueval", "smollm2", 5, 32, 1.0, 0.9, 1.0, 5)
+    assert r["questions_done"] == 5 and r["wrong_rate"] == 0.6
+    assert r["auroc"] == pytest.approx(5 / 6, abs=1e-4)
+    assert r["flag_accuracy"] == 0.8 and r["majority_baseline_accuracy"] == 0.6
+
+
+# ------------------------------------------------------------------------------ language models
+
+
+def test_chat_view_shows_the_template_and_special_tokens():
+    from pizarra.chat.core import chat_view
+
+    v = chat_view([{"role": "user", "content": "Hola"}], system="Sé breve.")
+    assert v["prompt"] == "<|im_start|>system\nSé breve.<|im_end|>\n<|im_start|>user\nHola<|im_end|>\n<|im_start|>assistant\n"
+    texts = [t["text"] for t in v["tokens"]]
+    assert texts[0] == "<|im_start|>" and texts.count("<|im_end|>") == 2
+    assert "".join(texts) == v["prompt"] and v["n_tokens"] == len(texts) and v["dropped_turns"] == 0
+
+
+def test_long_conversation_drops_oldest_turns():
+    from pizarra.chat.core import chat_view
+
+    long = "palabra " * 450  # about 900 tokens each
+    msgs = []
+    for i in range(3):
+        msgs += [{"role": "user", "content": f"{i} {long}"}, {"role": "assistant", "content": "Vale."}]
+    msgs.append({"role": "user", "content": "¿Qué te dije primero?"})
+    v = chat_view(msgs, system="Sistema")
+    assert v["dropped_turns"] >= 2
+    assert v["prompt"].startswith("<|im_start|>system\nSistema") and "¿Qué te dije primero?" in v["prompt"]
+    assert v["n_tokens"] <= 2048
+
+
+def test_base_vs_instruct_and_one_reply():
+    from pizarra.chat.core import base_vs_instruct, reply
+
+    r = base_vs_instruct("Escribe un resumen de El Quijote.", max_tokens=4, temperature=0.0)
+    assert r["base"]["model"] == "gemma-base" and r["instruct"]["model"] == "smollm2"
+    assert r["base"]["received"] == "Escribe un resumen de El Quijote."
+    assert r["instruct"]["received"].endswith("<|im_start|>assistant\n")
+    assert 1 <= r["base"]["n_tokens"] <= 4 and 1 <= r["instruct"]["n_tokens"] <= 4
+    one = reply([{"role": "user", "content": "Hi"}], max_tokens=3, temperature=0.0)
+    assert one["model"] == "smollm2" and isinstance(one["reply"], str) and one["n_tokens"] <= 3
+    with pytest.raises(BadInput, match="end with a message from the user"):
+        reply([{"role": "assistant", "content": "Hi"}])
+
+
+def test_check_validates_before_sampling_and_combines_the_steps(monkeypatch):
+    with pytest.raises(BadInput):
+        h.check("", n=2)
+    with pytest.raises(BadInput):
+        h.check("Why?", n=1)
+    with pytest.raises(BadInput):
+        h.check("Why?", threshold=0)
+    seen = {}
+
+    def fake_sample(question, model, n, temperature, max_tokens, system, seed=0, on_answer=None):
+        seen.update(question=question, n=n, system=system)
+        return ["Paris is the capital of France.", "The capital of France is Paris.", "It is Lyon, in the south."]
+
+    monkeypatch.setattr(h, "sample_answers", fake_sample)  # the real sampling: test_api_hallucination_stream
+    r = h.check("  What is the capital of France? ", n=3)
+    assert seen == {"question": "What is the capital of France?", "n": 3, "system": h.DEFAULT_SYSTEM}
+    assert r["labels"] == [0, 0, 1] and r["semantic_entropy"] == pytest.approx(0.6365, abs=1e-3)
+    assert r["flag"] is False and r["max_entropy"] == pytest.approx(math.log(3), abs=1e-4)
+
+
+# ------------------------------------------------------------------------------ web
+
+
+@pytest.fixture(scope="module")
+def client():
+    from pizarra.web.app import create_app
+
+    return TestClient(create_app())
+
+
+def _events(text: str) -> list[dict]:
+    return [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+
+
+@pytest.mark.parametrize("lang,word", [("es", "Alucinaciones"), ("en", "Hallucinations")])
+def test_page_in_both_languages(client, lang, word):
+    r = client.get(f"{PAGE}?lang={lang}")
+    assert r.status_code == 200
+    assert word in r.text and "Jesús y José Ignacio" in r.text and "Escribe un resumen de El Quijote" in r.text
+    assert "chat." not in "".join(line for line in r.text.splitlines() if ">chat." in line)  # no raw keys
+
+
+def test_api_run_code_and_abuse(client):
+    ok = client.post("/api/chat/run", json={"code": code.BMI_REFERENCE, "stdin": "70\n1.75\n"}).json()
+    assert ok["result"]["status"] == "ok" and ok["bmi_check"]["right_value"]
+    bad = client.post("/api/chat/run", json={"reply": "```python\nimport os\nprint(os.listdir('/'))\n```"}).json()
+    assert bad["result"]["status"] == "refused" and bad["code"].startswith("import os")
+    r = client.post("/api/chat/run", json={"reply": "nada"})
+    assert r.status_code == 422 and "No Python code" in r.json()["error"]["message"]
+    assert client.post("/api/chat/run", json={"code": "x" * 20_001}).status_code == 422
+
+
+def test_api_stream_and_reply(client):
+    body = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3, "temperature": 0.0}
+    events = _events(client.post("/api/chat/stream", json=body).text)
+    assert events[0]["type"] == "start" and events[-1]["type"] == "done"
+    assert 1 <= sum(e["type"] == "token" for e in events) <= 4 and events[-1]["n_tokens"] <= 3
+    r = client.post("/api/chat/stream", json={"messages": [{"role": "assistant", "content": "Hi"}]})
+    assert r.status_code == 422
+    r = client.post("/api/chat/stream", json={**body, "max_tokens": 100_000})
+    assert r.status_code == 422 and "max_tokens" in r.json()["error"]["message"]
+    out = client.post("/api/chat/reply", json=body).json()
+    assert out["model"] == "smollm2" and "reply" in out
+
+
+def test_api_hallucination_stream(client):
+    events = _events(client.post("/api/chat/hallucination",
+                                 json={"question": "Who wrote Don Quixote?", "n": 2, "max_tokens": 5}).text)
+    assert [e["type"] for e in events] == ["answer", "answer", "result"]
+    res = events[-1]
+    assert len(res["answers"]) == 2 and "semantic_entropy" in res and isinstance(res["flag"], bool)
+    assert client.post("/api/chat/hallucination", json={"question": "x", "n": 50}).status_code == 422
+
+
+def test_api_template_and_info(client):
+    v = client.post("/api/chat/template", json={"messages": [{"role": "user", "content": "Hola"}]}).json()
+    assert v["prompt"].endswith("<|im_start|>assistant\n") and v["tokens"][0]["text"] == "<|im_start|>"
+    info = client.get("/api/chat/info").json()
+    assert info["bmi"] == {"stdin": "70\n1.75\n", "expected": "22.86"}
+    assert info["sandbox"]["cpu_s"] == 2 and info["prompts"]["quijote"].startswith("Escribe un resumen")
+
+
+def test_instruction_examples_with_and_without_data(client, monkeypatch):
+    monkeypatch.delenv("PIZARRA_DATA", raising=False)
+    shipped = client.get("/api/chat/instructions?limit=3").json()
+    assert shipped["source"] == "shipped" and shipped["total"] == 8 and len(shipped["examples"]) == 3
+    monkeypatch.setenv("PIZARRA_DATA", str(FIXTURE_DATA))
+    seed = client.get("/api/chat/instructions?part=seed&offset=1&limit=5").json()
+    assert seed["source"] == "self_instruct/seed" and seed["total"] == 3 and len(seed["examples"]) == 2
+    assert seed["examples"][0]["instruction"] == "What is the relation between the given pairs?"
+    pred = client.get("/api/chat/instructions?part=predictions").json()
+    assert pred["total"] == 2 and pred["examples"][0]["output"]
+    assert client.get("/api/chat/instructions?part=nope").status_code == 422
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+@pytest.fixture(scope="module")
+def cli_app():
+    import typer
+
+    from pizarra.chat.cli import app as chat_app
+
+    root = typer.Typer()
+    root.add_typer(chat_app)  # as the lab mounts it: `pizarra chat`, `pizarra hallucination ...`
+    return root
+
+
+def test_cli_code_run(cli_app, tmp_path):
+    prog = tmp_path / "imc.py"
+    prog.write_text(code.BMI_REFERENCE)
+    r = CliRunner().invoke(cli_app, ["code", "run", str(prog), "--json"])
+    out = json.loads(r.stdout)
+    assert r.exit_code == 0 and out["status"] == "ok" and "22.86" in out["stdout"]
+    prog.write_text("import socket\nsocket.socket()")
+    r = CliRunner().invoke(cli_app, ["code", "run", str(prog), "--json"])
+    assert json.loads(r.stdout)["status"] == "refused"
+
+
+def test_cli_chat_one_turn_and_hallucination_check(cli_app):
+    r = CliRunner().invoke(cli_app, ["chat", "--prompt", "Hi", "--max-tokens", "3", "--temperature", "0", "--json"])
+    out = json.loads(r.stdout)
+    assert r.exit_code == 0 and out["model"] == "smollm2" and isinstance(out["reply"], str)
+    r = CliRunner().invoke(cli_app, ["hallucination", "check", "Who is José Ignacio?", "--n", "1", "--json"])
+    assert r.exit_code == 2 and "between 2 and 20" in json.loads(r.stdout)["error"]["message"]
+    r = CliRunner().invoke(cli_app, ["chat", "--model", "/nope/model.gguf", "--prompt", "Hi", "--json"])
+    assert r.exit_code == 2 and "No GGUF file" in json.loads(r.stdout)["error"]["message"]
+
+
+def test_cli_interactive_commands(cli_app, tmp_path):
+    out = tmp_path / "c.json"
+    r = CliRunner().invoke(cli_app, ["chat", "--system", "Sé breve."], input=f"/reset\n/export {out}\n/exit\n")
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text()) == {"model": "smollm2", "system": "Sé breve.", "messages": []}
+    r = CliRunner().invoke(cli_app, ["chat", "--json"])
+    assert r.exit_code == 2  # --json is for one turn (--prompt)
+
+
+def test_api_compare(client):
+    r = client.post("/api/chat/compare", json={"prompt": "Escribe un resumen de El Quijote.", "max_tokens": 2,
+                                               "temperature": 0.0}).json()
+    assert r["base"]["received"] == "Escribe un resumen de El Quijote."
+    texts = [t["text"] for t in r["instruct"]["tokens"]]
+    assert "".join(texts[texts.index("<|im_start|>", 1):]).startswith("<|im_start|>user")
+    assert "".join(texts).endswith("<|im_start|>assistant\n")
+    assert client.post("/api/chat/compare", json={"prompt": "x", "max_tokens": 257}).status_code == 422
