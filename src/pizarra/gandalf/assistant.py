@@ -1,0 +1,85 @@
+"""The guarded assistant: SmolLM2-135M-Instruct through the shared runtime, with a memo.
+
+    Assistant()(system, user, seed, history=()) -> str       history: earlier (user, assistant) turns
+
+Same system prompt + same earlier turns + same question + same seed → same answer (llama.cpp sampling is seeded), so
+answers are remembered (a bounded LRU cache): levels that send the model the exact same prompt
+share one call, which is what keeps the red-team evaluation within minutes on a laptop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+MODEL = "smollm2"
+MAX_TOKENS = 64  # short answers: enough to leak, quick on 2 cores
+TEMPERATURE = 0.7
+
+
+class Assistant:
+    """Callable ``(system, user, seed) -> answer``; ``calls``/``hits`` count model runs and memo hits."""
+
+    def __init__(self, model: str = MODEL, max_tokens: int = MAX_TOKENS, temperature: float = TEMPERATURE,
+                 maxsize: int = 4096, backend=None, threads: int | None = None):
+        self.threads = threads  # llama.cpp threads for this process's model (1 is steadier on a busy machine)
+        self.backend = backend  # optional (system, user, seed) -> text, instead of the local model (tests)
+        self.model, self.max_tokens, self.temperature, self.maxsize = model, max_tokens, temperature, maxsize
+        self.memo: OrderedDict[tuple, str] = OrderedDict()
+        self.lock = threading.Lock()
+        self.calls = self.hits = 0
+        self.seconds = 0.0
+
+    def __call__(self, system: str, user: str, seed: int, history: tuple = ()) -> str:
+        key = (system, tuple(history), user, seed)
+        with self.lock:
+            if key in self.memo:
+                self.memo.move_to_end(key)
+                self.hits += 1
+                return self.memo[key]
+        t0 = time.perf_counter()
+        text = self.backend(system, user, seed) if self.backend else self._generate(system, user, seed, history)
+        with self.lock:
+            self.calls += 1
+            self.seconds += time.perf_counter() - t0
+            self.memo[key] = text
+            while len(self.memo) > self.maxsize:
+                self.memo.popitem(last=False)
+        return text
+
+    def _generate(self, system: str, user: str, seed: int, history: tuple = ()) -> str:
+        from ..llm import runtime as rt
+
+        if self.threads:
+            self._set_threads(rt)
+        sampling = rt.Sampling(max_tokens=self.max_tokens, temperature=self.temperature, top_p=0.95, top_k=40,
+                               seed=seed, repeat_penalty=1.1)
+        messages = [{"role": "system", "content": system}]
+        for u, a in history:  # earlier turns (level 1's examples)
+            messages += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
+        return rt.chat(self.model, messages + [{"role": "user", "content": user}], sampling).text
+
+
+
+    def _set_threads(self, rt) -> None:
+        """Use ``threads`` llama.cpp threads: with 2 threads on 2 cores shared with other jobs, each
+        token waits for the slower thread (20-60 s an answer measured under load, 0.5-3 s with 1)."""
+        import llama_cpp
+
+        with rt.session(self.model) as (llm, _):
+            llama_cpp.llama_set_n_threads(llm._ctx.ctx, self.threads, self.threads)
+        self.threads = None  # once is enough
+
+
+_default: Assistant | None = None
+_default_lock = threading.Lock()
+
+
+def default_assistant() -> Assistant:
+    """The process-wide assistant (one memo shared by the web game)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Assistant()
+        return _default

@@ -1,0 +1,165 @@
+"""Chapter 9 over HTTP: "Seguridad y alineamiento" — the password game (Gandalf) and its numbers.
+
+    GET  /capitulo/seguridad-alineamiento   the page (sets the player cookie)
+    POST /api/gandalf/ask                   a question at a level → the answer, or which defense stopped it
+    POST /api/gandalf/guess                 try the level's password
+    POST /api/gandalf/new                   a new game: new passwords for every level
+    GET  /api/gandalf/info                  levels, defenses, limits, measured eval and classifier
+
+Each player is a random id in the ``gandalf_player`` cookie; their passwords live in the server's
+memory (``pizarra.gandalf.game.GameStore``), their progress also in the browser (localStorage).
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from pizarra.config import REPO_ROOT
+from pizarra.web import i18n
+from pizarra.web.app import chapter_views, render
+
+router = APIRouter()
+SLUG = "seguridad-alineamiento"
+COOKIE = "gandalf_player"
+MAX_PROMPT_INPUT = 4000  # accepted; the game cuts to levels.MAX_PROMPT_CHARS with a notice
+N_LEVELS = 8
+
+_store = None
+
+
+def store():
+    global _store
+    if _store is None:
+        from pizarra.gandalf.game import GameStore
+
+        _store = GameStore()
+    return _store
+
+
+def player_id(request: Request, response: Response) -> str:
+    """The player's id from the cookie; a new one (set on the response) when missing or malformed."""
+    from pizarra.gandalf.game import new_player_id
+
+    pid = request.cookies.get(COOKIE, "")
+    if not (16 <= len(pid) <= 64 and pid.replace("-", "").replace("_", "").isalnum()):
+        pid = new_player_id()
+        response.set_cookie(COOKIE, pid, max_age=30 * 24 * 3600, httponly=True, samesite="lax")
+    return pid
+
+
+class AskIn(BaseModel):
+    level: int = Field(ge=1, le=N_LEVELS, description="Level 1-8.")
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_INPUT,
+                        description="The question (longer than 1000 characters: cut, with a notice).")
+
+
+class AskOut(BaseModel):
+    level: int
+    answer: str  # what Gandalf says (a refusal when blocked)
+    blocked: bool
+    defense: str | None  # input_blocklist | input_judge | output_exact | output_judge
+    detail: dict
+    explanation: str | None  # how that defense works, in the page's language
+    notices: list[str]
+    seconds: float
+
+
+class GuessIn(BaseModel):
+    level: int = Field(ge=1, le=N_LEVELS)
+    guess: str = Field(min_length=1, max_length=100, description="The password you want to try.")
+
+
+class GuessOut(BaseModel):
+    level: int
+    correct: bool
+    next_level: int | None
+    finished: bool
+    solved: list[int]
+    message: str
+
+
+def reports() -> dict:
+    """``reports/gandalf_eval.json`` and the classifier's card, if present."""
+    out = {"eval": None, "classifier": None}
+    try:
+        out["eval"] = json.loads((REPO_ROOT / "reports" / "gandalf_eval.json").read_text())
+    except (OSError, ValueError):
+        pass
+    try:
+        out["classifier"] = json.loads((REPO_ROOT / "reports" / "gandalf_classifier.json").read_text())
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def level_views(lang: str) -> list[dict]:
+    return [{"number": n, "title": i18n.t(f"gandalf.level.{n}.title", lang),
+             "intro": i18n.t(f"gandalf.level.{n}.intro", lang)} for n in range(1, N_LEVELS + 1)]
+
+
+@router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 9 page")
+def page(request: Request) -> HTMLResponse:
+    lang = i18n.request_lang(request)
+    view = next(c for c in chapter_views(lang) if c["slug"] == SLUG)
+    response = render(request, "gandalf.html", chapter=view, current_slug=SLUG, levels=level_views(lang),
+                      reports=reports(), limits={"prompt": 1000, "guess": 100})
+    player_id(request, response)
+    return response
+
+
+@router.post("/api/gandalf/ask", response_model=AskOut, tags=["gandalf"])
+def ask(req: AskIn, request: Request, response: Response) -> dict:
+    """Ask Gandalf at ``level``. The answer is checked by the level's defenses before you see it."""
+    from pizarra.gandalf.levels import ask as run
+
+    lang = i18n.request_lang(request)
+    pid = player_id(request, response)
+    password = store().password(pid, req.level, lang)
+    turn = run(req.level, password, req.prompt, lang=lang).public()
+    turn["detail"] = {k: v for k, v in turn["detail"].items() if k in ("word", "score", "threshold", "method", "seed")}
+    turn["explanation"] = i18n.t(f"gandalf.defense.{turn['defense']}", lang) if turn["defense"] else None
+    if turn["notices"]:
+        turn["notices"] = [i18n.t("gandalf.notice.cut", lang) if "cut" in n else i18n.t("gandalf.notice.normalised", lang)
+                           for n in turn["notices"]]
+    return turn
+
+
+@router.post("/api/gandalf/guess", response_model=GuessOut, tags=["gandalf"])
+def guess(req: GuessIn, request: Request, response: Response) -> dict:
+    """Try the password of ``level`` (case, accents and spaces do not matter)."""
+    lang = i18n.request_lang(request)
+    result = store().guess(player_id(request, response), req.level, req.guess, lang)
+    key = "finished" if result["finished"] else ("correct" if result["correct"] else "wrong")
+    return {**result, "message": i18n.t(f"gandalf.guess.{key}", lang, level=req.level)}
+
+
+@router.post("/api/gandalf/new", tags=["gandalf"])
+def new_game(request: Request, response: Response) -> dict:
+    """A new game: every level gets a new random password."""
+    store().new_game(player_id(request, response), i18n.request_lang(request))
+    return {"ok": True, "levels": N_LEVELS}
+
+
+@router.get("/api/gandalf/info", tags=["gandalf"])
+def info(request: Request) -> dict:
+    """The levels and their defenses, the limits, and the measured evaluation."""
+    from pizarra.gandalf.levels import LEVELS, MAX_PROMPT_CHARS
+
+    lang = i18n.request_lang(request)
+    levels = []
+    for v in level_views(lang):
+        lv = LEVELS[v["number"]]
+        levels.append({**v, "system_prompt": lv.prompt, "blocklist": lv.blocklist, "input_judge": lv.input_judge,
+                       "output_exact": lv.output_exact, "output_judge": lv.output_judge})
+    rep = reports()
+    table = None
+    if rep["eval"]:
+        table = {k: {f: v.get(f) for f in ("leak_rate", "false_refusal_rate", "n_attacks", "n_benign")}
+                 for k, v in rep["eval"].get("levels", {}).items()}
+    return {"levels": levels, "limits": {"prompt_chars": MAX_PROMPT_CHARS, "prompt_input_chars": MAX_PROMPT_INPUT,
+                                         "guess_chars": 100},
+            "eval": table, "classifier": rep["classifier"]}
