@@ -1,0 +1,159 @@
+"""Generation speed through Pizarra's API against raw llama.cpp, measured in the same run.
+
+    PIZARRA_CACHE=... python bench/generation.py [--models gemma-base smollm2] [--max-tokens 128] [--reps 3]
+
+For each GGUF model, alternately (raw, api, raw, api, …):
+  raw  llama-cpp-python directly: ``Llama(...).generate(tokens, ...)``, its own token loop
+  api  the lab's HTTP endpoint ``GET /api/generation/stream`` (SSE) on a real uvicorn server
+       (127.0.0.1), read by an HTTP client: runtime + router + SSE + JSON + network stack
+Same prompt, same sampling (temperature 0.8, top-k 40, top-p 0.95, repeat penalty 1.1, a fixed
+seed), same thread count. Speed = tokens / (time from the call to the last token), end to end (the
+prompt's evaluation included in both; measured by the caller, so events that a busy server
+sends in bursts cannot inflate it); decode-only speed (first to last token) is kept beside it.
+The median over ``--reps`` runs is reported. Overhead = 1 − api / raw. Floors (issue 6): Gemma ≥ 40 tokens/s, SmolLM2 ≥ 70,
+overhead ≤ 5 %. Writes reports/generation_speed.json. Run it on an idle machine: it measures
+the machine as much as the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "reports" / "generation_speed.json"
+PROMPT = "Había una vez un zorro muy astuto que"
+FLOORS = {"gemma-base": 40.0, "smollm2": 70.0}
+MAX_OVERHEAD = 0.05
+SAMPLING = {"temperature": 0.8, "top_k": 40, "top_p": 0.95, "repeat_penalty": 1.1}
+
+
+def raw_run(llm, max_tokens: int, seed: int) -> dict:
+    """llama-cpp-python's own token loop (``Llama.generate``), no Pizarra code in between.
+    (``create_completion(stream=True)`` measured 5-10x slower here, so it would flatter us.)"""
+    import llama_cpp
+
+    llm.set_seed(seed)
+    times = []
+    t0 = time.perf_counter()
+    tokens = llm.tokenize(PROMPT.encode("utf-8"), add_bos=True)
+    for token in llm.generate(tokens, top_k=SAMPLING["top_k"], top_p=SAMPLING["top_p"], min_p=0.0, typical_p=1.0,
+                              temp=SAMPLING["temperature"], repeat_penalty=SAMPLING["repeat_penalty"], reset=True):
+        if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+            break
+        llm.detokenize([token])
+        times.append(time.perf_counter())
+        if len(times) >= max_tokens:
+            break
+    return _speed(times, t0)
+
+
+def api_run(base: str, model: str, max_tokens: int, seed: int) -> dict:
+    import httpx
+
+    params = {"prefix": PROMPT, "model": model, "max_tokens": max_tokens, "seed": seed, **SAMPLING}
+    times, done = [], None
+    t0 = time.perf_counter()
+    with httpx.stream("GET", f"{base}/api/generation/stream", params=params, timeout=600) as r:
+        r.raise_for_status()
+        for line in r.iter_lines():
+            if not line.startswith("data: "):
+                continue
+            e = json.loads(line[6:])
+            if e["type"] == "token":
+                times.append(time.perf_counter())
+            elif e["type"] == "done":
+                done = e
+            elif e["type"] == "error":
+                raise RuntimeError(e["message"])
+    out = _speed(times, t0)
+    out["server_tokens_per_s"] = done and done.get("tokens_per_s")
+    return out
+
+
+def _speed(times: list[float], t0: float) -> dict:
+    n = len(times)
+    decode = (n - 1) / (times[-1] - times[0]) if n > 1 and times[-1] > times[0] else 0.0
+    total = (times[-1] - t0) if times else None
+    return {"tokens": n, "tokens_per_s": n / total if total else 0.0, "decode_tokens_per_s": decode,
+            "first_token_s": (times[0] - t0) if times else None, "total_s": total}
+
+
+def start_server() -> tuple[str, object]:
+    import uvicorn
+
+    from pizarra.web.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", default=["gemma-base", "smollm2"])
+    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--no-report", action="store_true")
+    a = p.parse_args(argv)
+
+    from llama_cpp import Llama
+
+    from pizarra.assets.models import gguf_path
+
+    base, server = start_server()
+    rows = []
+    try:
+        for model in a.models:
+            raw_llm = Llama(model_path=str(gguf_path(model)), n_ctx=2048, n_threads=max(1, os.cpu_count() or 1),
+                            verbose=False, seed=0)
+            api_run(base, model, 4, 0)  # load the server's copy and warm both up
+            raw_run(raw_llm, 4, 0)
+            raw, api = [], []
+            for rep in range(a.reps):
+                raw.append(raw_run(raw_llm, a.max_tokens, 1000 + rep))
+                api.append(api_run(base, model, a.max_tokens, 1000 + rep))
+                print(f"{model} rep {rep}: raw {raw[-1]['tokens_per_s']:.1f} tok/s ({raw[-1]['tokens']} tokens), "
+                      f"api {api[-1]['tokens_per_s']:.1f} tok/s ({api[-1]['tokens']} tokens)", file=sys.stderr)
+            raw_llm.close()
+            r_tps = statistics.median(x["tokens_per_s"] for x in raw)
+            a_tps = statistics.median(x["tokens_per_s"] for x in api)
+            overhead = 1 - a_tps / r_tps if r_tps else None
+            rows.append({"model": model, "raw_tokens_per_s": round(r_tps, 2), "api_tokens_per_s": round(a_tps, 2),
+                         "overhead": round(overhead, 4) if overhead is not None else None,
+                         "floor_tokens_per_s": FLOORS.get(model),
+                         "meets_floor": a_tps >= FLOORS.get(model, 0), "meets_overhead": overhead is not None and overhead <= MAX_OVERHEAD,
+                         "first_token_s_raw": round(statistics.median(x["first_token_s"] for x in raw), 3),
+                         "first_token_s_api": round(statistics.median(x["first_token_s"] for x in api), 3),
+                         "runs": {"raw": raw, "api": api}})
+    finally:
+        server.should_exit = True
+    load = os.getloadavg()
+    out = {"prompt": PROMPT, "max_tokens": a.max_tokens, "reps": a.reps, "sampling": SAMPLING,
+           "threads": os.cpu_count(), "cpus": os.cpu_count(), "loadavg_at_end": [round(x, 2) for x in load],
+           "rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "note": "tokens / seconds from the call to the last token, measured by the caller; median of reps; raw and api alternate in one process"}
+    for r in rows:
+        print(f"{r['model']}: raw {r['raw_tokens_per_s']:.1f} tok/s, api {r['api_tokens_per_s']:.1f} tok/s, "
+              f"overhead {100 * (r['overhead'] or 0):.1f} % (floor {r['floor_tokens_per_s']} tok/s: "
+              f"{'ok' if r['meets_floor'] else 'NOT MET'}; overhead ≤ 5 %: {'ok' if r['meets_overhead'] else 'NOT MET'})")
+    if not a.no_report:
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        REPORT.write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+if __name__ == "__main__":
+    main()
