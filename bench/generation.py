@@ -5,7 +5,7 @@
 For each GGUF model, alternately (raw, api, raw, api, …):
   raw  llama-cpp-python directly: ``Llama(...).generate(tokens, ...)``, its own token loop
   api  the lab's HTTP endpoint ``GET /api/generation/stream`` (SSE) on a real uvicorn server
-       (127.0.0.1), read by an HTTP client: runtime + router + SSE + JSON + network stack
+       (127.0.0.1, its own process: `pizarra serve`), read by an HTTP client: runtime + router + SSE + JSON + network stack
 Same prompt, same sampling (temperature 0.8, top-k 40, top-p 0.95, repeat penalty 1.1, a fixed
 seed), same thread count. Speed = tokens / (time from the call to the last token), end to end (the
 prompt's evaluation included in both; measured by the caller, so events that a busy server
@@ -87,18 +87,32 @@ def _speed(times: list[float], t0: float) -> dict:
 
 
 def start_server() -> tuple[str, object]:
-    import uvicorn
+    """``pizarra serve`` in its own process, as in class: the browser (here, this script's HTTP
+    client) and the server never share an interpreter. (A server thread inside this process
+    would make the client, the event loop and the token loop fight over one GIL and the 2 cores
+    that llama.cpp's threads need: it measured ~35 tokens/s for SmolLM2 instead of ~90.)"""
+    import subprocess
 
-    from pizarra.web.app import create_app
+    import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server
+    exe = Path(sys.executable).with_name("pizarra")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pizarra.cli"]
+    proc = subprocess.Popen(cmd + ["serve", "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            httpx.get(base + "/api/generation/info", timeout=2)
+            return base, proc
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                raise RuntimeError("pizarra serve exited")
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("pizarra serve did not start")
 
 
 def main(argv=None) -> dict:
@@ -139,7 +153,7 @@ def main(argv=None) -> dict:
                          "first_token_s_api": round(statistics.median(x["first_token_s"] for x in api), 3),
                          "runs": {"raw": raw, "api": api}})
     finally:
-        server.should_exit = True
+        server.terminate(); server.wait(30)
     load = os.getloadavg()
     out = {"prompt": PROMPT, "max_tokens": a.max_tokens, "reps": a.reps, "sampling": SAMPLING,
            "threads": os.cpu_count(), "cpus": os.cpu_count(), "loadavg_at_end": [round(x, 2) for x in load],

@@ -4,7 +4,12 @@
 
 The generator runs in a worker thread; each dict it yields becomes one ``data: <json>`` message.
 When the client goes away (closed tab, stop button, ``AbortController``), the Event handed to the
-generator is set so the model stops generating at the next token and releases its lock. A
+generator is set so the model stops generating at the next token and releases its lock.
+
+The event loop collects what the worker produced every ``POLL_S`` and writes it in one chunk,
+instead of being woken once per token: on a 2-core laptop, per-token wake-ups of the loop and of
+the client preempt llama.cpp's worker threads, which wait for each other at every layer, and
+generation through the page ran at a third of llama.cpp's speed. A
 PizarraError inside becomes ``{"type": "error", "message": ...}`` in the user's words; any other
 exception is logged and reported without its details. Keep-alive comments every few seconds.
 """
@@ -15,6 +20,8 @@ import asyncio
 import json
 import logging
 import threading
+import time
+from collections import deque
 from typing import Any, Callable, Iterator
 
 from fastapi import Request
@@ -25,6 +32,7 @@ from pizarra.errors import PizarraError
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 10.0
+POLL_S = 0.01  # at most 100 writes a second, whatever the token rate: no per-token wake-ups
 _END = object()
 
 
@@ -36,11 +44,8 @@ def sse_response(request: Request, make_events: Callable[[threading.Event], Iter
     cancel = threading.Event()
 
     async def body():
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-
-        def put(item: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+        pending: deque = deque()  # appended by the worker, drained by the loop (deque ops are atomic)
+        put = pending.append
 
         def worker() -> None:
             try:
@@ -58,18 +63,26 @@ def sse_response(request: Request, make_events: Callable[[threading.Event], Iter
 
         thread = threading.Thread(target=worker, name="sse-worker", daemon=True)
         thread.start()
+        last_write = time.monotonic()
         try:
-            while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
-                except asyncio.TimeoutError:
+            done = False
+            while not done:
+                await asyncio.sleep(POLL_S)
+                chunk = []
+                while pending:
+                    item = pending.popleft()
+                    if item is _END:
+                        done = True
+                        break
+                    chunk.append(_message(item))
+                if chunk:
+                    last_write = time.monotonic()
+                    yield "".join(chunk)
+                elif time.monotonic() - last_write > KEEPALIVE_S:
                     if await request.is_disconnected():
                         break
+                    last_write = time.monotonic()
                     yield ": keep-alive\n\n"
-                    continue
-                if item is _END:
-                    break
-                yield _message(item)
         finally:
             cancel.set()  # client gone or stream over: stop the generator at its next step
 
