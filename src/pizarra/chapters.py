@@ -19,16 +19,16 @@ class Chapter:
 
 
 CHAPTERS: tuple[Chapter, ...] = (
-    Chapter(1, "discriminativa-generativa", issue=10),
+    Chapter(1, "discriminativa-generativa", issue=10, ready=True),
     Chapter(2, "texto-a-numeros", issue=3, ready=True),
     Chapter(3, "embeddings", issue=3, ready=True),
     Chapter(4, "redes-recurrentes-transformers", issue=4, ready=True),
-    Chapter(5, "imdb", issue=10),
+    Chapter(5, "imdb", issue=10, ready=True),
     Chapter(6, "entender-texto", issue=5, ready=True),
-    Chapter(7, "generar-texto", issue=6),
-    Chapter(8, "instrucciones-chat-alucinaciones", issue=7),
-    Chapter(9, "seguridad-alineamiento", issue=8),
-    Chapter(10, "generar-imagenes", issue=9),
+    Chapter(7, "generar-texto", issue=6, ready=True),
+    Chapter(8, "instrucciones-chat-alucinaciones", issue=7, ready=True),
+    Chapter(9, "seguridad-alineamiento", issue=8, ready=True),
+    Chapter(10, "generar-imagenes", issue=9, ready=True),
 )
 
 BY_SLUG = {c.slug: c for c in CHAPTERS}

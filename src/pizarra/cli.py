@@ -39,6 +39,11 @@ app.add_typer(embeddings_top)  # pizarra neighbors | analogy | formula
 from .text.cli import app as text_app  # noqa: E402
 app.add_typer(text_app)  # pizarra tokenize | vectorize
 app.add_typer(__import__("pizarra.nets.cli", fromlist=["app"]).app, name="nets")  # pizarra nets check | ladder
+app.add_typer(__import__("pizarra.sentiment.cli", fromlist=["app"]).app)  # pizarra bench imdb | sentiment [eval]
+app.add_typer(__import__("pizarra.images.cli", fromlist=["app"]).app, name="images")  # pizarra images generate | search | steps | train | evaluate
+app.add_typer(__import__("pizarra.generation.cli", fromlist=["app"]).app)  # pizarra next-token | generate | lm
+app.add_typer(__import__("pizarra.gandalf.cli", fromlist=["app"]).app, name="gandalf")  # pizarra gandalf ask | check | eval | train-classifier
+app.add_typer(__import__("pizarra.chat.cli", fromlist=["app"]).app)  # pizarra chat | hallucination check/eval | code run/eval
 
 out = Console()
 err = Console(stderr=True)

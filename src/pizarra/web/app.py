@@ -54,6 +54,11 @@ ROUTERS: tuple[str, ...] = (
     "pizarra.web.routers.embeddings",
     "pizarra.web.routers.nets",
     "pizarra.web.routers.similarity",
+    "pizarra.web.routers.gandalf",
+    "pizarra.web.routers.chat",
+    "pizarra.web.routers.images",
+    "pizarra.web.routers.generation",
+    "pizarra.web.routers.sentiment",
     "pizarra.web.routers.pages",
 )
 
