@@ -195,6 +195,26 @@ def test_chapter_pages(client, chapter):
         assert "Under construction" in r.text and f"issue #{chapter.issue}" in r.text
 
 
+def test_a_chapter_not_ready_gets_the_construction_page(monkeypatch):
+    """Today every chapter has its router; the fallback page is what a new chapter shows first."""
+    import dataclasses
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from pizarra.web.routers import pages
+
+    chapter = CHAPTERS[-1]
+    monkeypatch.setitem(pages.BY_SLUG, chapter.slug, dataclasses.replace(chapter, ready=False))
+    app = FastAPI()
+    app.include_router(pages.router)  # without the chapter's own router
+    r = TestClient(app).get(f"/capitulo/{chapter.slug}?lang=es")
+    assert r.status_code == 200 and 'data-status="construction"' in r.text
+    assert "En construcción" in r.text and f"#{chapter.issue}" in r.text
+    r = TestClient(app).get(f"/capitulo/{chapter.slug}?lang=en")
+    assert "Under construction" in r.text and f"issue #{chapter.issue}" in r.text
+
+
 def test_layout_has_menu_current_chapter_and_no_outside_urls(client):
     r = client.get("/capitulo/embeddings?lang=es")
     assert r.text.count('<li><a href="/capitulo/') == 10
