@@ -21,18 +21,7 @@ app = typer.Typer(no_args_is_help=True,
 SHADES = " .:-=+*#%@"
 
 
-def _cli():
-    from pizarra import cli  # lazily: the shared helpers (friendly, emit_json, consoles)
-
-    return cli
-
-
-def _json_opt():
-    return typer.Option(False, "--json", help="Print one JSON object on stdout.")
-
-
-def _run(fn, as_json: bool):
-    return _cli().friendly(lambda as_json: fn())(as_json=as_json)
+from ..cli_support import cli as _cli, json_opt as _json_opt, run as _run  # noqa: E402  (shared by chapter CLIs)
 
 
 def ascii_art(img, width: int = 28) -> str:
