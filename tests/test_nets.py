@@ -100,6 +100,27 @@ def test_cross_attention_shapes():
         MultiHeadAttention(10, 3)
 
 
+def test_fused_attention_equals_the_equations():
+    """need_weights=False (PyTorch's fused kernel, used to train) = the explicit softmax(q·kᵀ/√d)·v,
+    forward and backward, with padding and causal masks."""
+    torch.manual_seed(0)
+    lengths = torch.tensor([7, 4, 1])
+    for Block, mask in ((EncoderBlock, padding_mask(lengths, 7)), (DecoderBlock, padding_mask(lengths, 7)),
+                        (DecoderBlock, None)):
+        block = Block(TransformerConfig(d_model=16, n_heads=4)).eval()
+        x = torch.randn(3, 7, 16, requires_grad=True)
+        y1, w = block(x, mask)
+        g1, = torch.autograd.grad(y1.sum(), x)
+        y2, none = block(x, mask, need_weights=False)
+        g2, = torch.autograd.grad(y2.sum(), x)
+        assert none is None and w.shape == (3, 4, 7, 7)
+        assert torch.allclose(y1, y2, atol=1e-5) and torch.allclose(g1, g2, atol=1e-5)
+    lm = TransformerLM(TransformerConfig(vocab_size=11, block_size=8, d_model=16, n_heads=2, n_layers=2)).eval()
+    idx = torch.randint(0, 11, (2, 8))
+    explicit = lm.head(lm.hidden(idx)[0])
+    assert torch.allclose(lm(idx)[0], explicit, atol=1e-5)  # forward() trains with the fused kernel
+
+
 def test_positions():
     sin = SinusoidalPositions(6, max_len=10)
     x = torch.zeros(1, 4, 6)

@@ -139,6 +139,22 @@ def test_reverse_each_flips_within_length_and_is_an_involution():
     assert torch.equal(neural.reverse_each(r, L), x)
 
 
+def test_word_dropout_only_while_training_and_never_on_padding():
+    torch.manual_seed(0)
+    idx = torch.randint(2, 50, (64, 40))
+    idx[:, 30:] = data.Vocab.PAD
+    assert torch.equal(neural.drop_words(idx, 0.25, training=False), idx)
+    out = neural.drop_words(idx, 0.25, training=True)
+    hit = out != idx
+    assert torch.all(out[hit] == data.Vocab.UNK) and not hit[:, 30:].any()  # padding stays padding
+    assert 0.2 < hit[:, :30].float().mean().item() < 0.3
+    cfg = neural.NeuralConfig(kind="transformer", vocab_size=50, max_len=40, d_model=8, n_heads=2, n_layers=1,
+                              word_dropout=0.5)
+    m = neural.build(cfg).eval()
+    L = torch.full((64,), 30)
+    assert torch.equal(m(idx, L)[0], m(idx, L)[0])  # evaluation is deterministic: no words dropped
+
+
 def test_bilstm_equals_pytorch_packed_bidirectional_lstm(one_thread):
     """Glass box = black box: our two LSTMs (backward one on reversed sequences) give exactly
     the hidden states of nn.LSTM(bidirectional=True) run on packed sequences."""

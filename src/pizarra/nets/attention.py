@@ -64,13 +64,21 @@ class MultiHeadAttention(nn.Module):
         return x.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)  # (B, nh, T, hs)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, T, C), mask broadcastable to (B, nh, T, Tk) -> (out (B, T, C), weights (B, nh, T, Tk))."""
+                mask: torch.Tensor | None = None, need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x (B, T, C), mask broadcastable to (B, nh, T, Tk) -> (out (B, T, C), weights (B, nh, T, Tk)).
+
+        ``need_weights=False`` computes the same softmax(q·kᵀ/√d)·v with PyTorch's fused kernel, which
+        never builds the (T, Tk) weight matrix (several times faster to train on CPU), and returns
+        ``None`` for the weights."""
         memory = x if memory is None else memory
         B, T, C = x.shape
         q = self.split_heads(self.W_q(x))  # (B, nh, T, hs)
         k = self.split_heads(self.W_k(memory))  # (B, nh, Tk, hs)
         v = self.split_heads(self.W_v(memory))  # (B, nh, Tk, hs)
-        y, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout, self.training)
+        if need_weights:
+            y, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout, self.training)
+        else:
+            y, weights = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0), None
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side again: (B, T, C)
         return self.W_o(y), weights

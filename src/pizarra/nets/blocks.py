@@ -31,6 +31,8 @@ class TransformerConfig:
     n_layers: int = 4
     d_ff: int | None = None  # feed-forward width; None = 4 * d_model
     dropout: float = 0.0
+    attn_dropout: float | None = None  # dropout on the attention weights; None = ``dropout``. (On CPU
+    #   any attention dropout makes PyTorch's fused kernel fall back to the slow path: ~3x a step.)
     activation: str = "gelu"  # "gelu" or "relu"
     norm_first: bool = True  # pre-norm (GPT-2) or post-norm (the 2017 paper, nn.Transformer's default)
     bias: bool = True
@@ -69,25 +71,28 @@ class EncoderBlock(nn.Module):
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
         self.norm_first = cfg.norm_first
-        self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout, cfg.bias)
+        self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads,
+                                       cfg.dropout if cfg.attn_dropout is None else cfg.attn_dropout, cfg.bias)
         self.ffn = FeedForward(cfg)
         self.norm1 = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps, bias=cfg.bias)
         self.norm2 = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps, bias=cfg.bias)
         self.dropout1 = nn.Dropout(cfg.dropout)
         self.dropout2 = nn.Dropout(cfg.dropout)
 
-    def _attend(self, x, mask):
-        y, weights = self.attn(x, mask=mask)
+    def _attend(self, x, mask, need_weights=True):
+        y, weights = self.attn(x, mask=mask, need_weights=need_weights)
         return self.dropout1(y), weights
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, T, C), mask (True = may attend) -> (x (B, T, C), attention weights (B, nh, T, T))."""
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x (B, T, C), mask (True = may attend) -> (x (B, T, C), attention weights (B, nh, T, T)
+        or None when ``need_weights=False``: the fused kernel, same result)."""
         if self.norm_first:
-            y, weights = self._attend(self.norm1(x), mask)
+            y, weights = self._attend(self.norm1(x), mask, need_weights)
             x = x + y
             x = x + self.dropout2(self.ffn(self.norm2(x)))
         else:
-            y, weights = self._attend(x, mask)
+            y, weights = self._attend(x, mask, need_weights)
             x = self.norm1(x + y)
             x = self.norm2(x + self.dropout2(self.ffn(x)))
         return x, weights
@@ -99,9 +104,10 @@ class DecoderBlock(EncoderBlock):
         mask[t, j] = (j ≤ t)  [and j is not padding]
     """
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         causal = causal_mask(x.size(1), x.device)  # (T, T)
-        return super().forward(x, causal if mask is None else causal & mask)
+        return super().forward(x, causal if mask is None else causal & mask, need_weights)
 
 
 class _Stack(nn.Module):
@@ -128,8 +134,9 @@ class _Stack(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    def hidden(self, idx: torch.Tensor, lengths: torch.Tensor | None = None):
-        """idx (B, T) -> (hidden states (B, T, C), [attention weights (B, nh, T, T) per layer])."""
+    def hidden(self, idx: torch.Tensor, lengths: torch.Tensor | None = None, need_weights: bool = True):
+        """idx (B, T) -> (hidden states (B, T, C), [attention weights (B, nh, T, T) per layer]);
+        ``need_weights=False`` runs the fused attention kernel and the list holds ``None``s."""
         T = idx.size(1)
         if T > self.cfg.block_size:
             raise ValueError(f"sequence of {T} tokens, the context is {self.cfg.block_size}")
@@ -137,7 +144,7 @@ class _Stack(nn.Module):
         x = self.drop(self.pos(self.tok(idx)))  # (B, T, C)
         maps = []
         for block in self.blocks:
-            x, weights = block(x, mask)
+            x, weights = block(x, mask, need_weights)
             maps.append(weights)
         return self.norm(x), maps
 
@@ -148,7 +155,7 @@ class TransformerEncoder(_Stack):
     block = EncoderBlock
 
     def forward(self, idx: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        return self.hidden(idx, lengths)[0]
+        return self.hidden(idx, lengths, need_weights=False)[0]
 
 
 class TransformerLM(_Stack):
@@ -165,7 +172,7 @@ class TransformerLM(_Stack):
         nn.init.normal_(self.head.weight, std=0.02)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        logits = self.head(self.hidden(idx)[0])  # (B, T, V)
+        logits = self.head(self.hidden(idx, need_weights=False)[0])  # (B, T, V)
         loss = None if targets is None else F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
         return logits, loss
 

@@ -104,14 +104,15 @@ def _split(rows: list[dict]) -> Split:
                  [r["id"] for r in rows])
 
 
-def load_splits(data=None, val_size: int = VAL_SIZE, seed: int = SPLIT_SEED, limit: int | None = None) -> dict[str, Split]:
+def load_splits(data=None, val_size: int = VAL_SIZE, seed: int = SPLIT_SEED, limit: int | None = None,
+                with_test: bool = True) -> dict[str, Split]:
     """{"train", "val", "test"}: the official test split, and the official train split cut into
     train and a class-balanced validation set of ``val_size`` (seeded). ``limit``: a balanced
-    subset of each (for smoke tests)."""
+    subset of each (for smoke tests). ``with_test=False``: no test split at all (recipe sweeps)."""
     from pizarra.assets.datasets import load_imdb
 
     full = _split(load_imdb("train", data))
-    test = _split(load_imdb("test", data))
+    test = _split(load_imdb("test", data)) if with_test else Split([], np.zeros(0, dtype=np.int64), [])
     rng = np.random.default_rng(seed)
     val_idx = set()
     for c in (0, 1):
