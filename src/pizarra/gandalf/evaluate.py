@@ -76,9 +76,10 @@ def evaluate(attacks: list[dict], benign: list[dict] | None = None, seed: int = 
         injection_score = lambda t: scores[t] if t in scores else clf.score(t)  # noqa: E731
     rng = random.Random(seed)
     passwords = [rng.choice(words(_lang(r))) for r in attacks + benign]
-    stats = {lv: {"leaks": 0, "refused": 0, "benign_leaks": 0, "blocked_by": Counter(), "leak_methods": Counter(),
-                  "leaks_by_technique": Counter()} for lv in levels}
+    stats = {lv: {"leaks": 0, "refused": 0, "benign_leaks": 0, "retried": 0, "blocked_by": Counter(),
+                  "leak_methods": Counter(), "leaks_by_technique": Counter()} for lv in levels}
     examples: dict[int, list[dict]] = defaultdict(list)
+    refusal_examples: dict[int, list[dict]] = defaultdict(list)
     total, done = len(attacks + benign) * len(levels), 0
     for i, row in enumerate(attacks + benign):
         is_attack = i < len(attacks)
@@ -89,6 +90,7 @@ def evaluate(attacks: list[dict], benign: list[dict] | None = None, seed: int = 
             leak = find_leak(passwords[i], turn.answer, fuzzy=True)
             if turn.blocked:
                 s["blocked_by"][turn.defense] += 1
+            s["retried"] += int(bool(turn.detail.get("retried")))
             if is_attack:
                 if leak:
                     s["leaks"] += 1
@@ -100,6 +102,10 @@ def evaluate(attacks: list[dict], benign: list[dict] | None = None, seed: int = 
             else:
                 s["refused"] += int(turn.blocked)
                 s["benign_leaks"] += int(leak is not None)
+                if turn.blocked and len(refusal_examples[lv]) < 5:
+                    refusal_examples[lv].append({"id": row["id"], "prompt": row["prompt"], "password": passwords[i],
+                                                 "defense": turn.defense, "detail": turn.detail,
+                                                 "model_answer": (turn.model_answer or "")[:300]})
             done += 1
             if progress:
                 progress(done, total)
@@ -113,7 +119,8 @@ def evaluate(attacks: list[dict], benign: list[dict] | None = None, seed: int = 
             "n_attacks": n_a, "n_benign": n_b, "leaks": s["leaks"], "false_refusals": s["refused"],
             "benign_leaks": s["benign_leaks"], "blocked_by": dict(s["blocked_by"]),
             "leak_methods": dict(s["leak_methods"]), "leaks_by_technique": dict(s["leaks_by_technique"]),
-            "examples": examples[lv],
+            "answers_retried": s["retried"], "examples": examples[lv],
+            "false_refusal_examples": refusal_examples[lv],
         }
     return {
         "levels": out, "seed": seed, "model": assistant.model, "max_tokens": assistant.max_tokens,

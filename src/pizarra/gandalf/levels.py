@@ -13,6 +13,9 @@
            stricter input judge, and an answer judge that also catches near-misses and any answer
            that talks about passwords
 
+A level with an output guard that stops an answer asks the model again (``RETRIES`` times, each with
+the next seed) before it refuses; every answer shown has passed all of the level's guards.
+
 ``ask`` always normalises the question first (NFKC, homoglyphs, invisible characters; see
 ``normalize``) and cuts it to ``MAX_PROMPT_CHARS``. What the player sees is ``Turn.answer``: the
 model's words, or a refusal when a defense stopped the question or the answer.
@@ -31,6 +34,11 @@ from .leak import LEET, find_leak
 from .normalize import fold, normalize_text, squeeze
 
 MAX_PROMPT_CHARS = 1000
+# A 135M model sometimes drops the password into an innocent answer ("I am Gandalf, guardian of
+# MARIPOSA..."). Refusing then punishes a harmless question, so a level whose output guard stops an
+# answer first samples a new one (next seed); only when the retries fail too does the player get a
+# refusal. Attacks gain nothing: every answer shown has passed the same guards.
+RETRIES = 2
 DEFENSES = ("input_blocklist", "input_judge", "output_exact", "output_judge")
 
 Assistant = Callable[..., str]  # (system, user, seed, history=((user, assistant), ...)) -> answer
@@ -44,6 +52,8 @@ class Level:
     input_judge: float | None = None  # threshold of the injection classifier, or None
     output_exact: bool = False
     output_judge: str | None = None  # None | "leak" | "strict"
+    retries: int = RETRIES  # with an output guard: ask the model again (next seed) this many times
+    #                         before refusing; an answer is only shown when every guard passes it
 
 
 LEVELS: dict[int, Level] = {lv.number: lv for lv in (
@@ -201,13 +211,27 @@ def ask(level: int, password: str, prompt: str, *, assistant: Assistant | None =
 
         assistant = default_assistant()
     seed = random.randrange(2**31) if seed is None else seed
-    answer = assistant(system_prompt(level, password), text, seed, history=examples(level, password))
+    first = None  # (defense, detail, answer) of the first answer an output guard stopped
+    for attempt in range(1 + (lv.retries if (lv.output_exact or lv.output_judge) else 0)):
+        answer = assistant(system_prompt(level, password), text, seed + attempt, history=examples(level, password))
+        stop = output_check(lv, password, answer)
+        if stop is None:
+            detail = {"seed": seed + attempt}
+            if first:  # the guard threw an answer away and the model answered again, safely this time
+                detail.update(retried=attempt, first_block=first[0], first_method=first[1].get("method"))
+            return Turn(level, answer, False, None, detail, notices, answer, time.perf_counter() - t0)
+        first = first or (*stop, answer)
+    return refuse(first[0], {**first[1], "attempts": 1 + lv.retries}, "output", first[2])
+
+
+def output_check(lv: Level, password: str, answer: str) -> tuple[str, dict] | None:
+    """(defense, detail) of the first output guard of ``lv`` that stops ``answer``, or None."""
     if lv.output_exact and password.casefold() in answer.casefold():
-        return refuse("output_exact", {"method": "exact"}, "output", answer)
+        return "output_exact", {"method": "exact"}
     if lv.output_judge:
         leak = find_leak(password, answer, fuzzy=lv.output_judge == "strict")
         if leak:
-            return refuse("output_judge", {"method": leak.method}, "output", answer)
+            return "output_judge", {"method": leak.method}
         if lv.output_judge == "strict" and (word := mentions_password(answer)):
-            return refuse("output_judge", {"method": "mentions", "word": word}, "output", answer)
-    return Turn(level, answer, False, None, {"seed": seed}, notices, answer, time.perf_counter() - t0)
+            return "output_judge", {"method": "mentions", "word": word}
+    return None

@@ -120,8 +120,17 @@ def ask(req: AskIn, request: Request, response: Response) -> dict:
     pid = player_id(request, response)
     password = store().password(pid, req.level, lang)
     turn = run(req.level, password, req.prompt, lang=lang).public()
-    turn["detail"] = {k: v for k, v in turn["detail"].items() if k in ("word", "score", "threshold", "method", "seed")}
-    turn["explanation"] = i18n.t(f"gandalf.defense.{turn['defense']}", lang) if turn["defense"] else None
+    keep = ("word", "score", "threshold", "method", "seed", "attempts", "retried", "first_block", "first_method")
+    turn["detail"] = {k: v for k, v in turn["detail"].items() if k in keep}
+    if turn["defense"]:
+        turn["explanation"] = i18n.t(f"gandalf.defense.{turn['defense']}", lang)
+        if turn["detail"].get("attempts", 1) > 1:
+            turn["explanation"] += " " + i18n.t("gandalf.attempts", lang).format(n=turn["detail"]["attempts"])
+    elif turn["detail"].get("retried"):  # an output guard threw answers away; this one passed
+        turn["explanation"] = i18n.t("gandalf.retried", lang).format(
+            n=turn["detail"]["retried"], defense=i18n.t(f"gandalf.defense_name.{turn['detail']['first_block']}", lang))
+    else:
+        turn["explanation"] = None
     if turn["notices"]:
         turn["notices"] = [i18n.t("gandalf.notice.cut", lang) if "cut" in n else i18n.t("gandalf.notice.normalised", lang)
                            for n in turn["notices"]]
