@@ -6,6 +6,8 @@ For each GGUF model, alternately (raw, api, raw, api, …):
   raw  llama-cpp-python directly: ``Llama(...).generate(tokens, ...)``, its own token loop
   api  the lab's HTTP endpoint ``GET /api/generation/stream`` (SSE) on a real uvicorn server
        (127.0.0.1, its own process: `pizarra serve`), read by an HTTP client: runtime + router + SSE + JSON + network stack
+  json the same server's ``POST /api/generation/generate``: the whole text in one answer
+``--threads 2 1`` repeats everything with llama.cpp on 2 and on 1 thread (server and raw alike).
 Same prompt, same sampling (temperature 0.8, top-k 40, top-p 0.95, repeat penalty 1.1, a fixed
 seed), same thread count. Speed = tokens / (time from the call to the last token), end to end (the
 prompt's evaluation included in both; measured by the caller, so events that a busy server
@@ -78,6 +80,20 @@ def api_run(base: str, model: str, max_tokens: int, seed: int) -> dict:
     return out
 
 
+def api_json_run(base: str, model: str, max_tokens: int, seed: int) -> dict:
+    """``POST /api/generation/generate``: the whole text in one JSON answer (no per-token events)."""
+    import httpx
+
+    body = {"prefix": PROMPT, "model": model, "max_tokens": max_tokens, "seed": seed, **SAMPLING}
+    t0 = time.perf_counter()
+    r = httpx.post(f"{base}/api/generation/generate", json=body, timeout=600)
+    total = time.perf_counter() - t0
+    r.raise_for_status()
+    n = r.json()["n_tokens"]
+    return {"tokens": n, "tokens_per_s": n / total if total else 0.0, "total_s": total,
+            "server_tokens_per_s": r.json()["tokens_per_s"]}
+
+
 def _speed(times: list[float], t0: float) -> dict:
     n = len(times)
     decode = (n - 1) / (times[-1] - times[0]) if n > 1 and times[-1] > times[0] else 0.0
@@ -86,7 +102,7 @@ def _speed(times: list[float], t0: float) -> dict:
             "first_token_s": (times[0] - t0) if times else None, "total_s": total}
 
 
-def start_server() -> tuple[str, object]:
+def start_server(threads: int) -> tuple[str, object]:
     """``pizarra serve`` in its own process, as in class: the browser (here, this script's HTTP
     client) and the server never share an interpreter. (A server thread inside this process
     would make the client, the event loop and the token loop fight over one GIL and the 2 cores
@@ -101,7 +117,8 @@ def start_server() -> tuple[str, object]:
     exe = Path(sys.executable).with_name("pizarra")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pizarra.cli"]
     proc = subprocess.Popen(cmd + ["serve", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PIZARRA_THREADS": str(threads)})
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -120,48 +137,61 @@ def main(argv=None) -> dict:
     p.add_argument("--models", nargs="+", default=["gemma-base", "smollm2"])
     p.add_argument("--max-tokens", type=int, default=128)
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--threads", type=int, nargs="+", default=[os.cpu_count() or 1],
+                   help="llama.cpp threads (server and raw alike); several values = one row each")
     p.add_argument("--no-report", action="store_true")
     a = p.parse_args(argv)
 
+    import pizarra.llm.compute  # noqa: F401 - the server's libgomp settings for the raw runs too (before llama_cpp)
     from llama_cpp import Llama
 
     from pizarra.assets.models import gguf_path
 
-    base, server = start_server()
     rows = []
-    try:
-        for model in a.models:
-            raw_llm = Llama(model_path=str(gguf_path(model)), n_ctx=2048, n_threads=max(1, os.cpu_count() or 1),
-                            verbose=False, seed=0)
-            api_run(base, model, 4, 0)  # load the server's copy and warm both up
-            raw_run(raw_llm, 4, 0)
-            raw, api = [], []
-            for rep in range(a.reps):
-                raw.append(raw_run(raw_llm, a.max_tokens, 1000 + rep))
-                api.append(api_run(base, model, a.max_tokens, 1000 + rep))
-                print(f"{model} rep {rep}: raw {raw[-1]['tokens_per_s']:.1f} tok/s ({raw[-1]['tokens']} tokens), "
-                      f"api {api[-1]['tokens_per_s']:.1f} tok/s ({api[-1]['tokens']} tokens)", file=sys.stderr)
-            raw_llm.close()
-            r_tps = statistics.median(x["tokens_per_s"] for x in raw)
-            a_tps = statistics.median(x["tokens_per_s"] for x in api)
-            overhead = 1 - a_tps / r_tps if r_tps else None
-            rows.append({"model": model, "raw_tokens_per_s": round(r_tps, 2), "api_tokens_per_s": round(a_tps, 2),
-                         "overhead": round(overhead, 4) if overhead is not None else None,
-                         "floor_tokens_per_s": FLOORS.get(model),
-                         "meets_floor": a_tps >= FLOORS.get(model, 0), "meets_overhead": overhead is not None and overhead <= MAX_OVERHEAD,
-                         "first_token_s_raw": round(statistics.median(x["first_token_s"] for x in raw), 3),
-                         "first_token_s_api": round(statistics.median(x["first_token_s"] for x in api), 3),
-                         "runs": {"raw": raw, "api": api}})
-    finally:
-        server.terminate(); server.wait(30)
+    for n_threads in a.threads:
+        base, server = start_server(n_threads)
+        try:
+            for model in a.models:
+                raw_llm = Llama(model_path=str(gguf_path(model)), n_ctx=2048, n_threads=n_threads,
+                                verbose=False, seed=0)  # batch threads: the default, as in the server
+                api_run(base, model, 4, 0)  # load the server's copy and warm both up
+                api_json_run(base, model, 4, 0)
+                raw_run(raw_llm, 4, 0)
+                raw, api, js = [], [], []
+                for rep in range(a.reps):
+                    raw.append(raw_run(raw_llm, a.max_tokens, 1000 + rep))
+                    api.append(api_run(base, model, a.max_tokens, 1000 + rep))
+                    js.append(api_json_run(base, model, a.max_tokens, 1000 + rep))
+                    print(f"{model} threads {n_threads} rep {rep}: raw {raw[-1]['tokens_per_s']:.1f} tok/s "
+                          f"({raw[-1]['tokens']} tokens), api stream {api[-1]['tokens_per_s']:.1f}, "
+                          f"api json {js[-1]['tokens_per_s']:.1f} ({js[-1]['tokens']} tokens)", file=sys.stderr)
+                raw_llm.close()
+                r_tps = statistics.median(x["tokens_per_s"] for x in raw)
+                a_tps = statistics.median(x["tokens_per_s"] for x in api)
+                j_tps = statistics.median(x["tokens_per_s"] for x in js)
+                overhead = 1 - a_tps / r_tps if r_tps else None
+                overhead_json = 1 - j_tps / r_tps if r_tps else None
+                rows.append({"model": model, "threads": n_threads, "raw_tokens_per_s": round(r_tps, 2),
+                             "api_tokens_per_s": round(a_tps, 2), "api_json_tokens_per_s": round(j_tps, 2),
+                             "overhead": round(overhead, 4) if overhead is not None else None,
+                             "overhead_json": round(overhead_json, 4) if overhead_json is not None else None,
+                             "floor_tokens_per_s": FLOORS.get(model),
+                             "meets_floor": a_tps >= FLOORS.get(model, 0),
+                             "meets_overhead": overhead is not None and overhead <= MAX_OVERHEAD,
+                             "first_token_s_raw": round(statistics.median(x["first_token_s"] for x in raw), 3),
+                             "first_token_s_api": round(statistics.median(x["first_token_s"] for x in api), 3),
+                             "runs": {"raw": raw, "api": api, "api_json": js}})
+        finally:
+            server.terminate(); server.wait(30)
     load = os.getloadavg()
     out = {"prompt": PROMPT, "max_tokens": a.max_tokens, "reps": a.reps, "sampling": SAMPLING,
-           "threads": os.cpu_count(), "cpus": os.cpu_count(), "loadavg_at_end": [round(x, 2) for x in load],
+           "threads": a.threads, "cpus": os.cpu_count(), "loadavg_at_end": [round(x, 2) for x in load],
            "rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "note": "tokens / seconds from the call to the last token, measured by the caller; median of reps; raw and api alternate in one process"}
     for r in rows:
-        print(f"{r['model']}: raw {r['raw_tokens_per_s']:.1f} tok/s, api {r['api_tokens_per_s']:.1f} tok/s, "
-              f"overhead {100 * (r['overhead'] or 0):.1f} % (floor {r['floor_tokens_per_s']} tok/s: "
+        print(f"{r['model']} ({r['threads']} threads): raw {r['raw_tokens_per_s']:.1f} tok/s, api stream "
+              f"{r['api_tokens_per_s']:.1f} tok/s, api json {r['api_json_tokens_per_s']:.1f} tok/s, "
+              f"overhead {100 * (r['overhead'] or 0):.1f} % / json {100 * (r['overhead_json'] or 0):.1f} % (floor {r['floor_tokens_per_s']} tok/s: "
               f"{'ok' if r['meets_floor'] else 'NOT MET'}; overhead ≤ 5 %: {'ok' if r['meets_overhead'] else 'NOT MET'})")
     if not a.no_report:
         REPORT.parent.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ EXPENSIVE = ["POST /api/models/embed", "POST /api/models/complete", "GET /api/ne
              "POST /api/similarity/compare", "POST /api/similarity/map", "POST /api/embeddings/project",
              # chapters 7-10 and 1/5: every call runs an LLM, a sampler or a denoiser
              "POST /api/generation/next", "POST /api/generation/step", "POST /api/generation/tree",
-             "POST /api/generation/score", "GET /api/generation/stream",
+             "POST /api/generation/score", "GET /api/generation/stream", "POST /api/generation/generate",
              "POST /api/chat/compare", "POST /api/chat/stream", "POST /api/chat/reply",
              "POST /api/chat/hallucination", "POST /api/chat/template", "POST /api/chat/run",
              "POST /api/gandalf/ask",

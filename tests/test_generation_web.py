@@ -76,6 +76,18 @@ def test_stream_sends_tokens_then_done(client):
     assert [e["text"] for e in again if e["type"] == "token"] == [e["text"] for e in tokens]  # same seed
 
 
+def test_generate_gives_the_stream_text_at_once(client):
+    params = {"prefix": "Había una vez", "model": "ngram", "max_tokens": 8, "seed": 4}
+    streamed = "".join(e["text"] for e in events(client.get("/api/generation/stream", params=params))
+                       if e["type"] == "token")
+    r = client.post("/api/generation/generate", json=params)
+    assert r.status_code == 200
+    out = r.json()
+    assert out["text"] == streamed and 1 <= out["n_tokens"] <= 8 and out["sampling"]["seed"] == 4
+    bad = client.post("/api/generation/generate", json={**params, "top_p": 0})
+    assert bad.status_code == 422 and "top_p" in bad.json()["error"]["message"]
+
+
 def test_step_tree_score(client):
     r = client.post("/api/generation/step", json={"model": "ngram", "text": FABLE_START, "seed": 2}).json()
     assert r["text"].startswith(FABLE_START) and r["distribution"]

@@ -315,14 +315,15 @@ def llm(name: str, n_ctx: int = 2048, logits_all: bool = False):
     path = gguf_path(name)
 
     def make():
+        from ..llm.compute import pin  # first: it sets libgomp's spin count before llama_cpp loads it
         from llama_cpp import Llama
 
         from ..config import threads
 
-        return Llama(
+        return pin(Llama(
             model_path=str(path), n_ctx=n_ctx, n_threads=threads(),
             logits_all=logits_all, verbose=False, seed=0,
-        )
+        ))  # every forward pass on one thread: see pizarra.llm.compute
 
     return _once((name, n_ctx, logits_all), make)
 

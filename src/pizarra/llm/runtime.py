@@ -27,6 +27,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from pizarra.assets import models
+from pizarra.llm import compute
 from pizarra.errors import BadInput
 
 LLM_NAMES: tuple[str, ...] = ("gemma-base", "smollm2")
@@ -131,13 +132,14 @@ def _load(ref: ModelRef, n_ctx: int):
         return models.llm(ref.name, n_ctx=n_ctx)
 
     def make():
-        from llama_cpp import Llama
+        from llama_cpp import Llama  # (pizarra.llm.compute, imported above, has set libgomp's spin count)
 
         from pizarra.config import threads
+        from pizarra.llm.compute import pin
 
         try:
-            return Llama(model_path=str(ref.path), n_ctx=n_ctx, n_threads=threads(),
-                         verbose=False, seed=0)
+            return pin(Llama(model_path=str(ref.path), n_ctx=n_ctx, n_threads=threads(),
+                             verbose=False, seed=0))
         except (ValueError, RuntimeError) as e:  # not a GGUF llama.cpp can read
             raise BadInput(f"llama.cpp could not load {ref.path}: {e}") from e
 
@@ -313,7 +315,7 @@ def stream(model: str | ModelRef, prompt: str | Sequence[int], sampling: Samplin
     sampling = sampling.validated()
     stats = {} if stats is None else stats
     with session(model) as (llm, _):
-        yield from _generate(llm, _prompt_tokens(llm, prompt), sampling, stop, cancel, stats)
+        yield from compute.iterate(_generate(llm, _prompt_tokens(llm, prompt), sampling, stop, cancel, stats))
 
 
 def _completion(stats: dict[str, Any]) -> Completion:
@@ -411,7 +413,7 @@ def stream_chat(model: str | ModelRef, messages: Sequence[dict], sampling: Sampl
         kept, dropped = _fit(llm, ref, msgs, reserve=sampling.max_tokens)
         text = _render(llm, ref, kept)
         stats.update(dropped_turns=dropped, prompt=text)
-        yield from _generate(llm, _chat_tokens(llm, text), sampling, (), cancel, stats)
+        yield from compute.iterate(_generate(llm, _chat_tokens(llm, text), sampling, (), cancel, stats))
 
 
 def chat(model: str | ModelRef, messages: Sequence[dict], sampling: Sampling = Sampling()) -> Completion:

@@ -57,6 +57,7 @@ def _vocab_only(name: str):
     """Only the tokenizer of a GGUF model (llama.cpp ``vocab_only``: no weights in memory).
     Call with ``_llm_lock`` held."""
     if name not in _vocab_cache:
+        import pizarra.llm.compute  # noqa: F401 - sets libgomp's spin count before llama_cpp loads it
         from llama_cpp import Llama
 
         from pizarra.assets.models import gguf_path

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -32,7 +33,8 @@ from pizarra.errors import PizarraError
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 10.0
-POLL_S = 0.01  # at most 100 writes a second, whatever the token rate: no per-token wake-ups
+POLL_S = max(0.001, float(os.environ.get("PIZARRA_SSE_POLL_MS", "10") or 10) / 1000)  # at most 1/POLL_S writes
+#   a second, whatever the token rate: no per-token wake-ups
 _END = object()
 
 

@@ -134,6 +134,23 @@ class TreeOut(BaseModel):
     seconds: float
 
 
+class GenerateIn(SamplingIn):
+    prefix: str = Prefix
+    model: Model = "gemma-base"
+    max_tokens: int = Field(64, ge=R["max_tokens"][0], le=R["max_tokens"][1])
+
+
+class GenerateOut(BaseModel):
+    model: str
+    prefix: str
+    text: str
+    n_tokens: int
+    seconds: float
+    tokens_per_s: float
+    finish_reason: Optional[str]
+    sampling: dict
+
+
 class ScoreIn(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_SCORE_CHARS,
                       description=f"1-{MAX_SCORE_CHARS} characters (`pizarra lm score` takes up to {LIMITS['score_chars']}).")
@@ -213,6 +230,16 @@ def score(req: ScoreIn) -> dict:
     from pizarra.generation.generate import score as run
 
     return run(req.model, req.text)
+
+
+@router.post("/api/generation/generate", response_model=GenerateOut, tags=["generation"])
+def generate(req: GenerateIn) -> dict:
+    """The whole continuation in one answer (what ``pizarra generate --json`` prints); the page
+    uses the stream below to show it word by word."""
+    from pizarra.generation.generate import generate as run
+    from pizarra.generation.lm import get_model
+
+    return run(get_model(req.model), req.prefix, req.sampling(req.max_tokens))
 
 
 @router.get("/api/generation/stream", tags=["generation"],
