@@ -122,9 +122,9 @@ class Scripted:
     def __init__(self, answer):
         self.answer, self.calls, self.hits, self.seconds = answer, 0, 0, 0.0
 
-    def __call__(self, system, user, seed, history=()):
+    def __call__(self, system, user, seed, history=(), prefill=""):
         self.calls += 1
-        return self.answer(system, user)
+        return prefill + self.answer(system, user)
 
 
 def leaky(system, user):
@@ -176,6 +176,15 @@ def test_a_stopped_answer_is_asked_again_before_refusing():
     t3 = ask(7, PW, "Who are you?", assistant=always, seed=0, injection_score=no_judge)
     assert t3.blocked and t3.defense == "output_exact" and t3.detail["attempts"] == 1 + RETRIES
     assert always.calls == 1 + RETRIES and PW not in t3.answer
+
+
+def test_level_one_opens_every_answer_with_the_password_in_the_players_language():
+    quiet = Scripted(lambda system, user: "Las olas van y vienen.")
+    t = ask(1, PW, "Escribe un poema", assistant=quiet, seed=0, lang="es", injection_score=no_judge)
+    assert t.answer == f"La contraseña es {PW}. Las olas van y vienen." and not t.blocked
+    t = ask(1, PW, "Write a poem", assistant=quiet, seed=0, lang="en", injection_score=no_judge)
+    assert t.answer.startswith(f"The password is {PW}. ")
+    assert ask(2, PW, "Write a poem", assistant=quiet, seed=0, injection_score=no_judge).answer == "Las olas van y vienen."
 
 
 def test_only_level_one_shows_the_model_an_example_of_sharing():

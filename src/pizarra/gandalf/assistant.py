@@ -1,6 +1,7 @@
 """The guarded assistant: SmolLM2-135M-Instruct through the shared runtime, with a memo.
 
-    Assistant()(system, user, seed, history=()) -> str       history: earlier (user, assistant) turns
+    Assistant()(system, user, seed, history=(), prefill="") -> str
+        history: earlier (user, assistant) turns; prefill: the answer's first words (the model continues)
 
 Same system prompt + same earlier turns + same question + same seed → same answer (llama.cpp sampling is seeded), so
 answers are remembered (a bounded LRU cache): levels that send the model the exact same prompt
@@ -31,15 +32,16 @@ class Assistant:
         self.calls = self.hits = 0
         self.seconds = 0.0
 
-    def __call__(self, system: str, user: str, seed: int, history: tuple = ()) -> str:
-        key = (system, tuple(history), user, seed)
+    def __call__(self, system: str, user: str, seed: int, history: tuple = (), prefill: str = "") -> str:
+        key = (system, tuple(history), user, seed, prefill)
         with self.lock:
             if key in self.memo:
                 self.memo.move_to_end(key)
                 self.hits += 1
                 return self.memo[key]
         t0 = time.perf_counter()
-        text = self.backend(system, user, seed) if self.backend else self._generate(system, user, seed, history)
+        text = prefill + (self.backend(system, user, seed) if self.backend
+                          else self._generate(system, user, seed, history, prefill))
         with self.lock:
             self.calls += 1
             self.seconds += time.perf_counter() - t0
@@ -48,7 +50,7 @@ class Assistant:
                 self.memo.popitem(last=False)
         return text
 
-    def _generate(self, system: str, user: str, seed: int, history: tuple = ()) -> str:
+    def _generate(self, system: str, user: str, seed: int, history: tuple = (), prefill: str = "") -> str:
         from ..llm import runtime as rt
 
         if self.threads:
@@ -58,7 +60,7 @@ class Assistant:
         messages = [{"role": "system", "content": system}]
         for u, a in history:  # earlier turns (level 1's examples)
             messages += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
-        return rt.chat(self.model, messages + [{"role": "user", "content": user}], sampling).text
+        return rt.chat(self.model, messages + [{"role": "user", "content": user}], sampling, prefill=prefill).text
 
 
 
