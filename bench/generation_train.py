@@ -7,7 +7,8 @@ tied embedding/head, no dropout), the same initial seed, see the SAME batches in
 (``pizarra.train.DataOrder`` over the chapter-7 training tokens) with the same AdamW settings and
 warmup + cosine schedule, for the same number of steps, one after the other in this process:
 
-  ours       ``pizarra.nets.blocks.TransformerLM`` (attention written from the slide's equations)
+  ours       ``pizarra.nets.blocks.TransformerLM`` (separate Q/K/V projections, the chapter-4 blocks;
+             training runs their fused-attention path, tested equal to the slide's equations)
              trained by the shared loop ``pizarra.train.fit``
   reference  a plain PyTorch GPT in nanoGPT's style (``F.scaled_dot_product_attention``, fused
              QKV) trained by a plain 10-line loop

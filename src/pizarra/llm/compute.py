@@ -17,12 +17,15 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 # libgomp's workers spin this many times after a forward pass before they sleep (its default, 300k, is
 # shorter than the gap between two tokens, so every token paid a wake-up). Read when libgomp loads:
 # this module is imported before llama_cpp. An idle server still sleeps: nothing runs, nothing spins.
 os.environ.setdefault("GOMP_SPINCOUNT", "3000000")
+
+FLUSH_S = 0.02  # iterate(): items reach the caller in batches at most this old (fewer wake-ups per token)
 
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
@@ -66,7 +69,8 @@ def iterate(gen):
     A token loop then runs where raw llama.cpp would run it (sampling and forward passes on one
     thread, no hand-off per token). The caller must already hold whatever lock ``gen`` needs: the
     compute thread never waits for a lock, so it cannot deadlock with a caller that waits for it.
-    Closing this generator early stops ``gen`` at its next item.
+    Items are handed over in batches, at most ``FLUSH_S`` old (the first at once), so the caller is not
+    woken once per token. Closing this generator early stops ``gen`` at its next item.
     """
     if threading.get_ident() == _ident:
         yield from gen
@@ -75,14 +79,21 @@ def iterate(gen):
     stop = threading.Event()
 
     def produce():
+        batch, last = [], float("-inf")  # the first item goes at once
         try:
             for item in gen:
-                items.put((_ITEM, item))
+                batch.append(item)
+                now = time.monotonic()
+                if now - last >= FLUSH_S:  # hand over what is ready: the consumer wakes at most 1/FLUSH_S a second
+                    items.put((_ITEMS, batch))
+                    batch, last = [], now
                 if stop.is_set():
                     break
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
+            items.put((_ITEMS, batch))
             items.put((_ERROR, e))
         else:
+            items.put((_ITEMS, batch))
             items.put((_END, None))
         finally:
             gen.close()
@@ -91,8 +102,8 @@ def iterate(gen):
     try:
         while True:
             kind, value = items.get()
-            if kind is _ITEM:
-                yield value
+            if kind is _ITEMS:
+                yield from value
             elif kind is _ERROR:
                 raise value
             else:
@@ -102,4 +113,4 @@ def iterate(gen):
         done.result()  # the producer has let go of the model before the caller's lock is released
 
 
-_ITEM, _ERROR, _END = object(), object(), object()
+_ITEMS, _ERROR, _END = object(), object(), object()

@@ -404,21 +404,25 @@ def fit_chat(model: str | ModelRef, messages: Sequence[dict], n_ctx: int = DEFAU
 
 
 def stream_chat(model: str | ModelRef, messages: Sequence[dict], sampling: Sampling = Sampling(),
-                cancel: threading.Event | None = None, stats: dict[str, Any] | None = None) -> Iterator[Piece]:
-    """The assistant's reply, token by token; ``stats`` also gets ``dropped_turns`` and ``prompt``."""
+                cancel: threading.Event | None = None, stats: dict[str, Any] | None = None,
+                prefill: str = "") -> Iterator[Piece]:
+    """The assistant's reply, token by token; ``stats`` also gets ``dropped_turns`` and ``prompt``.
+    ``prefill``: the reply's first words, written for the model (it continues from them; they are
+    not yielded again)."""
     sampling = sampling.validated()
     msgs = _check_messages(messages)
     stats = {} if stats is None else stats
     with session(model) as (llm, ref):
         kept, dropped = _fit(llm, ref, msgs, reserve=sampling.max_tokens)
-        text = _render(llm, ref, kept)
+        text = _render(llm, ref, kept) + prefill
         stats.update(dropped_turns=dropped, prompt=text)
         yield from compute.iterate(_generate(llm, _chat_tokens(llm, text), sampling, (), cancel, stats))
 
 
-def chat(model: str | ModelRef, messages: Sequence[dict], sampling: Sampling = Sampling()) -> Completion:
+def chat(model: str | ModelRef, messages: Sequence[dict], sampling: Sampling = Sampling(),
+         prefill: str = "") -> Completion:
     stats: dict[str, Any] = {}
-    for _ in stream_chat(model, messages, sampling, stats=stats):
+    for _ in stream_chat(model, messages, sampling, stats=stats, prefill=prefill):
         pass
     return _completion(stats)
 

@@ -6,7 +6,8 @@ The generator runs in a worker thread; each dict it yields becomes one ``data: <
 When the client goes away (closed tab, stop button, ``AbortController``), the Event handed to the
 generator is set so the model stops generating at the next token and releases its lock.
 
-The event loop collects what the worker produced every ``POLL_S`` and writes it in one chunk,
+The event loop collects what the worker produced every ``POLL_S`` (20 ms; ``PIZARRA_SSE_POLL_MS``)
+and writes it in one chunk,
 instead of being woken once per token: on a 2-core laptop, per-token wake-ups of the loop and of
 the client preempt llama.cpp's worker threads, which wait for each other at every layer, and
 generation through the page ran at a third of llama.cpp's speed. A
@@ -33,7 +34,7 @@ from pizarra.errors import PizarraError
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 10.0
-POLL_S = max(0.001, float(os.environ.get("PIZARRA_SSE_POLL_MS", "10") or 10) / 1000)  # at most 1/POLL_S writes
+POLL_S = max(0.001, float(os.environ.get("PIZARRA_SSE_POLL_MS", "20") or 20) / 1000)  # at most 1/POLL_S writes
 #   a second, whatever the token rate: no per-token wake-ups
 _END = object()
 
