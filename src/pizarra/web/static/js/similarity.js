@@ -2,18 +2,10 @@
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const lang = document.documentElement.lang || "es";
 
-  async function api(url, body) {
-    const opts = body ? {method: "POST", headers: {"Content-Type": "application/json", "Accept": "application/json"},
-                         body: JSON.stringify(body)} : {headers: {"Accept": "application/json"}};
-    const res = await fetch(url + (url.includes("?") ? "&" : "?") + "lang=" + lang, opts);
-    const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error((data.error && data.error.message) || res.statusText);
-    return data;
-  }
+  const api = Pizarra.api;
   const lines = (text) => text.split("\n").map((s) => s.trim()).filter((s) => s.length > 0);
-  const esc = (s) => s.replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
+  const esc = Pizarra.esc;
   const bar = (score, cls) => `<span class="bar ${cls}" style="width:${Math.max(0, score) * 8}em"></span> ${score.toFixed(3)}`;
 
   // ------------------------------------------------------------------------------- compare
