@@ -175,3 +175,56 @@ def test_first_call_after_a_different_prompt_gives_the_same_seeded_text():
                                         {"role": "user", "content": "Go on."}], s)  # shares a prefix
     assert first == second == rt.chat("smollm2", msgs, s).text
     assert longer.n_tokens > 0
+
+
+def _chunks_with_times(make, poll_s, monkeypatch):
+    """Drive sse_response's body directly (TestClient waits for the whole body): [(seconds, chunk)]."""
+    import asyncio
+    import time
+
+    from pizarra.web import sse
+
+    monkeypatch.setattr(sse, "POLL_S", poll_s)
+
+    class Req:  # only asked when nothing was written for KEEPALIVE_S
+        async def is_disconnected(self):
+            return False
+
+    async def read():
+        response = sse.sse_response(Req(), make)
+        t0, out = time.monotonic(), []
+        async for chunk in response.body_iterator:
+            out.append((time.monotonic() - t0, chunk))
+        return out
+
+    return asyncio.run(read())
+
+
+def test_sse_first_event_and_end_are_not_held_back_by_the_poll(monkeypatch):
+    import time
+
+    def events(cancel):
+        yield {"type": "start"}
+        time.sleep(0.05)
+        yield {"type": "token", "text": "a"}
+        yield {"type": "done"}
+
+    out = _chunks_with_times(events, 1.0, monkeypatch)  # a poll far longer than the stream
+    assert out[0][0] < 0.5 and '"start"' in out[0][1]  # the first event at once
+    assert out[-1][0] < 0.5 and '"done"' in out[-1][1]  # and the end: no 1 s wait
+    assert "".join(c for _, c in out).count("data: ") == 3
+
+
+def test_sse_batches_the_events_between_polls(monkeypatch):
+    import time
+
+    def events(cancel):
+        for i in range(30):
+            yield {"type": "token", "text": str(i)}
+            time.sleep(0.01)
+
+    out = _chunks_with_times(events, 0.1, monkeypatch)
+    body = "".join(c for _, c in out)
+    assert [f'"text": "{i}"' in body for i in range(30)] == [True] * 30
+    assert body.index('"text": "29"') > body.index('"text": "0"')
+    assert len(out) <= 8  # ~0.3 s of events in ~4 writes, not one per event

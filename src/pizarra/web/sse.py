@@ -10,7 +10,8 @@ The event loop collects what the worker produced every ``POLL_S`` (20 ms; ``PIZA
 and writes it in one chunk,
 instead of being woken once per token: on a 2-core laptop, per-token wake-ups of the loop and of
 the client preempt llama.cpp's worker threads, which wait for each other at every layer, and
-generation through the page ran at a third of llama.cpp's speed. A
+generation through the page ran at a third of llama.cpp's speed. The first event and the end of the
+stream wake the loop at once (no poll delay on the time to the first token or to the last). A
 PizarraError inside becomes ``{"type": "error", "message": ...}`` in the user's words; any other
 exception is logged and reported without its details. Keep-alive comments every few seconds.
 """
@@ -49,20 +50,54 @@ def sse_response(request: Request, make_events: Callable[[threading.Event], Iter
     async def body():
         pending: deque = deque()  # appended by the worker, drained by the loop (deque ops are atomic)
         put = pending.append
+        loop = asyncio.get_running_loop()
+        waiter: list[asyncio.Future] = []  # the loop's current wait (touched on the loop's thread only)
+        kicked = [False]  # an urgent item came: the next pause() returns at once
+
+        def wake() -> None:  # on the loop: end the current wait now
+            if waiter and not waiter[0].done():
+                waiter[0].set_result(None)
+
+        def kick() -> None:
+            kicked[0] = True
+            wake()
+
+        def urgent(item) -> None:  # from the worker: an item the client should not wait POLL_S for
+            put(item)
+            loop.call_soon_threadsafe(kick)
 
         def worker() -> None:
             try:
-                for event in make_events(cancel):
-                    put(event)
-                    if cancel.is_set():
-                        break
+                events = iter(make_events(cancel))
+                for event in events:  # the first one at once (the time to the first token)
+                    urgent(event)
+                    break
+                if not cancel.is_set():
+                    for event in events:
+                        put(event)
+                        if cancel.is_set():
+                            break
             except PizarraError as e:
                 put({"type": "error", "message": str(e)})
             except Exception:  # never a half-open stream: say it failed, log the details
                 log.exception("event stream failed")
                 put({"type": "error", "message": "internal error"})
             finally:
-                put(_END)
+                try:
+                    urgent(_END)
+                except RuntimeError:  # the loop is closed: nobody is reading any more
+                    pass
+
+        async def pause() -> None:  # POLL_S, or less when the worker has sent something urgent
+            if not kicked[0]:
+                fut = loop.create_future()
+                waiter[:] = [fut]
+                timer = loop.call_later(POLL_S, wake)
+                try:
+                    await fut
+                finally:
+                    timer.cancel()
+            kicked[0] = False
 
         thread = threading.Thread(target=worker, name="sse-worker", daemon=True)
         thread.start()
@@ -70,7 +105,7 @@ def sse_response(request: Request, make_events: Callable[[threading.Event], Iter
         try:
             done = False
             while not done:
-                await asyncio.sleep(POLL_S)
+                await pause()
                 chunk = []
                 while pending:
                     item = pending.popleft()
