@@ -275,3 +275,18 @@ def test_cli_generate_score_and_errors():
     assert r.exit_code == 2 and "top_p" in json.loads(r.stdout)["error"]["message"]
     r = run(app, ["next-token", "x", "--model", "nope", "--json"])
     assert r.exit_code == 2 and "Unknown model" in json.loads(r.stdout)["error"]["message"]
+
+
+def test_training_without_the_data_set_fails_before_it_trains(monkeypatch, tmp_path):
+    """The card describes the corpus; reading that only after training lost an hour's weights once
+    (tokens came from the cache, the description needed the data set). Now it fails first."""
+    from pizarra.errors import AssetMissing
+    from pizarra.generation import train as tr
+
+    monkeypatch.delenv("PIZARRA_DATA", raising=False)
+    monkeypatch.setenv("PIZARRA_ARTIFACTS", str(tmp_path))
+    started = []
+    monkeypatch.setattr(tr, "tokens", lambda data=None: started.append(1) or (_ for _ in ()).throw(AssertionError))
+    with pytest.raises(AssetMissing):
+        tr.train_neural("gpt", max_steps=1, save=True)
+    assert started == []

@@ -147,6 +147,7 @@ def train(model: str = typer.Argument(..., help="ngram | lstm | gpt"),
           steps: Optional[int] = typer.Option(None, "--steps", help="Exact number of steps (overrides --minutes)."),
           deadline: Optional[float] = typer.Option(None, "--deadline", help="Stop and save after this many minutes anyway."),
           min_count: int = typer.Option(2, "--min-count", help="n-gram: keep trigrams seen at least this often."),
+          threads: int = typer.Option(1, "--threads", min=1, help="Torch threads (lstm, gpt)."),
           as_json: bool = JsonOpt):
     """Train a model on the Spanish corpus and save it as artifacts/gen-MODEL. Needs PIZARRA_DATA."""
     cli = _cli()
@@ -159,7 +160,8 @@ def train(model: str = typer.Argument(..., help="ngram | lstm | gpt"),
         if model == "ngram":
             r = tr.train_ngram(min_count)
         elif model in ("lstm", "gpt"):
-            r = tr.train_neural(model, minutes, steps, deadline_minutes=deadline, progress=None if as_json else True)
+            r = tr.train_neural(model, minutes, steps, deadline_minutes=deadline, progress=None if as_json else True,
+                                threads=threads)
         else:
             raise BadInput(f"Unknown model '{model}': train ngram, lstm or gpt.")
         r = {k: v for k, v in r.items() if k != "history"}

@@ -125,7 +125,8 @@ def steps_per_second(model, windows, batch_size: int, n: int = 5) -> float:
 
 
 def train_neural(name: str, minutes: float = 12.0, max_steps: int | None = None, data=None, save: bool = True,
-                 seed: int = 1337, progress: bool | None = None, deadline_minutes: float | None = None) -> dict:
+                 seed: int = 1337, progress: bool | None = None, deadline_minutes: float | None = None,
+                 threads: int = 1) -> dict:
     import torch
 
     from pizarra.generation.corpus import describe
@@ -133,8 +134,11 @@ def train_neural(name: str, minutes: float = 12.0, max_steps: int | None = None,
     from pizarra.train import TokenWindows, TrainConfig, evaluate, fit
     from pizarra.train.distributed import setup
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(max(1, int(threads)))
     hp = TRAIN[name]
+    # Read the corpus description for the card now: the tokens may come from the cache, and a run
+    # without the data set must fail here, not after an hour of training, with its weights unsaved.
+    described = describe(data) if save else None
     train, val = tokens(data)
     windows = TokenWindows(torch.from_numpy(train.astype(np.int64)), hp["block_size"])
     X, Y = val_chunks(val)
@@ -164,16 +168,17 @@ def train_neural(name: str, minutes: float = 12.0, max_steps: int | None = None,
                "steps": result.step, "status": result.status, "train_seconds": round(secs, 1),
                "train_tokens_seen": result.step * hp["batch_size"] * hp["block_size"],
                "tokens_per_second": round(result.step * hp["batch_size"] * hp["block_size"] / secs, 1),
-               "threads": 1, "history": result.history}
+               "threads": torch.get_num_threads(), "history": result.history}
     if save:
         from pizarra.assets.artifacts import save_artifact
 
         save_artifact(ARTIFACTS[name], stored,
                       config={"model": CONFIGS[name], "tokenizer": f"bpe-es cut to {VOCAB_SIZE} tokens",
                               "train": cfg.to_dict(), "block_size": hp["block_size"], "weights_dtype": "float16"},
-                      data=describe(data), metrics=metrics,
+                      data=described, metrics=metrics,
                       command=f"pizarra lm train {name} --steps {max_steps}"
-                              + (f" --deadline {deadline_minutes:g}" if deadline_minutes else ""))
+                              + (f" --deadline {deadline_minutes:g}" if deadline_minutes else "")
+                              + (f" --threads {torch.get_num_threads()}" if torch.get_num_threads() != 1 else ""))
     return metrics
 
 
@@ -184,12 +189,14 @@ def main(argv=None) -> dict:
     p.add_argument("--steps", type=int, default=None, help="exact number of steps (overrides --minutes)")
     p.add_argument("--deadline", type=float, default=None, help="stop (and save) after this many minutes anyway")
     p.add_argument("--min-count", type=int, default=2, help="n-gram: drop trigrams seen fewer times")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (neural models)")
     p.add_argument("--no-save", action="store_true")
     a = p.parse_args(argv)
     if a.model == "ngram":
         out = train_ngram(a.min_count, save=not a.no_save)
     else:
-        out = train_neural(a.model, a.minutes, a.steps, save=not a.no_save, deadline_minutes=a.deadline, progress=True)
+        out = train_neural(a.model, a.minutes, a.steps, save=not a.no_save, deadline_minutes=a.deadline, progress=True,
+                           threads=a.threads)
     print(json.dumps({k: v for k, v in out.items() if k != "history"}))
     return out
 
