@@ -59,3 +59,27 @@ def test_tree_and_stream(page, live_server, screenshot):
     page.click("#stream-button")
     page.locator("#stream-error").wait_for(state="visible")
     assert "1024" in page.locator("#stream-error").inner_text()
+
+
+def test_a_gguf_stream_writes_on_the_page_what_the_api_generates(page, live_server, screenshot):
+    """llama.cpp through EventSource (SSE batches, the compute thread): the page shows exactly the text
+    that POST /api/generation/generate returns for the same prefix, model and seed."""
+    import httpx
+
+    page.goto(live_server + URL)
+    prefix = "Había una vez un zorro muy astuto que"
+    page.fill("#stream-prefix", prefix)
+    page.select_option("#stream-model", "smollm2")
+    page.fill("#stream-max", "16")
+    page.fill("#stream-seed", "5")
+    page.click("#stream-button")
+    page.wait_for_function("() => document.getElementById('stream-meta').innerText.includes('tokens/s')",
+                           timeout=90_000)
+    assert page.locator("#stream-error").inner_text() == ""
+    streamed = page.locator("#stream-generated").text_content()
+    body = {"prefix": prefix, "model": "smollm2", "max_tokens": 16, "seed": 5, "temperature": 0.8,
+            "top_k": 40, "top_p": 0.95}
+    r = httpx.post(live_server + "/api/generation/generate", json=body, timeout=90)
+    assert r.status_code == 200
+    assert streamed and streamed == r.json()["text"]
+    screenshot("generation-stream-gguf")

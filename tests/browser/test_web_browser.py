@@ -109,28 +109,3 @@ def test_the_outside_request_guard_sees_what_chromium_requests(page, live_server
     assert page.outside_requests() == ["http://cdn.example.invalid/x.png"]
     page.requests.clear()  # the guard worked; let the fixture's own check pass
 
-
-def test_chapter7_streams_on_the_page_what_the_api_generates(page, live_server, screenshot):
-    """The lecture's prefix is charted with real probabilities, and the stream (SSE through EventSource)
-    writes on the page exactly the text that POST /api/generation/generate returns for the same seed."""
-    import httpx
-
-    page.goto(live_server + "/capitulo/generar-texto")
-    page.wait_for_function("document.querySelector('#next-plot .main-svg') !== null", timeout=60_000)
-    assert "playa" in page.locator("#next-plot").text_content()
-    prefix = "Había una vez un zorro muy astuto que"
-    page.fill("#stream-prefix", prefix)
-    page.select_option("#stream-model", "smollm2")
-    page.fill("#stream-max", "16")
-    page.fill("#stream-seed", "5")
-    page.click("#stream-button")
-    page.wait_for_function("!document.querySelector('#stream-button').disabled"
-                           " && document.querySelector('#stream-meta').textContent.includes('·')", timeout=60_000)
-    assert page.locator("#stream-error").inner_text() == ""
-    streamed = page.locator("#stream-generated").text_content()
-    body = {"prefix": prefix, "model": "smollm2", "max_tokens": 16, "seed": 5, "temperature": 0.8,
-            "top_k": 40, "top_p": 0.95}
-    r = httpx.post(live_server + "/api/generation/generate", json=body, timeout=60)
-    assert r.status_code == 200
-    assert streamed and streamed == r.json()["text"]
-    screenshot("generation-stream-es")
