@@ -197,7 +197,12 @@ def _chunks_with_times(make, poll_s, monkeypatch):
             out.append((time.monotonic() - t0, chunk))
         return out
 
-    return asyncio.run(read())
+    # In a thread of its own: after the browser tests, Playwright's sync API leaves an event loop
+    # running in this one, and asyncio.run() refuses to start inside it.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result(timeout=60)
 
 
 def test_sse_first_event_and_end_are_not_held_back_by_the_poll(monkeypatch):
