@@ -225,9 +225,8 @@ def ask(level: int, password: str, prompt: str, *, assistant: Assistant | None =
     seed = random.randrange(2**31) if seed is None else seed
     first = None  # (defense, detail, answer) of the first answer an output guard stopped
     for attempt in range(1 + (lv.retries if (lv.output_exact or lv.output_judge) else 0)):
-        prefill = opener(level, password, lang)
         answer = assistant(system_prompt(level, password), text, seed + attempt, history=examples(level, password),
-                           **({"prefill": prefill} if prefill else {}))
+                           prefill=opener(level, password, lang))
         stop = output_check(lv, password, answer)
         if stop is None:
             detail = {"seed": seed + attempt}

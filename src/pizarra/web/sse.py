@@ -51,32 +51,18 @@ def sse_response(request: Request, make_events: Callable[[threading.Event], Iter
         pending: deque = deque()  # appended by the worker, drained by the loop (deque ops are atomic)
         put = pending.append
         loop = asyncio.get_running_loop()
-        waiter: list[asyncio.Future] = []  # the loop's current wait (touched on the loop's thread only)
-        kicked = [False]  # an urgent item came: the next pause() returns at once
-
-        def wake() -> None:  # on the loop: end the current wait now
-            if waiter and not waiter[0].done():
-                waiter[0].set_result(None)
-
-        def kick() -> None:
-            kicked[0] = True
-            wake()
+        ready = asyncio.Event()  # set by the POLL_S timer, or at once by the worker for an urgent item
 
         def urgent(item) -> None:  # from the worker: an item the client should not wait POLL_S for
             put(item)
-            loop.call_soon_threadsafe(kick)
+            loop.call_soon_threadsafe(ready.set)
 
         def worker() -> None:
             try:
-                events = iter(make_events(cancel))
-                for event in events:  # the first one at once (the time to the first token)
-                    urgent(event)
-                    break
-                if not cancel.is_set():
-                    for event in events:
-                        put(event)
-                        if cancel.is_set():
-                            break
+                for i, event in enumerate(make_events(cancel)):
+                    (urgent if i == 0 else put)(event)  # the first one at once (the time to the first token)
+                    if cancel.is_set():
+                        break
             except PizarraError as e:
                 put({"type": "error", "message": str(e)})
             except Exception:  # never a half-open stream: say it failed, log the details
@@ -89,15 +75,13 @@ def sse_response(request: Request, make_events: Callable[[threading.Event], Iter
                     pass
 
         async def pause() -> None:  # POLL_S, or less when the worker has sent something urgent
-            if not kicked[0]:
-                fut = loop.create_future()
-                waiter[:] = [fut]
-                timer = loop.call_later(POLL_S, wake)
+            if not ready.is_set():
+                timer = loop.call_later(POLL_S, ready.set)
                 try:
-                    await fut
+                    await ready.wait()
                 finally:
                     timer.cancel()
-            kicked[0] = False
+            ready.clear()
 
         thread = threading.Thread(target=worker, name="sse-worker", daemon=True)
         thread.start()
