@@ -12,8 +12,22 @@ ifeq ($(origin PIZARRA_DATA), undefined)
     export PIZARRA_DATA := $(abspath ../shared/data)
   endif
 endif
-# llama-cpp-python compiles llama.cpp at install; pip caches the wheel it builds.
+# llama-cpp-python compiles llama.cpp at install. We build its wheel ourselves, with the flags below,
+# into a folder named after those flags and this CPU's features, and install from there: pip's own
+# wheel cache keys on the source only, so it would hand back a wheel built with other flags (an AMX
+# build, or one made on another CPU).
+# - GGML_NATIVE: the kernels this CPU has (AVX2 on an AMD EPYC, AVX-512/VNNI on an Intel Xeon) ...
+# - ... but never AMX: llama.cpp's AMX kernels segfault on the first decode (llama.cpp #20824).
+#   The GGML_AMX_* options do nothing under GGML_NATIVE; the compiler flags do.
+# - Only the libraries the bindings load: no multimodal library (LLAVA_BUILD), tools, tests, examples.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+LLAMA_VERSION := 0.3.36
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_TESTS=OFF \
+  -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
+PIZARRA_CACHE_DIR := $(or $(PIZARRA_CACHE),$(HOME)/.cache/pizarra)
+LLAMA_KEY := $(shell (echo "$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)"; grep -m1 '^flags' /proc/cpuinfo) | sha256sum | cut -c1-16)
+LLAMA_WHEELS := $(PIZARRA_CACHE_DIR)/wheels/llama-cpp-python-$(LLAMA_KEY)
 
 STAMP := $(VENV)/.pizarra-installed
 
@@ -26,6 +40,11 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet torch==2.13.0
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || { \
+	  echo "Compilando llama.cpp (sin AMX) para esta CPU: unos minutos, solo la primera vez..."; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-deps --no-cache-dir \
+	    -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION); }
+	$(BIN)/python -m pip install --quiet -c constraints.txt $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
