@@ -225,7 +225,11 @@ def test_lecture_example_with_gemma(gemma):
 
     ref = rt.next_token_probs("gemma-base", G.LECTURE_PREFIX, k=3)  # the runtime agrees
     assert [i for i, _, _ in ref] == [t["id"] for t in r["tokens"][:3]]
-    assert np.allclose([p for _, _, p in ref], [t["prob"] for t in r["tokens"][:3]], atol=1e-4)
+    # Same probabilities up to SIMD rounding: the chapter's model reuses its cache for a growing prefix,
+    # the runtime evaluates the whole prompt, and llama.cpp's quantised kernels round a batch split
+    # differently. On an AMD EPYC (AVX2) they agreed to 1e-4; on an Intel Xeon (AVX-512) 0.3785 vs 0.3826
+    # (1 %). 3 % relative still tells a broken path (a wrong token, a stale cache) from rounding.
+    assert np.allclose([p for _, _, p in ref], [t["prob"] for t in r["tokens"][:3]], rtol=0.03, atol=1e-3)
 
 
 def test_gemma_batched_scoring_equals_one_prefix_at_a_time(gemma):

@@ -307,7 +307,9 @@ def gguf_path(name: str) -> Path:
 
 
 def llm(name: str, n_ctx: int = 2048, logits_all: bool = False):
-    """A loaded ``llama_cpp.Llama``. Not thread-safe: hold :func:`llm_lock` while using it.
+    """A loaded ``llama_cpp.Llama`` in THIS process. Not thread-safe: hold :func:`llm_lock` while using
+    it. The lab calls models through ``pizarra.llm.runtime``, which keeps them in a worker process;
+    this loader is what that worker uses.
 
     ``logits_all=True`` is needed to read next-token probabilities (``llm.scores``); it costs
     memory (n_ctx x vocabulary floats), so it is a separate instance.
@@ -315,15 +317,11 @@ def llm(name: str, n_ctx: int = 2048, logits_all: bool = False):
     path = gguf_path(name)
 
     def make():
-        from ..llm.compute import pin  # first: it sets libgomp's spin count before llama_cpp loads it
-        from llama_cpp import Llama
-
         from ..config import threads
+        from ..llm import compute, native
 
-        return pin(Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=threads(),
-            logits_all=logits_all, verbose=False, seed=0,
-        ))  # every forward pass on one thread: see pizarra.llm.compute
+        return compute.pin(native.llama(path, n_ctx=n_ctx, n_threads=threads(), logits_all=logits_all, seed=0))
+        # every forward pass on one thread: see pizarra.llm.compute; native: safe on AMX CPUs
 
     return _once((name, n_ctx, logits_all), make)
 
@@ -371,12 +369,11 @@ def smoke_test(name: str) -> dict[str, Any]:
             a, b = wv["king"], wv["queen"]
             result = f"{len(wv.words):,} words x {wv.vectors.shape[1]}, cos(king,queen)={float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)):.3f}"
         else:
-            model = llm(name)
-            t1 = time.perf_counter()
-            with llm_lock(name):
-                model.reset()
-                out = model.create_completion("El cielo es", max_tokens=8, temperature=0.0)
-            result = "El cielo es" + out["choices"][0]["text"]
+            from ..llm import runtime
+
+            out = runtime.smoke(name)  # in the model's worker process, as the lab runs it
+            t1 = t0 + out["load_s"]
+            result = out["result"]
         t2 = time.perf_counter()
         return {"name": name, "ok": True, "load_s": t1 - t0, "run_s": t2 - t1, "result": result}
     except Exception as e:  # reported, not raised: the check lists every model

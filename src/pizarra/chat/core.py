@@ -65,11 +65,9 @@ def chat_view(messages: Sequence[dict], model: str = INSTRUCT_MODEL, system: str
     msgs = check_messages(messages, system)
     kept, dropped = rt.fit_chat(model, msgs, reserve=1)
     text = rt.render_chat(model, kept)
-    with rt.session(model) as (llm, _):
-        ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        pieces = [llm.detokenize([i], special=True).decode("utf-8", errors="replace") for i in ids]
-    return {"model": model, "prompt": text, "tokens": [{"id": int(i), "text": p} for i, p in zip(ids, pieces)],
-            "n_tokens": len(ids), "dropped_turns": dropped, "template": rt.chat_template(model)}
+    tokens = rt.token_pieces(model, text, special=True)
+    return {"model": model, "prompt": text, "tokens": [{"id": int(i), "text": p} for i, p in tokens],
+            "n_tokens": len(tokens), "dropped_turns": dropped, "template": rt.chat_template(model)}
 
 
 def base_vs_instruct(prompt: str, max_tokens: int = 96, temperature: float = 0.7, seed: int | None = 0,

@@ -67,10 +67,7 @@ class Assistant:
     def _set_threads(self, rt) -> None:
         """Use ``threads`` llama.cpp threads: with 2 threads on 2 cores shared with other jobs, each
         token waits for the slower thread (20-60 s an answer measured under load, 0.5-3 s with 1)."""
-        import llama_cpp
-
-        with rt.session(self.model) as (llm, _):
-            llama_cpp.llama_set_n_threads(llm._ctx.ctx, self.threads, self.threads)
+        rt.set_threads(self.model, self.threads)
         self.threads = None  # once is enough
 
 

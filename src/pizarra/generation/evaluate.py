@@ -27,11 +27,7 @@ def _params(name: str, lm) -> int | None:
     if name == "ngram":
         return int(lm.model.n_entries())
     if lm.kind == "gguf":
-        import llama_cpp
-        from pizarra.llm import runtime as rt
-
-        with rt.session(lm.ref) as (llm, _):
-            return int(llama_cpp.llama_model_n_params(llm.model))
+        return int(lm.n_params)
     return int(sum(p.numel() for p in lm.model.parameters()))
 
 

@@ -162,7 +162,8 @@ class TorchLM(_BPEModel):
 
 
 class GGUFLM(LanguageModel):
-    """A llama.cpp model through the shared runtime; its KV cache is reused for a growing prefix."""
+    """A llama.cpp model through the shared runtime (in its worker process); the worker reuses its KV
+    cache for a growing prefix."""
 
     def __init__(self, name: str):
         from pizarra.llm import runtime as rt
@@ -170,10 +171,11 @@ class GGUFLM(LanguageModel):
         self.ref = rt.resolve(name)
         self.name, self.kind = self.ref.name, "gguf"
         self.label = LABELS.get(self.ref.name, self.ref.label)
-        with rt.session(self.ref) as (llm, _):
-            self.vocab_size = llm.n_vocab()
-            self.bos, self.eos = llm.token_bos(), llm.token_eos()
+        facts = rt.info(self.ref)
+        self.vocab_size, self.bos, self.eos = facts["n_vocab"], facts["bos"], facts["eos"]
+        self.n_params = facts["n_params"]
         self._texts: dict[int, str] = {}
+        self._ends: dict[int, bool] = {}
 
     def encode(self, text: str) -> list[int]:
         from pizarra.llm import runtime as rt
@@ -194,71 +196,27 @@ class GGUFLM(LanguageModel):
     def decode(self, ids: list[int]) -> str:
         from pizarra.llm import runtime as rt
 
-        with rt.session(self.ref) as (llm, _):
-            return llm.detokenize([int(i) for i in ids if i != self.bos]).decode("utf-8", errors="replace")
+        return rt.detokenize(self.ref, [int(i) for i in ids if i != self.bos])
 
     def is_end(self, token_id: int) -> bool:
-        import llama_cpp
-        from pizarra.llm import runtime as rt
+        end = self._ends.get(int(token_id))
+        if end is None:
+            from pizarra.llm import runtime as rt
 
-        with rt.session(self.ref) as (llm, _):
-            return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, int(token_id)))
-
-    @staticmethod
-    def _eval_prefix(llm, ids: list[int]) -> None:
-        """Make the context hold exactly ``ids``, evaluating only what differs from what it holds."""
-        n = min(llm.n_tokens, len(ids) - 1)  # always evaluate at least the last token (fresh logits)
-        held = llm.input_ids[:n].tolist()
-        same = 0
-        while same < n and held[same] == ids[same]:
-            same += 1
-        llm.n_tokens = same
-        llm.eval(ids[same:])
-
-    def _fit(self, llm, ids: list[int]) -> list[int]:
-        limit = llm.n_ctx() - 1
-        return ids if len(ids) <= limit else ids[:1] + ids[len(ids) - limit + 1:]
+            end = self._ends[int(token_id)] = rt.is_eog(self.ref, int(token_id))
+        return end
 
     def probs(self, ids: list[int]) -> np.ndarray:
-        import llama_cpp
         from pizarra.llm import runtime as rt
 
-        with rt.session(self.ref) as (llm, _):
-            self._eval_prefix(llm, self._fit(llm, ids))
-            ptr = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
-            logits = np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).astype(np.float64)
-        z = np.exp(logits - logits.max())
-        return z / z.sum()
+        return rt.prefix_probs(self.ref, ids)
 
     def logprobs(self, ids: list[int], window: int = 1024) -> list[float]:
         """Chunks of ``window / 2`` new tokens, each after up to ``window / 2`` tokens of context;
         one llama.cpp batch returns the logits of every position of a chunk."""
-        import llama_cpp
         from pizarra.llm import runtime as rt
 
-        out: list[float] = []
-        with rt.session(self.ref) as (llm, _):
-            half = min(window, llm.n_batch) // 2  # one chunk must fit llama.cpp's batch
-            V = llm.n_vocab()
-            done = 1
-            while done < len(ids):
-                lo = 0 if done == 1 else max(0, done - half)
-                hi = min(len(ids), done + half)
-                chunk = ids[lo:hi]
-                llm.reset()
-                llm._ctx.kv_cache_seq_rm(-1, 0, -1)  # nothing of an earlier chunk may be attended
-                llm._batch.set_batch(batch=chunk, n_past=0, logits_all=False)
-                for j in range(done, hi):  # logits only where a new token is predicted (the head is costly)
-                    llm._batch.batch.logits[j - lo - 1] = True
-                llm._ctx.decode(llm._batch)
-                for j in range(done, hi):
-                    row = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, j - lo - 1), shape=(V,))
-                    row = row.astype(np.float64)
-                    m = row.max()
-                    out.append(float(row[ids[j]] - m - np.log(np.exp(row - m).sum())))
-                done = hi
-            llm.reset()  # the context's cache no longer matches input_ids: start clean next time
-        return out
+        return rt.sequence_logprobs(self.ref, ids, window=window)
 
 
 # ---------------------------------------------------------------------------------------- loading

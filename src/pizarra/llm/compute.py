@@ -10,6 +10,8 @@ thread keeps a single team: full speed from any caller, for a hand-off of some m
     pin(llm)      make ``llm`` (a ``llama_cpp.Llama``) run its forward passes on the compute thread
     run(fn, *a)   call fn(*a) on the compute thread and wait for its result (re-entrant)
     iterate(gen)  run a whole token loop there, yielding its pieces to the caller
+    adopt()       make the calling thread the compute thread (the llama.cpp worker's main thread)
+    threads_now(n) how many of n threads to use now, given what else keeps the CPU busy
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ _ident: int | None = None
 def _remember_ident() -> None:
     global _ident
     _ident = threading.get_ident()
+
+
+def adopt() -> None:
+    """From now on the calling thread is the compute thread: ``run``/``iterate``/pinned contexts
+    called from it run inline (the worker process calls llama.cpp from its main thread only)."""
+    _remember_ident()
 
 
 def _get() -> ThreadPoolExecutor:
@@ -114,3 +122,58 @@ def iterate(gen):
 
 
 _ITEMS, _ERROR, _END = object(), object(), object()
+
+
+# ----------------------------------------------------------------------------------------------
+# How many threads, given the competition. llama.cpp splits every layer of a forward pass between
+# its threads and waits for the slowest: when another process wants one of two cores, one of our two
+# threads keeps losing it, every layer waits for it, and decoding fell 7-14x (Gemma 32 -> 2-4 tokens/s).
+# One thread on the free core keeps more than half the speed. Niced processes (Pizarra's training
+# jobs) do not count: the kernel gives them the CPU only when we leave it.
+
+_CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_meter_lock = threading.Lock()
+_last: tuple[float, int, int] | None = None  # (time, busy ticks of the machine not niced, our ticks)
+_others = 0.0  # cores the rest of the machine kept busy over the last window
+
+
+def _sample() -> tuple[float, int, int]:
+    with open("/proc/stat", encoding="ascii") as f:
+        cpu = f.readline().split()[1:]
+    user, _nice, system, _idle, _iowait, irq, softirq = (int(x) for x in cpu[:7])
+    with open("/proc/self/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ours = int(fields[11]) + int(fields[12])  # utime + stime of every thread of this process
+    return time.monotonic(), user + system + irq + softirq, ours
+
+
+def others_busy() -> float:
+    """Cores kept busy by other (not niced) processes since the last call (at most ~1 s ago)."""
+    global _last, _others
+    try:
+        now = _sample()
+    except OSError:  # no /proc: assume an idle machine
+        return 0.0
+    with _meter_lock:
+        if _last is not None and now[0] - _last[0] >= 0.1:
+            seconds = now[0] - _last[0]
+            _others = max(0.0, ((now[1] - _last[1]) - (now[2] - _last[2])) / _CLK / seconds)
+        if _last is None or now[0] - _last[0] >= 0.1:
+            _last = now
+        return _others
+
+
+def start_meter(period_s: float = 0.5) -> None:
+    """Keep ``others_busy()`` fresh in the background (a daemon thread that wakes twice a second)."""
+    def loop():
+        while True:
+            others_busy()
+            time.sleep(period_s)
+
+    threading.Thread(target=loop, name="cpu-meter", daemon=True).start()
+
+
+def threads_now(wanted: int, cores: int | None = None) -> int:
+    """``wanted`` threads on an idle machine; fewer by the cores other processes keep busy."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(wanted, cores - int(others_busy() + 0.5)))

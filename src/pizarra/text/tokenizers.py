@@ -57,12 +57,11 @@ def _vocab_only(name: str):
     """Only the tokenizer of a GGUF model (llama.cpp ``vocab_only``: no weights in memory).
     Call with ``_llm_lock`` held."""
     if name not in _vocab_cache:
-        import pizarra.llm.compute  # noqa: F401 - sets libgomp's spin count before llama_cpp loads it
-        from llama_cpp import Llama
-
         from pizarra.assets.models import gguf_path
+        from pizarra.llm import native
 
-        _vocab_cache[name] = Llama(model_path=str(gguf_path(LLM_TOKENIZERS[name])), vocab_only=True, verbose=False)
+        # vocab_only: the tokenizer alone, no weights and no forward pass, so it may live in this process
+        _vocab_cache[name] = native.llama(gguf_path(LLM_TOKENIZERS[name]), vocab_only=True)
     return _vocab_cache[name]
 
 

@@ -73,12 +73,10 @@ def embed(req: EmbedRequest) -> EmbedResponse:
 @router.post("/complete", response_model=CompleteResponse)
 def complete(req: CompleteRequest) -> CompleteResponse:
     """Continue a prompt with a local GGUF model (raw completion, no chat template)."""
+    from pizarra.llm import runtime as rt
+
     start = time.perf_counter()
-    llm = models.llm(req.model)
-    with models.llm_lock(req.model):
-        llm.reset()
-        llm.set_seed(req.seed)
-        out = llm.create_completion(req.prompt, max_tokens=req.max_tokens, temperature=req.temperature,
-                                    repeat_penalty=1.1, seed=req.seed)
-    return CompleteResponse(model=req.model, prompt=req.prompt, text=out["choices"][0]["text"],
-                            tokens=out["usage"]["completion_tokens"], seconds=time.perf_counter() - start)
+    out = rt.complete(req.model, req.prompt, rt.Sampling(max_tokens=req.max_tokens, temperature=req.temperature,
+                                                         seed=req.seed, repeat_penalty=1.1))
+    return CompleteResponse(model=req.model, prompt=req.prompt, text=out.text, tokens=out.n_tokens,
+                            seconds=time.perf_counter() - start)
