@@ -51,7 +51,13 @@ def own_handler(params, emit, should_stop):
     return {"stopped_by": "own handler"}
 
 
+def niceness(params, emit, should_stop):
+    """Reports the priority the job runs at."""
+    return {"nice": os.nice(0)}
+
+
 register_job("test.crash", crash)
+register_job("test.niceness", niceness)
 register_job("test.own-handler", own_handler)
 register_job("test.hard-exit", hard_exit)
 register_job("test.stubborn", stubborn)
@@ -120,6 +126,15 @@ def test_jobs_run_one_at_a_time_in_submission_order(make_runner):
         assert before["finished"] <= after["started"]
     assert [j["id"] for j in runner.list()] == ids[::-1]  # newest first
     assert [j["id"] for j in runner.list(limit=1)] == ids[-1:]
+
+
+def test_jobs_run_at_low_priority_so_the_lab_keeps_its_speed(make_runner):
+    from pizarra.jobs.worker import JOB_NICE
+
+    runner = make_runner()
+    job = runner.wait(runner.submit("test.niceness", {})["id"], timeout=20)
+    assert job["status"] == "done" and job["result"] == {"nice": JOB_NICE} and JOB_NICE >= 10
+    assert os.nice(0) < JOB_NICE  # the lab itself is not lowered
 
 
 def test_progress_events_are_stored_in_order(make_runner):

@@ -68,3 +68,33 @@ def test_pin_routes_decode():
     assert compute.pin(llm) is llm  # once
     ident, batch = llm._ctx.decode("b")
     assert batch == "b" and ident == compute.run(threading.get_ident) != threading.get_ident()
+
+
+def _hog(nice: int = 0):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", f"import os; os.nice({nice})\nwhile True: pass"])
+
+
+@pytest.mark.parametrize("nice,expected", [(0, 1), (19, 2)])
+def test_threads_give_way_to_a_busy_process_but_not_to_a_niced_job(nice, expected):
+    """llama.cpp waits for its slowest thread at every layer: with another process on one of two cores,
+    one thread is faster than two. A niced process (a training job) yields by itself and does not count."""
+    import os
+    import time
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two cores")
+    compute.others_busy()
+    time.sleep(0.6)
+    assert compute.threads_now(2, cores=2) == 2  # idle (this test runs alone on the machine)
+    hog = _hog(nice)
+    try:
+        time.sleep(0.3)
+        compute.others_busy()
+        time.sleep(1.0)
+        assert compute.threads_now(2, cores=2) == expected
+    finally:
+        hog.kill()
+        hog.wait()

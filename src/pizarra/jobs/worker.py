@@ -136,7 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("db_path")
     parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE[=FILE]")
     args = parser.parse_args(argv)
+    lower_priority()
     return run(args.job_id, args.db_path, args.imports)
+
+
+JOB_NICE = 15
+
+
+def lower_priority() -> None:
+    """A job (a training) yields the CPU to whoever is using the lab: at nice 15 the kernel gives it
+    what the model worker and the web server leave; the model worker does not count niced processes
+    as competition (see ``pizarra.llm.compute.threads_now``), so chat keeps its speed."""
+    try:
+        os.nice(JOB_NICE - os.nice(0))
+    except OSError:  # not allowed here: run at the priority we have
+        pass
 
 
 if __name__ == "__main__":

@@ -45,12 +45,16 @@ def _load(ref: ModelRef, n_ctx: int):
 
 
 def _use_threads(llm, ref: ModelRef) -> None:
-    """Threads for the next forward passes: the caller's fixed count, or as many as the CPU has free."""
+    """Threads for the next forward passes: the caller's fixed count, ``PIZARRA_THREADS`` when it is set
+    (obeyed as it is), or as many as the CPU has free now (see ``compute.threads_now``)."""
+    import os
+
     import llama_cpp
 
     from pizarra.config import threads
 
-    n = _fixed_threads.get(ref.key) or compute.threads_now(threads())
+    explicit = os.environ.get("PIZARRA_THREADS", "").strip().isdigit()
+    n = _fixed_threads.get(ref.key) or (threads() if explicit else compute.threads_now(threads()))
     if getattr(llm, "_pizarra_threads", None) != n:
         llama_cpp.llama_set_n_threads(llm._ctx.ctx, n, n)
         llm._pizarra_threads = n
