@@ -6,9 +6,11 @@ their message without a traceback.
 
 
 class PizarraError(Exception):
-    """Base class: ``str(err)`` is a complete, human sentence."""
+    """Base class: ``str(err)`` is a complete, human sentence. A class with ``i18n_key`` is shown on
+    the web in the reader's language (the catalogue's text for that key)."""
 
     status_code = 500
+    i18n_key: str | None = None
 
 
 class AssetMissing(PizarraError):

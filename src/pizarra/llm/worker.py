@@ -53,8 +53,7 @@ class ModelRestarted(PizarraError):
     i18n_key = "error.model_restarted"
 
     def __init__(self, model: str = "", detail: str = ""):
-        super().__init__("El modelo se ha reiniciado, vuelve a intentarlo. "
-                         "(The model restarted: please try again.)" + (f" [{detail}]" if detail else ""))
+        super().__init__("El modelo se ha reiniciado, vuelve a intentarlo." + (f" [{detail}]" if detail else ""))
         self.model = model
 
 
@@ -64,7 +63,7 @@ class RequestCancelled(PizarraError):
     status_code = 409
     i18n_key = "error.request_cancelled"
 
-    def __init__(self, message: str = "La petición se canceló. (The request was cancelled.)"):
+    def __init__(self, message: str = "La petición se canceló."):
         super().__init__(message)
 
 

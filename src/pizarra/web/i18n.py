@@ -54,6 +54,12 @@ def t(key: str, lang: str = DEFAULT_LANG, **values) -> str:
     return text.format(**values) if values else text
 
 
+def error_text(exc: Exception, lang: str = DEFAULT_LANG) -> str:
+    """What to tell a person about ``exc``: its catalogue text when it has an ``i18n_key``, else str(exc)."""
+    key = getattr(exc, "i18n_key", None)
+    return t(key, lang) if key and key in catalogue(DEFAULT_LANG) else str(exc)
+
+
 def normalize(lang: str | None) -> str | None:
     """``'EN'``, ``'en-GB'`` → ``'en'``; anything the lab does not speak → None."""
     if not lang:

@@ -19,6 +19,7 @@ exception is logged and reported without its details. Keep-alive comments every 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from pizarra.errors import PizarraError
+from pizarra.web import i18n
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ def _message(event: dict[str, Any]) -> str:
 
 def sse_response(request: Request, make_events: Callable[[threading.Event], Iterator[dict[str, Any]]]) -> StreamingResponse:
     cancel = threading.Event()
+    lang = i18n.request_lang(request) if hasattr(request, "cookies") else i18n.DEFAULT_LANG
+    context = contextvars.copy_context()  # the request's model scope (see web.disconnect) goes with it
 
     async def body():
         pending: deque = deque()  # appended by the worker, drained by the loop (deque ops are atomic)
@@ -64,7 +68,7 @@ def sse_response(request: Request, make_events: Callable[[threading.Event], Iter
                     if cancel.is_set():
                         break
             except PizarraError as e:
-                put({"type": "error", "message": str(e)})
+                put({"type": "error", "message": i18n.error_text(e, lang), "kind": type(e).__name__})
             except Exception:  # never a half-open stream: say it failed, log the details
                 log.exception("event stream failed")
                 put({"type": "error", "message": "internal error"})
@@ -83,7 +87,7 @@ def sse_response(request: Request, make_events: Callable[[threading.Event], Iter
                     timer.cancel()
             ready.clear()
 
-        thread = threading.Thread(target=worker, name="sse-worker", daemon=True)
+        thread = threading.Thread(target=context.run, args=(worker,), name="sse-worker", daemon=True)
         thread.start()
         last_write = time.monotonic()
         try:
