@@ -19,11 +19,12 @@ def free_port() -> int:
 
 
 def outside_reachable() -> bool:
-    try:
-        socket.create_connection(("151.101.0.223", 443), timeout=3).close()  # pypi.org's CDN
-        return True
-    except OSError:
-        return False
+    """Could anything leave this namespace? Only if it had an interface besides loopback, or a route.
+    (Looked up, never tried: the tests send no packet to any address but 127.0.0.1.)"""
+    interfaces = [name for _, name in socket.if_nameindex() if name != "lo"]
+    with open("/proc/net/route") as f:
+        routes = f.read().splitlines()[1:]
+    return bool(interfaces or routes)
 
 
 def call(url, body=None, timeout=300):
