@@ -42,3 +42,14 @@ class BadInput(PizarraError):
     """Input that is well-formed but not allowed (too long, unknown name, …)."""
 
     status_code = 422
+
+
+class SandboxUnavailable(PizarraError):
+    """Untrusted code cannot be isolated on this machine (no bubblewrap, or the kernel refuses its
+    namespaces), so it is not run at all. The message says so in Spanish, then in English."""
+
+    status_code = 503
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason

@@ -231,9 +231,9 @@ def info() -> dict:
     from pizarra.chat.code import BMI_STDIN, BMI_VALUE
     from pizarra.chat.core import LECTURE_PROMPTS
     from pizarra.chat.hallucination import DEFAULTS, FOLLOW_UPS, STORY
-    from pizarra.chat.sandbox import Limits, network_isolation
+    from pizarra.chat.sandbox import Limits, isolation_status
 
     return {"prompts": LECTURE_PROMPTS, "story": STORY, "follow_ups": list(FOLLOW_UPS),
             "bmi": {"stdin": BMI_STDIN, "expected": f"{BMI_VALUE:.2f}"},
-            "sandbox": {**Limits().__dict__, "network": "namespace" if network_isolation() else "audit-hook"},
+            "sandbox": {**Limits().__dict__, "isolation": {k: v for k, v in isolation_status().items() if k != "path"}},
             "detector": DEFAULTS, "reports": reports()}
