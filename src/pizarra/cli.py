@@ -100,6 +100,26 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind (local onl
 
 @app.command()
 @friendly
+def doctor(as_json: bool = JsonOpt, lang: str = typer.Option("es", help="es | en")):
+    """What to run when something is wrong: CPU, llama.cpp build, each model, sandbox, data, cache.
+    Lo que hay que ejecutar cuando algo falla."""
+    from . import doctor as doc
+
+    result = doc.run("en" if lang == "en" else "es")
+    if as_json:
+        emit_json(result)
+    else:
+        marks = {"ok": "[green]✔[/]", "warn": "[yellow]![/]", "fail": "[bold red]✘[/]"}
+        for c in result["checks"]:
+            out.print(f"{marks[c['status']]} [bold]{c['name']}[/]: {c['detail']}", highlight=False)
+            if c.get("fix"):
+                out.print(f"    → {c['fix']}", highlight=False)
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
 def info(as_json: bool = JsonOpt):
     """Every data set and pretrained model: found or missing, size, licence."""
     from .assets import artifacts, datasets, models
