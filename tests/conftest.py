@@ -1,6 +1,22 @@
-"""Fixtures shared by several test files."""
+"""Fixtures shared by several test files, and the test settings of the web server."""
+
+import os
 
 import pytest
+
+
+def pytest_configure(config):
+    """Test settings, set before any test module builds an app (some do at import).
+
+    Starlette's TestClient sends ``Host: testserver``: it is announced the way ``pizarra serve
+    --host`` announces a name (one more allowed name, never "any host"). Gandalf's guess limit is
+    lifted, as fuzz tests hammer one level with one cookie. tests/test_web_security.py checks the
+    real defaults with explicit ``Settings``.
+    """
+    from pizarra.web import security
+
+    security.announce_hosts(["testserver"])
+    os.environ[security.ENV_GUESS_LIMIT] = "off"
 
 
 @pytest.fixture

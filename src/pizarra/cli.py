@@ -93,6 +93,9 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind (local onl
     """Start the lab: http://HOST:PORT."""
     import uvicorn
 
+    from .web import security
+
+    security.announce_hosts([host])  # the lab answers to the name it is served as (Host check)
     out.print(f"Pizarra {__version__} → http://{host}:{port}")
     uvicorn.run("pizarra.web.app:create_app", factory=True, host=host, port=port, reload=reload,
                 log_level="info")

@@ -16,7 +16,7 @@ import importlib
 import importlib.util
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
@@ -35,7 +35,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pizarra import __version__
 from pizarra.chapters import CHAPTERS
 from pizarra.errors import PizarraError
-from pizarra.web import i18n
+from pizarra.web import i18n, security
+from pizarra.web.disconnect import CancelOnDisconnect
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,15 @@ LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 @dataclass
 class Settings:
-    """What a running lab may change. ``db_path``: the job database (None: the runner's default)."""
+    """What a running lab may change. ``db_path``: the job database (None: the runner's default).
+    ``allowed_hosts``: the Host names the lab answers as (loopback plus ``$PIZARRA_ALLOWED_HOSTS``);
+    ``guess_limit``: Gandalf guesses per player and level as (n, seconds), None: no limit
+    (``$PIZARRA_GUESS_LIMIT``). See ``pizarra.web.security``."""
 
     db_path: Path | None = None
     routers: tuple[str, ...] = ROUTERS
+    allowed_hosts: tuple[str, ...] = field(default_factory=security.default_allowed_hosts)
+    guess_limit: tuple[int, float] | None = field(default_factory=security.default_guess_limit)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -194,7 +200,7 @@ async def on_pizarra_error(request: Request, exc: PizarraError) -> Response:
     extra = {"kind": type(exc).__name__}
     if isinstance(getattr(exc, "name", None), str):
         extra["name"] = exc.name
-    return error_response(request, status, str(exc), **extra)
+    return error_response(request, status, i18n.error_text(exc, i18n.request_lang(request)), **extra)
 
 
 class CatchAll:
@@ -350,8 +356,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(PizarraError, on_pizarra_error)
+    app.add_middleware(CancelOnDisconnect)  # model work stops when its client goes (see web.disconnect)
     app.add_middleware(CatchAll)
     app.add_middleware(LangCookie)
+    security.install(app, settings)  # outermost: Host/Origin checks, body limit, headers, guess limit
     return app
 
 
@@ -359,4 +367,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") ->
     """Run the lab with uvicorn (what ``pizarra serve`` and ``make run`` call)."""
     import uvicorn
 
+    security.announce_hosts([host])  # the app (built by uvicorn) answers to this name too
     uvicorn.run("pizarra.web.app:create_app", factory=True, host=host, port=port, log_level=log_level)

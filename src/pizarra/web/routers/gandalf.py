@@ -2,7 +2,7 @@
 
     GET  /capitulo/seguridad-alineamiento   the page (sets the player cookie)
     POST /api/gandalf/ask                   a question at a level → the answer, or which defense stopped it
-    POST /api/gandalf/guess                 try the level's password
+    POST /api/gandalf/guess                 try the level's password (5 tries per player, level and 60 s; then 429)
     POST /api/gandalf/new                   a new game: new passwords for every level
     GET  /api/gandalf/info                  levels, defenses, limits, measured eval and classifier
 
@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from pizarra.config import REPO_ROOT
-from pizarra.web import i18n
+from pizarra.web import i18n, security
 from pizarra.web.app import chapter_views, render
 
 router = APIRouter()
@@ -141,7 +141,9 @@ def ask(req: AskIn, request: Request, response: Response) -> dict:
 def guess(req: GuessIn, request: Request, response: Response) -> dict:
     """Try the password of ``level`` (case, accents and spaces do not matter)."""
     lang = i18n.request_lang(request)
-    result = store().guess(player_id(request, response), req.level, req.guess, lang)
+    pid = player_id(request, response)
+    security.check_guess(request, pid, req.level, lang)  # 429 past settings.guess_limit (5 per 60 s)
+    result = store().guess(pid, req.level, req.guess, lang)
     key = "finished" if result["finished"] else ("correct" if result["correct"] else "wrong")
     return {**result, "message": i18n.t(f"gandalf.guess.{key}", lang, level=req.level)}
 
