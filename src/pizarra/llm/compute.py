@@ -133,33 +133,52 @@ _ITEMS, _ERROR, _END = object(), object(), object()
 
 _CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _meter_lock = threading.Lock()
-_last: tuple[float, int, int] | None = None  # (time, busy ticks of the machine not niced, our ticks)
+_last: tuple[float, dict[int, int]] | None = None  # (time, CPU ticks of each process not niced)
 _others = 0.0  # cores the rest of the machine kept busy over the last window
+# The lab's other model workers: they take turns with us (the parent says how many are busy right now,
+# see ``set_siblings``), so their past work is not competition; only the ones busy now are.
+_siblings: tuple[int, ...] = ()
+_siblings_busy = 0
 
 
-def _sample() -> tuple[float, int, int]:
-    with open("/proc/stat", encoding="ascii") as f:
-        cpu = f.readline().split()[1:]
-    user, _nice, system, _idle, _iowait, irq, softirq = (int(x) for x in cpu[:7])
-    with open("/proc/self/stat", encoding="ascii") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ours = int(fields[11]) + int(fields[12])  # utime + stime of every thread of this process
-    return time.monotonic(), user + system + irq + softirq, ours
+def set_siblings(pids, busy: int) -> None:
+    """The pids of the lab's other model workers, and how many of them have work in flight now."""
+    global _siblings, _siblings_busy
+    _siblings, _siblings_busy = tuple(pids), int(busy)
+
+
+def _sample() -> tuple[float, dict[int, int]]:
+    """CPU ticks (user + system, all threads) of every process at normal or higher priority, but us."""
+    skip = {os.getpid(), *_siblings}
+    ticks: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) in skip:
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[16]) <= 0:  # nice: a niced process (a training job) yields by itself
+            ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    return time.monotonic(), ticks
 
 
 def others_busy() -> float:
-    """Cores kept busy by other (not niced) processes since the last call (at most ~1 s ago)."""
+    """Cores kept busy by other, not niced processes over the last window (0.1 s to ~0.5 s)."""
     global _last, _others
-    try:
-        now = _sample()
-    except OSError:  # no /proc: assume an idle machine
-        return 0.0
     with _meter_lock:
-        if _last is not None and now[0] - _last[0] >= 0.1:
-            seconds = now[0] - _last[0]
-            _others = max(0.0, ((now[1] - _last[1]) - (now[2] - _last[2])) / _CLK / seconds)
-        if _last is None or now[0] - _last[0] >= 0.1:
-            _last = now
+        if _last is not None and time.monotonic() - _last[0] < 0.1:
+            return _others
+        try:
+            now = _sample()
+        except OSError:  # no /proc: assume an idle machine
+            return 0.0
+        if _last is not None:
+            before = _last[1]
+            used = sum(t - before.get(pid, t if t > _CLK else 0) for pid, t in now[1].items())
+            _others = max(0.0, used / _CLK / (now[0] - _last[0]))
+        _last = now
         return _others
 
 
@@ -174,6 +193,7 @@ def start_meter(period_s: float = 0.5) -> None:
 
 
 def threads_now(wanted: int, cores: int | None = None) -> int:
-    """``wanted`` threads on an idle machine; fewer by the cores other processes keep busy."""
+    """``wanted`` threads on an idle machine; fewer by the cores other processes keep busy, and by the
+    lab's other model workers that are generating at the same time."""
     cores = cores or os.cpu_count() or 1
-    return max(1, min(wanted, cores - int(others_busy() + 0.5)))
+    return max(1, min(wanted, cores - int(others_busy() + 0.5) - _siblings_busy))

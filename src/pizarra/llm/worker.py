@@ -12,7 +12,8 @@ A second thread reads the pipe meanwhile, so a ``cancel`` reaches a running gene
 token, or drops a request still waiting in the queue.
 
 Messages are pickled tuples over a socket pair (``multiprocessing.connection.Connection``):
-    parent -> child   ("call", id, name, args, kwargs, budget_s)   ("cancel", id)
+    parent -> child   ("call", id, name, args, kwargs, budget_s, siblings)   ("cancel", id)
+                      siblings: (pids of the other models' workers, how many of them are busy now)
     child -> parent   ("items", id, [pieces])   ("done", id, result, busy_s)   ("error", id, error, busy_s)
 
 When the child dies (SIGSEGV in llama.cpp, abort, out of memory, killed) every request in flight
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from multiprocessing.connection import Connection
 from typing import Any, Iterator, Sequence
 
@@ -99,10 +101,14 @@ class _Call:
         self.finished = False
 
 
+_all: "weakref.WeakSet[Worker]" = weakref.WeakSet()
+
+
 class Worker:
     """One model's worker process: started on first use, restarted after it dies."""
 
     def __init__(self, key: str):
+        _all.add(self)
         self.key = key
         self._lock = threading.Lock()  # the process, its connection and the table of calls
         self._send_lock = threading.Lock()
@@ -202,7 +208,9 @@ class Worker:
             call = _Call(next(self._ids), self._proc)
             self._calls[call.rid] = call
             conn = self._conn
-        if not self._send(conn, ("call", call.rid, name, args, kwargs, budget_s)):
+        others = [w for w in list(_all) if w is not self]
+        siblings = ([pid for w in others if (pid := w.pid)], sum(1 for w in others if w._calls))
+        if not self._send(conn, ("call", call.rid, name, args, kwargs, budget_s, siblings)):
             call.inbox.put(("dead", call.rid, None))
         return call, conn
 
@@ -303,7 +311,8 @@ def main(fd: int) -> None:
 
     threading.Thread(target=read, name="pipe-reader", daemon=True).start()
     while True:
-        _, rid, name, args, kwargs, budget_s = todo.get()
+        _, rid, name, args, kwargs, budget_s, siblings = todo.get()
+        compute.set_siblings(*siblings)
         with lock:
             if rid in answered:
                 answered.discard(rid)
