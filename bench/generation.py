@@ -207,7 +207,8 @@ def main(argv=None) -> dict:
             server.terminate(); server.wait(30)
     load = os.getloadavg()
     out = {"prompt": PROMPT, "max_tokens": a.max_tokens, "reps": a.reps, "sampling": SAMPLING,
-           "threads": a.threads, "cpus": os.cpu_count(), "loadavg_at_end": [round(x, 2) for x in load],
+           "threads": a.threads, "cpus": os.cpu_count(),
+           "cpu": next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), None), "loadavg_at_end": [round(x, 2) for x in load],
            "rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "note": "tokens / seconds from the call to the last token, measured by the caller; median of reps; raw, stream and json alternate (order turning each rep); one HTTP client with a kept-alive connection"}
     for r in rows:

@@ -79,7 +79,12 @@ def asgi_call(app, method="GET", path="/", headers=(), chunks=(), receive=None, 
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, counting_receive if receive else default_receive, send))
+    # In a thread of its own: after the browser tests, Playwright's sync API leaves an event loop
+    # running in this one, and asyncio.run() refuses to start inside it.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, counting_receive if receive else default_receive, send)).result(60)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     hdrs = {k.decode().lower(): v.decode() for k, v in start["headers"]}

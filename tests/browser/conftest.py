@@ -91,10 +91,13 @@ def page(browser, live_server):
     page.on("request", lambda request: requests.append(request.url))
     page.requests = requests
     page.outside_requests = lambda: outside_requests(requests)
+    csp: list[str] = []  # the lab's Content-Security-Policy must never block what its own pages do
+    page.on("console", lambda msg: csp.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield page
     context.close()
     outside = outside_requests(requests)
     assert not outside, f"requests left 127.0.0.1: {outside}"
+    assert not csp, f"the page broke its own Content-Security-Policy: {csp[:3]}"
 
 
 @pytest.fixture

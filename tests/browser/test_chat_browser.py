@@ -18,7 +18,7 @@ def test_data_and_sandbox(page, live_server, screenshot):
     assert "22.86" in page.locator("#code-status").inner_text()  # the check says it is right
     page.fill("#code-code", "print(open('/etc/passwd').read())")
     page.click("#code-run")
-    page.wait_for_function("document.querySelector('#code-status').textContent.includes('refused')", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#code-status').textContent.includes('refused')", timeout=30_000)
     assert page.locator("#code-status").get_attribute("class") == "error-box"
     screenshot("chat-es-sandbox")
 
@@ -29,7 +29,7 @@ def test_chat_streams_keeps_the_conversation_and_stops(page, live_server, screen
     page.fill("#chat-temp", "0")
     page.fill("#chat-input", "Hello!")
     page.click("#chat-send")
-    page.wait_for_function("document.querySelector('#chat-stats').textContent.includes('tokens')", timeout=90_000)
+    page.wait_for_function("() => document.querySelector('#chat-stats').textContent.includes('tokens')", timeout=90_000)
     assert page.locator("#chat-msgs .msg.user").inner_text().endswith("Hello!")
     assert page.locator("#chat-msgs .msg.assistant .text").inner_text().strip()
     stored = page.evaluate("JSON.parse(localStorage.getItem('pizarra.chat8.conversation'))")
@@ -47,9 +47,9 @@ def test_chat_streams_keeps_the_conversation_and_stops(page, live_server, screen
     page.fill("#chat-temp", "0.7")
     page.click("#chat-send")
     page.locator("#chat-stop").wait_for(state="visible")
-    page.wait_for_function("!document.querySelector('#chat-stop').disabled", timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('#chat-stop').disabled", timeout=30_000)
     page.click("#chat-stop")
-    page.wait_for_function("document.querySelector('#chat-send').disabled === false", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#chat-send').disabled === false", timeout=60_000)
     screenshot("chat-es-chat")
 
 

@@ -27,7 +27,7 @@ def test_formula_examples_and_errors(page, live_server):
     page.goto(live_server + URL)
     page.wait_for_selector("#formula-results li", timeout=60_000)
     page.locator("#formula-lab .chip", has_text="DIST(perro, gato)").click()
-    page.wait_for_function("document.querySelector('#formula-value').textContent.startsWith('=')")
+    page.wait_for_function("() => document.querySelector('#formula-value').textContent.startsWith('=')")
     page.fill("#formula-input", "LERP(mañana, noche")
     page.click("#formula-form button[type=submit]")
     err = page.locator("#formula-lab .error-box")

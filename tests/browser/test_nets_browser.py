@@ -44,14 +44,14 @@ def test_slide_sentences_and_bad_input(page, live_server, screenshot):
     # unknown characters and a sentence past the context: notices, the plot still drawn
     page.fill("#attention-text", "☃ " + "En un lugar de la Mancha " * 4)
     page.locator("#attention-form button[type=submit]").click()
-    page.wait_for_function("document.querySelector('#attention-notice').textContent.length > 0")
+    page.wait_for_function("() => document.querySelector('#attention-notice').textContent.length > 0")
     notice = page.locator("#attention-notice").inner_text()
     assert "first 64" in notice and "«☃»" in notice
     wait_drawn(page, "attention-plot")
     # empty sentence: a clear error instead of a plot
     page.fill("#elman-text", "")
     page.locator("#elman-form button[type=submit]").click()
-    page.wait_for_function("document.querySelector('#elman-error').textContent.length > 0")
+    page.wait_for_function("() => document.querySelector('#elman-error').textContent.length > 0")
     assert "empty" in page.locator("#elman-error").inner_text()
     assert page.locator("#elman-plot").get_attribute("data-drawn") == ""
     assert page.locator("#elman-guess").inner_text() == ""

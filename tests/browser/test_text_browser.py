@@ -16,9 +16,9 @@ def test_tokenize_compare_vectorize(page, live_server, screenshot):
     # fewer BPE merges -> more pieces
     page.locator("#tokenize-form input[name=vocab_size]").fill("300")
     page.locator("#tokenize-form input[name=vocab_size]").dispatch_event("change")
-    page.wait_for_function(f"document.querySelectorAll('#tokens .tok').length > {n_16k}")
+    page.wait_for_function(f"() => document.querySelectorAll('#tokens .tok').length > {n_16k}")
     page.select_option("#tokenize-form select[name=kind]", "gemma")
-    page.wait_for_function("document.querySelector('#token-ids').textContent.length > 3")
+    page.wait_for_function("() => document.querySelector('#token-ids').textContent.length > 3")
     page.click("#compare-go")
     page.wait_for_selector("#compare-table:not([hidden]) tbody tr", timeout=60_000)
     assert "gemma" in page.locator("#compare-table").inner_text()
@@ -27,7 +27,7 @@ def test_tokenize_compare_vectorize(page, live_server, screenshot):
     page.wait_for_selector("#matrix tbody tr")
     page.locator("#vectorize-form textarea").fill("the cat sat on the mat")
     page.click("#vectorize-form button[type=submit]")
-    page.wait_for_function("document.querySelectorAll('#matrix tbody tr').length === 6")
+    page.wait_for_function("() => document.querySelectorAll('#matrix tbody tr').length === 6")
     assert page.locator("#matrix td.one").count() == 6
     screenshot("text-es")
 
