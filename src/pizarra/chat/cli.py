@@ -25,6 +25,7 @@ app.add_typer(code_app, name="code")
 
 
 from ..cli_support import cli as _cli, json_opt as _json_opt, run as _run  # noqa: E402  (shared by chapter CLIs)
+from .core import CHAT_MODEL, CODE_MODEL, DEFAULT_SYSTEM  # noqa: E402
 
 
 def _unescape(text: str) -> str:
@@ -36,8 +37,10 @@ def _unescape(text: str) -> str:
 
 
 @app.command("chat")
-def chat_cmd(model: str = typer.Option("smollm2", "--model", "-m", help="smollm2, or the path of any GGUF chat model."),
-             system: Optional[str] = typer.Option(None, "--system", "-s", help="System prompt."),
+def chat_cmd(model: str = typer.Option(CHAT_MODEL, "--model", "-m",
+                                       help="qwen-coder-1.5b, qwen-coder-0.5b, smollm2, or the path of any GGUF chat model."),
+             system: Optional[str] = typer.Option(DEFAULT_SYSTEM["es"], "--system", "-s",
+                                                  help="System prompt ('' for none: the model's own default)."),
              prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="One turn: answer this and exit."),
              max_tokens: int = typer.Option(256, help="Tokens per reply (1-1024)."),
              temperature: float = typer.Option(0.7, help="0 = greedy, up to 2."),
@@ -201,22 +204,42 @@ def code_run(file: Path = typer.Argument(..., help="A Python file ('-' reads std
 @code_app.command("eval")
 def code_eval(samples: int = typer.Option(20, help="Programs to generate."),
               lang: str = typer.Option("es", help="es (the slide's request) or en."),
-              model: str = typer.Option("smollm2", "--model", "-m"),
+              task: str = typer.Option("bmi", help="bmi (the slide's program), one of our own tasks "
+                                                   "(sum-es, max-es, celsius-es, vowels-en, reverse-en), or 'tasks' (all of ours)."),
+              model: str = typer.Option(CODE_MODEL, "--model", "-m"),
               threads: int = typer.Option(1, help="llama.cpp threads (1 on a shared machine)."),
               report: Optional[Path] = typer.Option(None, help="Write the report here (e.g. reports/chat_bmi_es.json)."),
               as_json: bool = _json_opt()):
-    """How often the model's BMI program runs and prints 22.86 (70 kg, 1.75 m)."""
-    from .code import eval_bmi
+    """How often the model's BMI program runs and prints 22.86 (70 kg, 1.75 m), or how often it solves
+    our own small stdin -> stdout tasks."""
+    from .code import TASKS, eval_bmi, eval_task
     from .evaluate import pin_threads, write_report
 
     def go():
         cli = _cli()
-        if lang not in ("es", "en"):
-            from pizarra.errors import BadInput
+        from pizarra.errors import BadInput
 
+        if lang not in ("es", "en"):
             raise BadInput("--lang must be es or en.")
+        if task != "bmi" and task != "tasks" and task not in TASKS:
+            raise BadInput(f"Unknown task '{task}': choose bmi, tasks, {', '.join(TASKS)}.")
         if model == "smollm2":
             pin_threads(model, threads)
+        if task != "bmi":
+            rows = [eval_task(TASKS[name], samples, model, progress=lambda i, row, name=name: cli.err.print(
+                f"[dim]{name} {i}/{samples} {row['status']} passed={row['passed']}[/]", highlight=False))
+                for name in (TASKS if task == "tasks" else [task])]
+            r = {"model": model, "n_per_task": samples, "tasks": rows,
+                 "success_rate": round(sum(x["passed"] for x in rows) / max(1, sum(x["n"] for x in rows)), 3),
+                 "tasks_solved_by_majority": sum(1 for x in rows if x["success_rate"] > 0.5)}
+            if report:
+                write_report(r, report)
+            if as_json:
+                cli.emit_json({**r, "tasks": [{k: v for k, v in x.items() if k != "samples"} for x in rows]})
+                return
+            for x in rows:
+                cli.out.print(f"{x['task']}: {x['passed']}/{x['n']} pass", highlight=False)
+            return
         r = eval_bmi(samples, model, lang, progress=lambda i, row: cli.err.print(
             f"[dim]{i}/{samples} {row['status']} 22.86={row['right_value']}[/]", highlight=False))
         if report:

@@ -5,6 +5,7 @@ run in the sandbox on example inputs, and checked.
     run_reply(reply, stdin)                extract + run in the sandbox -> {"code", "result"}
     check_bmi(stdout)                      did it print the right BMI? (70 kg, 1.75 m -> 22.86)
     eval_bmi(n=20, ...)                    how often the local model's program runs and is right
+    eval_task(TASKS[name], n=20, ...)      the same for small stdin -> stdout tasks of our own
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ast
 import re
 import time
 import unicodedata
+from dataclasses import dataclass
 from typing import Callable
 
 from .sandbox import Limits, run_python
@@ -106,7 +108,62 @@ def check_bmi(stdout: str) -> dict:
     return {"right_value": right, "phrase": phrase}
 
 
-def eval_bmi(n: int = 20, model: str = "smollm2", lang: str = "es", temperature: float = 0.7,
+@dataclass(frozen=True)
+class Task:
+    """A small program to ask for: what it reads (stdin) and what it must print (a whole token)."""
+
+    name: str
+    prompt: str
+    stdin: str
+    expected: str
+
+
+# Tasks of our own (not from the lecture), each checked on one input. A program passes when it runs
+# without error and ``expected`` appears in its output as a whole token.
+TASKS: dict[str, Task] = {t.name: t for t in (
+    Task("sum-es", "Escribe un programa Python que lea un número entero n de la entrada estándar y muestre "
+                   "la suma de todos los números enteros del 1 al n.", "10\n", "55"),
+    Task("max-es", "Escribe un programa Python que lea dos números enteros, uno en cada línea, y muestre "
+                   "el mayor de los dos.", "7\n12\n", "12"),
+    Task("celsius-es", "Escribe un programa Python que lea una temperatura en grados Celsius y muestre su "
+                       "equivalente en grados Fahrenheit con un decimal.", "25\n", "77.0"),
+    Task("vowels-en", "Write a Python program that reads one word from standard input and prints how many "
+                      "vowels (a, e, i, o, u) it contains.", "programming\n", "3"),
+    Task("reverse-en", "Write a Python program that reads a line of text from standard input and prints it "
+                       "reversed.", "hola mundo\n", "odnum aloh"),
+)}
+
+
+def found_in(stdout: str, expected: str) -> bool:
+    """``expected`` printed as a whole token (55 in "La suma es 55.", not in "155" or "55.5")."""
+    return re.search(rf"(?<![\w.]){re.escape(expected)}(?![\w]|\.\d)", stdout or "") is not None
+
+
+def eval_task(task: Task, n: int = 20, model: str = "qwen-coder-0.5b", temperature: float = 0.7,
+              max_tokens: int = 384, seed: int = 0, progress: Callable[[int, dict], None] | None = None) -> dict:
+    """Ask for ``task``'s program ``n`` times (seeds seed..seed+n-1), run each in the sandbox, count passes."""
+    from pizarra.llm import runtime as rt
+
+    samples = []
+    t0 = time.perf_counter()
+    for i in range(n):
+        sampling = rt.Sampling(max_tokens=max_tokens, temperature=temperature, seed=seed + i).validated()
+        reply = rt.chat(model, [{"role": "user", "content": task.prompt}], sampling).text
+        run = run_reply(reply, stdin=task.stdin)
+        res = run["result"]
+        ok = bool(res) and res["status"] == "ok" and found_in(res["stdout"], task.expected)
+        row = {"seed": seed + i, "status": res["status"] if res else "no_code", "passed": ok,
+               "stdout": res["stdout"][:300] if res else "", "code": run["code"]}
+        samples.append(row)
+        if progress:
+            progress(i + 1, row)
+    passed = sum(1 for s in samples if s["passed"])
+    return {"task": task.name, "model": model, "prompt": task.prompt, "stdin": task.stdin, "expected": task.expected,
+            "n": n, "temperature": temperature, "passed": passed, "success_rate": round(passed / max(n, 1), 3),
+            "seconds": round(time.perf_counter() - t0, 1), "samples": samples}
+
+
+def eval_bmi(n: int = 20, model: str = "qwen-coder-0.5b", lang: str = "es", temperature: float = 0.7,
              max_tokens: int = 384, seed: int = 0, progress: Callable[[int, dict], None] | None = None) -> dict:
     """Ask the model for the BMI program ``n`` times (seeds seed..seed+n-1), run each reply's code
     on "70\\n1.75\\n" and count: code found, runs without error, prints 22.86, prints the sentence."""

@@ -20,7 +20,17 @@ from .code import BMI_PROMPT_ES
 from .hallucination import FOLLOW_UPS, STORY
 from .validate import utf8
 
+# Base vs instruct: the tiniest instruct model makes the point (the template turns a continuation into an
+# answer). Chat and code: the models that measured best on these 2 cores (README, "8 · Instrucciones"):
+# Qwen2.5-Coder-1.5B answers Spanish general-knowledge questions (SmolLM2-135M: none of 20) at ~10
+# tokens/s; the 0.5B writes the lecture's BMI program at twice that speed.
 BASE_MODEL, INSTRUCT_MODEL = "gemma-base", "smollm2"
+CHAT_MODEL, CODE_MODEL = "qwen-coder-1.5b", "qwen-coder-0.5b"
+CHAT_MODELS = ("qwen-coder-1.5b", "qwen-coder-0.5b", "smollm2")  # what the chat page offers, best first
+DEFAULT_SYSTEM = {
+    "es": "Eres un asistente útil. Responde en español, con frases breves y datos correctos.",
+    "en": "You are a helpful assistant. Answer briefly and accurately.",
+}
 MAX_MESSAGE_CHARS = 4000
 MAX_MESSAGES = 50
 
@@ -58,7 +68,7 @@ def check_messages(messages: Sequence[dict], system: str | None = None) -> list[
     return msgs
 
 
-def chat_view(messages: Sequence[dict], model: str = INSTRUCT_MODEL, system: str | None = None) -> dict:
+def chat_view(messages: Sequence[dict], model: str = CHAT_MODEL, system: str | None = None) -> dict:
     """The exact text the chat model receives (template applied, generation prompt added), and its tokens."""
     from pizarra.llm import runtime as rt
 
@@ -92,7 +102,7 @@ def base_vs_instruct(prompt: str, max_tokens: int = 96, temperature: float = 0.7
             "instruct": {"model": instruct, "received": view["prompt"], "tokens": view["tokens"], **side(i)}}
 
 
-def reply(messages: Sequence[dict], model: str = INSTRUCT_MODEL, system: str | None = None,
+def reply(messages: Sequence[dict], model: str = CHAT_MODEL, system: str | None = None,
           max_tokens: int = 256, temperature: float = 0.7, top_p: float = 0.95, seed: int | None = None) -> dict:
     """One assistant turn: ``{"model", "reply", "dropped_turns", ...}``."""
     from pizarra.llm import runtime as rt

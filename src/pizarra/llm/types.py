@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from pizarra.errors import BadInput
 
-LLM_NAMES: tuple[str, ...] = ("gemma-base", "smollm2")
+LLM_NAMES: tuple[str, ...] = ("gemma-base", "smollm2", "qwen-coder-0.5b", "qwen-coder-1.5b")
 DEFAULT_N_CTX = 2048
 
 # The allowed ranges, shared by the API schemas (pydantic Field bounds) and Sampling.validated().

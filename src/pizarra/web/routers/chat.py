@@ -31,7 +31,7 @@ from pizarra.web.app import chapter_views, render
 router = APIRouter()
 SLUG = "instrucciones-chat-alucinaciones"
 MAX_CHARS, MAX_MESSAGES = 4000, 50
-ChatModel = Literal["smollm2"]  # the shipped model with a chat template (`pizarra chat --model PATH` for others)
+ChatModel = Literal["qwen-coder-1.5b", "qwen-coder-0.5b", "smollm2"]  # chat.core.CHAT_MODELS (others: the CLI's --model PATH)
 Text = Annotated[str, Field(min_length=1, max_length=MAX_CHARS)]
 
 
@@ -44,7 +44,7 @@ class ChatIn(BaseModel):
     messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES,
                                     description="The conversation so far; the last message is the user's.")
     system: Annotated[str, Field(max_length=MAX_CHARS)] | None = Field(None, description="System prompt (optional).")
-    model: ChatModel = "smollm2"
+    model: ChatModel = "qwen-coder-1.5b"
     max_tokens: int = Field(256, ge=1, le=512)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     top_p: float = Field(0.95, gt=0.0, le=1.0)
@@ -54,7 +54,7 @@ class ChatIn(BaseModel):
 class TemplateIn(BaseModel):
     messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
     system: Annotated[str, Field(max_length=MAX_CHARS)] | None = None
-    model: ChatModel = "smollm2"
+    model: ChatModel = "qwen-coder-1.5b"
 
 
 class CompareIn(BaseModel):
@@ -109,11 +109,13 @@ def reports() -> dict:
 @router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 8 page")
 def page(request: Request) -> HTMLResponse:
     from pizarra.chat.code import BMI_PROMPT_ES, BMI_REFERENCE, BMI_STDIN
-    from pizarra.chat.core import LECTURE_PROMPTS
+    from pizarra.chat.core import CHAT_MODELS, CODE_MODEL, DEFAULT_SYSTEM, LECTURE_PROMPTS
     from pizarra.chat.hallucination import DEFAULTS, EXAMPLE_QUESTIONS, FOLLOW_UPS, STORY
 
-    view = next(c for c in chapter_views(i18n.request_lang(request)) if c["slug"] == SLUG)
+    lang = i18n.request_lang(request)
+    view = next(c for c in chapter_views(lang) if c["slug"] == SLUG)
     return render(request, "chat.html", chapter=view, current_slug=SLUG, prompts=LECTURE_PROMPTS,
+                  chat_models=CHAT_MODELS, code_model=CODE_MODEL, default_system=DEFAULT_SYSTEM[lang],
                   bmi_prompt=BMI_PROMPT_ES, bmi_reference=BMI_REFERENCE, bmi_stdin=BMI_STDIN, story=STORY,
                   follow_ups=FOLLOW_UPS, questions=EXAMPLE_QUESTIONS, defaults=DEFAULTS, reports=reports())
 
