@@ -108,4 +108,5 @@ def test_the_outside_request_guard_sees_what_chromium_requests(page, live_server
     page.wait_for_timeout(300)
     assert page.outside_requests() == ["http://cdn.example.invalid/x.png"]
     page.requests.clear()  # the guard worked; let the fixture's own check pass
+    page.csp_expected.append("cdn.example.invalid")  # and the CSP refused it too, as it should
 
