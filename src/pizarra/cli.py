@@ -155,6 +155,9 @@ def info(as_json: bool = JsonOpt):
     for m in result["models"]:
         t.add_row(m["name"], "✔" if m["found"] else "✘", _size(m["size_bytes"]), m["package"], m["licence"])
     out.print(t)
+    for m in result["models"]:
+        if "unknown uploader" in m["package"]:
+            out.print(f"[yellow]![/] {m['name']}: {m['description']}. Packages: {m['package']}.", highlight=False)
     t = Table(title="Artifacts / Artefactos")
     for col in ("name", "size", "created"):
         t.add_column(col)

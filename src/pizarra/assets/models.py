@@ -285,12 +285,16 @@ def status(name: str) -> dict[str, Any]:
             path = root / rel
             found = found and path.is_file()
             size += path.stat().st_size if path.is_file() else 0
+    package = spec.package
+    if name in SPLIT_GGUF:
+        parts = SPLIT_GGUF[name].parts
+        package = f"{parts[0][0]} … {parts[-1][0].rsplit('-', 1)[-1]} (unknown uploader; data only, never imported)"
     return {
         "name": spec.name,
         "found": found,
         "kind": spec.kind,
         "description": spec.description,
-        "package": spec.package,
+        "package": package,
         "version": _pinned(spec.package) if found else None,
         "licence": spec.licence,
         "size_bytes": size,
