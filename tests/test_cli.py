@@ -33,7 +33,8 @@ def test_info_json_is_one_object_on_stdout(tmp_path):
     assert {"imdb", "spanish_corpus", "stsb_en", "stsb_es", "sts2017", "analogies_en", "analogies_es",
             "mnist", "fashion_mnist", "prompt_injection"} <= names
     assert all(d["found"] for d in info["datasets"]), [d for d in info["datasets"] if not d["found"]]
-    assert {m["name"] for m in info["models"]} == {"minilm", "use", "glove50", "gemma-base", "smollm2"}
+    assert {m["name"] for m in info["models"]} == {"minilm", "use", "glove50", "gemma-base", "smollm2",
+                                                  "qwen-coder-0.5b", "qwen-coder-1.5b"}
     assert all(m["found"] and m["licence"] and m["size_bytes"] > 0 for m in info["models"])
     assert isinstance(info["artifacts"], list)
 
@@ -92,7 +93,8 @@ def test_download_needs_a_destination(monkeypatch):
 def test_models_list_json():
     res = runner.invoke(app, ["models", "list", "--json"])
     assert res.exit_code == 0
-    assert [m["name"] for m in json.loads(res.stdout)["models"]] == ["minilm", "use", "glove50", "gemma-base", "smollm2"]
+    assert [m["name"] for m in json.loads(res.stdout)["models"]] == ["minilm", "use", "glove50", "gemma-base", "smollm2",
+                                                                     "qwen-coder-0.5b", "qwen-coder-1.5b"]
 
 
 def test_jobs_run_in_foreground_and_bad_params():
