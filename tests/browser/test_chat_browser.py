@@ -66,3 +66,35 @@ def test_english_page_and_the_detector(page, live_server, screenshot):
     assert "Semantic entropy" in page.locator("#halluc-se").inner_text()
     assert page.locator("#halluc-flag").inner_text()
     screenshot("chat-en-detector")
+
+
+def test_size_ladder_four_models_answer_and_the_table(page, live_server, screenshot):
+    page.goto(live_server + URL)
+    assert page.locator("#ladder-lab h2").inner_text() == "¿Importa el tamaño?"
+    cols = page.locator(".ladder-col")
+    assert cols.count() == 4
+    assert [cols.nth(i).locator(".size").inner_text() for i in range(4)] == ["135M", "270M", "0.5B", "1.5B"]
+    assert "millones de parámetros" in cols.nth(0).locator(".ladder-params").inner_text()
+    page.fill("#ladder-question", "¿Cuál es la capital de Italia?")
+    page.click("#ladder-button")
+    page.wait_for_function("() => document.querySelector('#ladder-button').disabled === true")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.ladder-col')].every((c) => c.dataset.state === 'answered')"
+        " && document.querySelector('#ladder-button').disabled === false", timeout=180_000)
+    for i in range(4):
+        assert cols.nth(i).locator(".ladder-answer").inner_text().strip()
+        assert "tokens/s" in cols.nth(i).locator(".ladder-meta").inner_text()
+    assert "Correcta" in cols.nth(3).locator(".ladder-meta").inner_text()  # Qwen 1.5B knows it
+    assert "Roma / Rome" in page.locator("#ladder-status").inner_text()
+    assert not page.locator("#ladder-error").inner_text()
+    note = page.locator("#ladder-report-note")
+    page.wait_for_function("() => document.querySelector('#ladder-report-note').textContent.length > 0")
+    if page.locator("#ladder-table").is_visible():  # reports/chat_ladder.json is there: the measured table
+        rows = page.locator("#ladder-table tbody tr")
+        assert rows.count() == 4
+        cells = rows.nth(3).locator("td.num")
+        assert "%" in cells.nth(1).inner_text() and "." in cells.nth(0).inner_text()  # 1.543.714.304 in Spanish
+        assert "preguntas en español" in note.inner_text()
+    else:
+        assert "ladder-eval" in note.inner_text()
+    screenshot("chat-es-ladder")

@@ -2,6 +2,8 @@
 
     pizarra chat [--model NAME|PATH] [--system TEXT]           interactive chat (/reset, /export F, /exit)
     pizarra chat --prompt TEXT [--json]                        one turn -> {"model", "reply"}
+    pizarra chat ladder "QUESTION" [--json]                    the same question to 4 models, 135M -> 1.5B
+    pizarra chat ladder-eval [--lang es|en|all] [--limit N]    their accuracy -> reports/chat_ladder.json
     pizarra hallucination check "QUESTION" [--n 5] [--json]    -> {"answers", "clusters", "semantic_entropy", "flag"}
     pizarra hallucination eval [--dataset halueval|truthfulqa] [--questions 100] [--minutes 15] [--report F]
     pizarra code run FILE [--stdin "70\\n1.75\\n"] [--json]     run a Python file in the sandbox
@@ -20,6 +22,8 @@ import typer
 app = typer.Typer(no_args_is_help=True, help="Instrucciones, chat y alucinaciones (chapter 8).")
 hallucination_app = typer.Typer(no_args_is_help=True, help="Hallucinations: semantic-entropy detector and its evaluation.")
 code_app = typer.Typer(no_args_is_help=True, help="Run Python in the sandbox; measure the BMI program of the lecture.")
+chat_app = typer.Typer(help="Chat with a local instruction model; `ladder`: one question to models of four sizes.")
+app.add_typer(chat_app, name="chat")  # `pizarra chat [OPTIONS]` chats; `pizarra chat ladder ...` is a subcommand
 app.add_typer(hallucination_app, name="hallucination")
 app.add_typer(code_app, name="code")
 
@@ -36,8 +40,9 @@ def _unescape(text: str) -> str:
 # ------------------------------------------------------------------------------------- chat
 
 
-@app.command("chat")
-def chat_cmd(model: str = typer.Option(CHAT_MODEL, "--model", "-m",
+@chat_app.callback(invoke_without_command=True)
+def chat_cmd(ctx: typer.Context,
+             model: str = typer.Option(CHAT_MODEL, "--model", "-m",
                                        help="qwen-coder-1.5b, qwen-coder-0.5b, smollm2, or the path of any GGUF chat model."),
              system: Optional[str] = typer.Option(DEFAULT_SYSTEM["es"], "--system", "-s",
                                                   help="System prompt ('' for none: the model's own default)."),
@@ -47,6 +52,8 @@ def chat_cmd(model: str = typer.Option(CHAT_MODEL, "--model", "-m",
              seed: Optional[int] = typer.Option(None, help="Sampling seed (repeatable replies)."),
              as_json: bool = _json_opt()):
     """Chat with a local instruction model (interactive), or answer one --prompt."""
+    if ctx.invoked_subcommand is not None:  # `pizarra chat ladder ...`
+        return
     from .core import reply
 
     def one():
@@ -108,6 +115,91 @@ def _interactive(model: str, system: str | None, max_tokens: int, temperature: f
             cli.err.print("\n[dim](stopped)[/]")
         print()
         messages.append({"role": "assistant", "content": answer.strip()})
+
+
+# ------------------------------------------------------------------------------- size ladder
+
+
+def _ladder_models(models: Optional[str]) -> list[str]:
+    from .ladder import LADDER_MODELS, check_models
+
+    return check_models([m.strip() for m in models.split(",") if m.strip()] if models else LADDER_MODELS)
+
+
+@chat_app.command("ladder")
+def ladder_cmd(question: str = typer.Argument(..., help="A short question (at most 300 characters)."),
+               models: Optional[str] = typer.Option(None, help="Comma-separated (default: all four, smallest first)."),
+               lang: Optional[str] = typer.Option(None, help="es or en: the prompt's language (default: the set's, else es)."),
+               max_tokens: int = typer.Option(48, help="Tokens per answer (1-1024)."),
+               as_json: bool = _json_opt()):
+    """The same question to SmolLM2 135M, Gemma 270M (base), Qwen 0.5B and 1.5B: does size matter?"""
+    from .ladder import ask_iter
+
+    def go():
+        cli = _cli()
+        rows = []
+        for r in ask_iter(question, _ladder_models(models), lang, max_tokens=max_tokens):
+            rows.append(r)
+            if not as_json:
+                cli.err.print(f"[dim]{r['size']} {r['label']}: {r['seconds']:.1f} s[/]", highlight=False)
+        if as_json:
+            cli.emit_json({"question": question.strip(), "answers": rows})
+            return
+        from rich.table import Table
+
+        table = Table(show_lines=True)
+        for r in rows:
+            table.add_column(f"{r['label']}\n{r['size']} · {r['kind']}", ratio=1)
+        table.add_row(*[r["answer"] or "∅" for r in rows])
+        mark = {True: "[green]✔[/] ", False: "[red]✘[/] ", None: ""}
+        table.add_row(*[f"{mark[r['correct']]}{r['seconds']:.1f} s · {r['tokens_per_s']:.0f} tokens/s" for r in rows])
+        cli.out.print(table)
+
+    _run(go, as_json)
+
+
+@chat_app.command("ladder-eval")
+def ladder_eval(lang: str = typer.Option("all", help="es, en or all."),
+                limit: Optional[int] = typer.Option(None, help="Ask only the first N questions of each language."),
+                models: Optional[str] = typer.Option(None, help="Comma-separated (default: all four)."),
+                threads: Optional[int] = typer.Option(None, help="llama.cpp threads per model (default: the free cores)."),
+                report: Optional[Path] = typer.Option(None, help="Where to write it (default reports/chat_ladder.json)."),
+                as_json: bool = _json_opt()):
+    """Accuracy of each model of the ladder on Pizarra's fixed question set (46 es + 27 en), greedy."""
+    from pizarra.config import REPO_ROOT
+
+    from .evaluate import write_report
+    from .ladder import evaluate
+
+    def go():
+        cli = _cli()
+        chosen = _ladder_models(models)
+        if threads is not None:
+            from pizarra.llm import runtime as rt
+
+            for m in chosen:
+                rt.set_threads(m, threads)
+        r = evaluate(chosen, lang, limit, log=lambda line: cli.err.print(f"[dim]{line}[/]", highlight=False))
+        r["command"] = " ".join(["pizarra chat ladder-eval", f"--lang {lang}"] + ([f"--limit {limit}"] if limit else [])
+                                + ([f"--models {','.join(chosen)}"] if models else [])
+                                + ([f"--threads {threads}"] if threads is not None else []))
+        path = write_report(r, report or REPO_ROOT / "reports" / "chat_ladder.json")
+        if as_json:
+            cli.emit_json({**{k: v for k, v in r.items() if k != "questions"}, "report": str(path)})
+            return
+        from rich.table import Table
+
+        pct = lambda x: "–" if x is None else f"{100 * x:.0f} %"  # noqa: E731
+        table = Table(title=f"{r['cpu']} · {r['seconds']:.0f} s")
+        for col in ("model", "size", *[f"accuracy {k}" for k in r["models"][0]["accuracy"]], "tokens/s"):
+            table.add_column(col, justify="left" if col == "model" else "right")
+        for m in r["models"]:
+            table.add_row(m["label"], m["size"], *[pct(v) for v in m["accuracy"].values()],
+                          "–" if m["tokens_per_s"] is None else f"{m['tokens_per_s']:.1f}")
+        cli.out.print(table)
+        cli.err.print(f"→ {path}")
+
+    _run(go, as_json)
 
 
 # ---------------------------------------------------------------------------- hallucination

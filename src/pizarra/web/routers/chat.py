@@ -9,6 +9,8 @@
     POST /api/chat/hallucination   N sampled answers, clusters, semantic entropy, flag (SSE)
     GET  /api/chat/instructions    instruction -> output examples (self-instruct)
     GET  /api/chat/info            the lecture's prompts, limits, measured reports
+    POST /api/chat/ladder          one question to the four models of the size ladder (SSE: answer per model, done)
+    GET  /api/chat/ladder/report   the ladder's measured accuracy (reports/chat_ladder.json), or null
 
 Thin: the work is in :mod:`pizarra.chat`. The conversation lives in the browser; the server keeps
 nothing between requests.
@@ -80,6 +82,17 @@ class HallucinationIn(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
+LadderModel = Literal["smollm2", "gemma-base", "qwen-coder-0.5b", "qwen-coder-1.5b"]  # chat.ladder.LADDER_MODELS
+
+
+class LadderIn(BaseModel):
+    question: Annotated[str, Field(min_length=1, max_length=300)]
+    models: list[LadderModel] | None = Field(None, min_length=1, max_length=4,
+                                             description="Which models (default all four); they answer smallest first.")
+    lang: Literal["es", "en"] | None = Field(None, description="The prompt's language (default: the question set's, "
+                                                               "else the page's).")
+
+
 class ReplyOut(BaseModel):
     model: str
     reply: str
@@ -117,7 +130,8 @@ def page(request: Request) -> HTMLResponse:
     return render(request, "chat.html", chapter=view, current_slug=SLUG, prompts=LECTURE_PROMPTS,
                   chat_models=CHAT_MODELS, code_model=CODE_MODEL, default_system=DEFAULT_SYSTEM[lang],
                   bmi_prompt=BMI_PROMPT_ES, bmi_reference=BMI_REFERENCE, bmi_stdin=BMI_STDIN, story=STORY,
-                  follow_ups=FOLLOW_UPS, questions=EXAMPLE_QUESTIONS, defaults=DEFAULTS, reports=reports())
+                  follow_ups=FOLLOW_UPS, questions=EXAMPLE_QUESTIONS, defaults=DEFAULTS, reports=reports(),
+                  ladder=ladder_view(lang))
 
 
 # ---------------------------------------------------------------------------------------- API
@@ -239,3 +253,60 @@ def info() -> dict:
             "bmi": {"stdin": BMI_STDIN, "expected": f"{BMI_VALUE:.2f}"},
             "sandbox": {**Limits().__dict__, "isolation": {k: v for k, v in isolation_status().items() if k != "path"}},
             "detector": DEFAULTS, "reports": reports()}
+
+
+# ------------------------------------------------------------------------------ size ladder
+
+
+def ladder_view(lang: str) -> dict:
+    """What the page's «¿Importa el tamaño?» section needs: the models, a default question, examples."""
+    from pizarra.chat import ladder
+
+    words = ("params", "queued", "right", "wrong", "unjudged", "judged", "time", "cut", "done", "table.note", "table.none")
+    return {"models": [{"model": m, **ladder.MODELS[m]} for m in ladder.LADDER_MODELS],
+            "question": ladder.DEFAULT_QUESTION[lang], "examples": [q["question"] for q in ladder.questions(lang)],
+            "max_chars": ladder.MAX_QUESTION_CHARS,
+            "i18n": {**{w: i18n.t(f"chat.ladder.{w}", lang) for w in words},
+                     "waiting": i18n.t("chat.waiting", lang), "stopped": i18n.t("chat.chat.stopped", lang)}}
+
+
+def ladder_report() -> dict | None:
+    """reports/chat_ladder.json without its per-question answers (the table), or None."""
+    try:
+        report = json.loads((REPO_ROOT / "reports" / "chat_ladder.json").read_text())
+    except (OSError, ValueError):
+        return None
+    report.pop("questions", None)
+    return report
+
+
+@router.post("/api/chat/ladder", tags=["chat"])
+def ladder_stream(req: LadderIn, request: Request):
+    """Server-sent events: one ``answer`` per model as it finishes (smallest first), then ``done``.
+
+    Each model gets the request's model-time budget of its own (they run one after another; a
+    shared budget would cut the biggest, last, model). Closing the connection stops the ladder."""
+    from pizarra.chat import ladder
+    from pizarra.web.disconnect import BUDGET_S
+    from pizarra.web.sse import sse_response
+
+    question = ladder.check_question(req.question)  # bad input: 422 before the stream starts
+    models = ladder.check_models(req.models or ladder.LADDER_MODELS)
+    known = ladder.find(question)
+    lang = req.lang or (known["lang"] if known else i18n.request_lang(request))
+
+    def events(cancel: threading.Event) -> Iterator[dict]:
+        rows = []
+        for row in ladder.ask_iter(question, models, lang, cancel=cancel, budget_s=BUDGET_S):
+            rows.append(row)
+            yield {"type": "answer", "index": len(rows) - 1, **row}
+        yield {"type": "done", "question": question, "lang": lang,
+               "accepted": known["accepted"] if known else None, "seconds": round(sum(r["seconds"] for r in rows), 2)}
+
+    return sse_response(request, events)
+
+
+@router.get("/api/chat/ladder/report", tags=["chat"])
+def ladder_report_api() -> dict | None:
+    """The ladder's accuracy per model and language as `pizarra chat ladder-eval` measured it, or null."""
+    return ladder_report()
