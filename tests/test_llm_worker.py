@@ -96,21 +96,27 @@ def test_requests_waiting_in_the_queue_also_get_503_and_the_other_model_is_untou
     assert rt.next_token_probs("gemma-base", "El cielo es", k=1)
 
 
-def test_cancel_stops_a_whole_answer_within_a_second():
-    """A non-streamed request (generate, chat reply, Gandalf...) whose client left stops generating."""
-    cancel = threading.Event()
-    out = {}
+def _complete_in_scope(model: str, prompt: str) -> tuple[threading.Thread, threading.Event, dict]:
+    """A whole answer asked in a cancellable request scope on a thread of its own (a web request):
+    (the thread, its cancel event, {"error": what it raised, "t": when it returned})."""
+    cancel, out = threading.Event(), {}
 
     def run():
         with rt.request_scope(cancel):
             try:
-                rt.complete("gemma-base", "Había una vez", LONG)
-            except Exception as e:  # noqa: BLE001
+                rt.complete(model, prompt, LONG)
+            except Exception as e:  # noqa: BLE001 - inspected by the test
                 out["error"] = e
             out["t"] = time.monotonic()
 
     t = threading.Thread(target=run)
     t.start()
+    return t, cancel, out
+
+
+def test_cancel_stops_a_whole_answer_within_a_second():
+    """A non-streamed request (generate, chat reply, Gandalf...) whose client left stops generating."""
+    t, cancel, out = _complete_in_scope("gemma-base", "Había una vez")
     time.sleep(1.0)  # the model is generating (1024 tokens would take ~25 s)
     cancelled = time.monotonic()
     cancel.set()
@@ -127,42 +133,20 @@ def test_a_cancelled_request_still_in_the_queue_never_runs():
                                                         rt.Sampling(max_tokens=200, seed=1)))
     first.start()
     time.sleep(0.3)
-    cancel = threading.Event()
-    out = {}
-
-    def queued():
-        with rt.request_scope(cancel):
-            try:
-                rt.complete("smollm2", "Twice upon a time", LONG)
-            except W.RequestCancelled as e:
-                out["error"], out["t"] = e, time.monotonic()
-
-    t = threading.Thread(target=queued)
-    t.start()
+    t, cancel, out = _complete_in_scope("smollm2", "Twice upon a time")
     time.sleep(0.1)
     cancel.set()
     t0 = time.monotonic()
     t.join(5)
     first.join(30)
-    assert "error" in out and out["t"] - t0 < 0.5
+    assert isinstance(out.get("error"), W.RequestCancelled) and out["t"] - t0 < 0.5
 
 
 def test_a_worker_that_ignores_a_cancel_is_killed(monkeypatch):
     monkeypatch.setattr(W, "CANCEL_GRACE_S", 0.5)
     rt.next_token_probs("smollm2", "Hola", k=1)
     pid = rt.worker("smollm2").pid
-    cancel = threading.Event()
-    out = {}
-
-    def run():
-        with rt.request_scope(cancel):
-            try:
-                rt.complete("smollm2", "Once upon a time", LONG)
-            except Exception as e:  # noqa: BLE001
-                out["error"] = e
-
-    t = threading.Thread(target=run)
-    t.start()
+    t, cancel, out = _complete_in_scope("smollm2", "Once upon a time")
     time.sleep(0.3)
     os.kill(pid, signal.SIGSTOP)  # hung in native code: it cannot read the cancel
     t0 = time.monotonic()

@@ -13,6 +13,7 @@ process.
 from __future__ import annotations
 
 import codecs
+import os
 import random
 import threading
 import time
@@ -47,8 +48,6 @@ def _load(ref: ModelRef, n_ctx: int):
 def _use_threads(llm, ref: ModelRef) -> None:
     """Threads for the next forward passes: the caller's fixed count, ``PIZARRA_THREADS`` when it is set
     (obeyed as it is), or as many as the CPU has free now (see ``compute.threads_now``)."""
-    import os
-
     import llama_cpp
 
     from pizarra.config import threads
