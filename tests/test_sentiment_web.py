@@ -22,9 +22,11 @@ def test_chapter5_page_shows_the_measured_table_and_the_slide(client):
 
     html = client.get("/capitulo/imdb?lang=es").text
     rows = read_report()["models"]
-    assert 'id="imdb-table"' in html and "81.99 %" in html and "94.67 %" in html
+    # numbers in the page's language (issue #18): 81,99 % with a decimal comma and a no-break space
+    assert 'id="imdb-table"' in html and "81,99\u00a0%" in html and "94,67\u00a0%" in html
     for name, r in rows.items():
-        assert f'data-model="{name}"' in html and f"{r['test_acc']:.2f} %" in html
+        shown = f"{r['test_acc']:.2f}".replace(".", ",") + "\u00a0%"
+        assert f'data-model="{name}"' in html and shown in html
     assert "RAGTAG TEAM" in html and "Checking Out" in html
     assert "Matrices de confusión" in html
     assert "Confusion matrices" in client.get("/capitulo/imdb?lang=en").text

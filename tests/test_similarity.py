@@ -309,7 +309,9 @@ def test_api_compare_map_search_and_page():
     r = c.post("/api/similarity/compare", json={"source": SOURCE, "candidates": CANDIDATES})
     assert r.status_code == 200 and r.json()["scores"] == [0.655, 0.838]
     r = c.post("/api/similarity/compare", json={"source": " ", "candidates": ["x"]})
-    assert r.status_code == 422 and "empty" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "Falta texto" in r.json()["error"]["message"]  # Spanish first (issue #18)
+    r = c.post("/api/similarity/compare?lang=en", json={"source": " ", "candidates": ["x"]})
+    assert r.status_code == 422 and "no text" in r.json()["error"]["message"]
     r = c.post("/api/similarity/compare", json={"source": "x", "candidates": ["y"] * 101})
     assert r.status_code == 422
     r = c.post("/api/similarity/map", json={"sentences": ["I love my dog", "I adore my dog", "Hola"], "k": 2})

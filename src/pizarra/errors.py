@@ -4,13 +4,63 @@ The web layer maps them to HTTP status codes (see ``pizarra.web.app``), the CLI 
 their message without a traceback.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A piece of an error's message that is a catalogue text of its own, e.g. what a syntax error
+    found, or each unknown word with its suggestions: ``Phrase("err.formula.unexpected_char",
+    {"char": "$"})``. Pass it (or a list of them) as a parameter of a ``PizarraError``."""
+
+    key: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad field found by pydantic (an item of ``ValidationError.errors()``, reduced to data that
+    travels), shown as «field»: what was expected, in the reader's language."""
+
+    loc: tuple
+    type: str
+    msg: str
+    ctx: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_pydantic(cls, errors: list[dict]) -> list["FieldProblem"]:
+        simple = (str, int, float, bool, type(None))
+        return [cls(tuple(e.get("loc", ())), str(e.get("type", "")), str(e.get("msg", "")),
+                     {k: v if isinstance(v, simple) else str(v) for k, v in (e.get("ctx") or {}).items()})
+                for e in errors]
+
 
 class PizarraError(Exception):
-    """Base class: ``str(err)`` is a complete, human sentence. A class with ``i18n_key`` is shown on
-    the web in the reader's language (the catalogue's text for that key)."""
+    """Base class: ``str(err)`` is a complete, human sentence (for logs, and the CLI's fallback).
+
+    What a person reads comes from the string catalogues (``pizarra/web/locales``) in their
+    language: an error names its catalogue text with ``i18n_key`` (a class attribute, or ``key=``
+    at the raise site) and fills its ``{placeholders}`` from ``i18n_params``::
+
+        raise BadInput(f"Unknown tokenizer '{kind}': choose {', '.join(KINDS)}.",
+                       key="err.text.unknown_tokenizer", kind=kind, allowed=KINDS)
+
+    Parameters stay data: numbers are written in the reader's locale and lists joined there
+    (see ``pizarra.web.i18n.error_text``). An error with no key is shown as ``str(err)``.
+    """
 
     status_code = 500
     i18n_key: str | None = None
+    i18n_params: dict = {}
+
+    def __init__(self, *args, key: str | None = None, **params):
+        super().__init__(*args)
+        if key is not None:
+            self.i18n_key = key
+        if params:
+            self.i18n_params = params
 
 
 class AssetMissing(PizarraError):
@@ -18,8 +68,8 @@ class AssetMissing(PizarraError):
 
     status_code = 503
 
-    def __init__(self, name: str, message: str):
-        super().__init__(message)
+    def __init__(self, name: str, message: str, *, key: str | None = None, **params):
+        super().__init__(message, key=key, **params)
         self.name = name
 
 
@@ -31,7 +81,8 @@ class ChecksumMismatch(PizarraError):
     def __init__(self, path, expected: str, actual: str):
         super().__init__(
             f"Checksum mismatch for {path}: expected sha256 {expected}, got {actual}. "
-            "The file is corrupt or was replaced; delete it and install or rebuild it again."
+            "The file is corrupt or was replaced; delete it and install or rebuild it again.",
+            key="err.checksum", path=str(path),
         )
         self.path = path
         self.expected = expected
@@ -50,6 +101,6 @@ class SandboxUnavailable(PizarraError):
 
     status_code = 503
 
-    def __init__(self, message: str, reason: str | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, reason: str | None = None, *, key: str | None = None, **params):
+        super().__init__(message, key=key, **params)
         self.reason = reason

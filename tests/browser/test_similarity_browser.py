@@ -13,9 +13,9 @@ def test_lecture_scores_and_map_on_load(page, live_server, screenshot):
     assert rows.count() == 2
     first = rows.nth(0)
     assert "Nada me gusta más que el baloncesto" in first.inner_text()
-    assert "0.838" in first.locator(".score-minilm").inner_text()
-    assert "0.655" in rows.nth(1).locator(".score-minilm").inner_text()
-    assert "0.778" in first.locator(".score-use").inner_text()  # the multilingual model's view
+    assert "0,838" in first.locator(".score-minilm").inner_text()
+    assert "0,655" in rows.nth(1).locator(".score-minilm").inner_text()
+    assert "0,778" in first.locator(".score-use").inner_text()  # the multilingual model's view (Spanish numbers)
     page.locator("#map-plot .scatterlayer .point").first.wait_for(timeout=60_000)
     assert page.locator("#map-plot .scatterlayer .point").count() >= 10
     screenshot("similarity-es")

@@ -54,7 +54,9 @@ class Artifact:
     def file(self, name: str) -> Path:
         if name not in self.card["files"]:
             raise AssetMissing(self.name, f"Artifact '{self.name}' has no file '{name}'; "
-                                          f"it has {', '.join(sorted(self.card['files']))}.")
+                                          f"it has {', '.join(sorted(self.card['files']))}.",
+                                          key="err.artifact.no_such_file", asset=self.name, file=name,
+                                          files=sorted(self.card['files']))
         return self.path / name
 
     def state_dict(self, device: str = "cpu") -> dict:
@@ -173,17 +175,21 @@ def load_artifact(name: str, root: str | Path | None = None) -> Artifact:
     if not card_path.is_file():
         raise AssetMissing(name, f"The artifact '{name}' is not in {root} (no {name}/{CARD}). "
                                  "Train it again with the command in its chapter's README, or set "
-                                 "PIZARRA_ARTIFACTS to the folder that holds it.")
+                                 "PIZARRA_ARTIFACTS to the folder that holds it.",
+                                 key="err.artifact.missing", asset=name, root=str(root))
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
         expected = card["files"]
     except (ValueError, KeyError, TypeError) as err:
-        raise AssetMissing(name, f"The card {card_path} is unreadable ({err}); rebuild the artifact.") from err
+        raise AssetMissing(name, f"The card {card_path} is unreadable ({err}); rebuild the artifact.",
+                           key="err.artifact.card", path=str(card_path)) from err
     for fname, info in expected.items():
         fpath = path / fname
         if not fpath.is_file():
             raise AssetMissing(name, f"The artifact '{name}' lacks its file {fpath}; rebuild it with: "
-                                     f"{card.get('command', 'its training command')}")
+                                     f"{card.get('command', 'its training command')}",
+                                     key="err.artifact.file", asset=name, path=str(fpath),
+                                     command=card.get('command', '–'))
         actual = sha256_file(fpath)
         if actual != info["sha256"]:
             raise ChecksumMismatch(fpath, info["sha256"], actual)

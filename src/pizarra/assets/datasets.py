@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from pizarra.config import data_dir
-from pizarra.errors import AssetMissing, BadInput
+from pizarra.errors import AssetMissing, BadInput, Phrase
 
 # -----------------------------------------------------------------------------------------------
 # Cleaning: pure functions on strings
@@ -106,7 +106,8 @@ def get_spec(name: str) -> DatasetSpec:
     for spec in _CATALOGUE:
         if spec.name == name:
             return spec
-    raise BadInput(f"Unknown data set '{name}'. Known sets: {', '.join(s.name for s in _CATALOGUE)}.")
+    raise BadInput(f"Unknown data set '{name}'. Known sets: {', '.join(s.name for s in _CATALOGUE)}.",
+                   key="err.unknown_dataset", value=name, allowed=[s.name for s in _CATALOGUE])
 
 
 def _root(data: str | Path | None) -> Path | None:
@@ -118,8 +119,10 @@ def missing_error(spec: DatasetSpec, root: Path | None, what: str | None = None)
     holds = " and ".join(f"{f}/" for f in spec.folders)
     if root is None:
         problem = "PIZARRA_DATA is not set"
+        phrase = Phrase("err.dataset.no_env")
     else:
         problem = f"{what or holds} is not in {root}"
+        phrase = Phrase("err.dataset.not_in", {"what": what or holds, "root": str(root)})
     message = (
         f"Data set '{spec.name}' ({spec.description}) is missing: {problem}. "
         f"Get it from {spec.source} and set PIZARRA_DATA to the folder that holds {holds} "
@@ -127,7 +130,9 @@ def missing_error(spec: DatasetSpec, root: Path | None, what: str | None = None)
     )
     if spec.download:
         message += f" With internet you can also run `pizarra data download {spec.name}`."
-    return AssetMissing(spec.name, message)
+    download = Phrase("err.dataset.download", {"name": spec.name}) if spec.download else ""
+    return AssetMissing(spec.name, message, key="err.dataset.missing", asset=spec.name,
+                        description=spec.description, source=spec.source, problem=phrase, download=download)
 
 
 def status(name: str | DatasetSpec, deep: bool = False, data: str | Path | None = None) -> dict:
@@ -222,7 +227,8 @@ def _glob(name: str, pattern: str, data: str | Path | None) -> list[Path]:
 
 def _choice(value: str, allowed, what: str) -> str:
     if value not in allowed:
-        raise BadInput(f"Unknown {what} '{value}'. Allowed: {', '.join(allowed)}.")
+        raise BadInput(f"Unknown {what} '{value}'. Allowed: {', '.join(allowed)}.",
+                       key="err.unknown_value", what=what, value=value, allowed=list(allowed))
     return value
 
 

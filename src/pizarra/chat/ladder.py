@@ -28,7 +28,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable, Iterator, Sequence
 
-from ..errors import BadInput
+from ..errors import BadInput, Phrase
 from .validate import utf8
 
 LADDER_MODELS: tuple[str, ...] = ("smollm2", "gemma-base", "qwen-coder-0.5b", "qwen-coder-1.5b")  # by size
@@ -83,7 +83,8 @@ def _all_questions() -> tuple[dict, ...]:
 def questions(lang: str = "all") -> list[dict]:
     """The fixed set: ``{"id", "lang", "topic", "question", "accepted"}`` in ``lang`` (es, en or all)."""
     if lang not in (*LANGS, "all"):
-        raise BadInput(f"Unknown language '{lang}': choose es, en or all.")
+        raise BadInput(f"Unknown language '{lang}': choose es, en or all.",
+                       key="err.unknown_language", value=lang, allowed=("es", "en", "all"))
     return [dict(q) for q in _all_questions() if lang == "all" or q["lang"] == lang]
 
 
@@ -98,10 +99,12 @@ def find(question: str) -> dict | None:
 
 def check_question(question: str) -> str:
     if not isinstance(question, str) or not question.strip():
-        raise BadInput("Write a question for the models.")
+        raise BadInput("Write a question for the models.", key="err.chat.no_question")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
-        raise BadInput(f"The question has {len(question)} characters; the limit is {MAX_QUESTION_CHARS}.")
+        raise BadInput(f"The question has {len(question)} characters; the limit is {MAX_QUESTION_CHARS}.",
+                       key="err.text_too_long", what=Phrase("err.what.question"), n=len(question),
+                       limit=MAX_QUESTION_CHARS)
     utf8(question, "question")
     return question
 
@@ -110,7 +113,8 @@ def check_models(models: Sequence[str]) -> list[str]:
     """The models asked, known, without repeats, in the ladder's order (smallest first)."""
     unknown = [m for m in models if m not in MODELS]
     if unknown or not models:
-        raise BadInput(f"Choose models among {', '.join(LADDER_MODELS)} (got {', '.join(unknown) or 'none'}).")
+        raise BadInput(f"Choose models among {', '.join(LADDER_MODELS)} (got {', '.join(unknown) or 'none'}).",
+                       key="err.chat.ladder_models", allowed=LADDER_MODELS, value=", ".join(unknown) or "–")
     return [m for m in LADDER_MODELS if m in models]
 
 
@@ -150,7 +154,8 @@ def ask_iter(question: str, models: Sequence[str] = LADDER_MODELS, lang: str | N
     known = find(question)
     lang = lang or (known["lang"] if known else "es")
     if lang not in LANGS:
-        raise BadInput(f"Unknown language '{lang}': choose es or en.")
+        raise BadInput(f"Unknown language '{lang}': choose es or en.",
+                       key="err.unknown_language", value=lang, allowed=("es", "en"))
     accepted = list(expected) if expected else (known["accepted"] if known else None)
     for model in models:
         if cancel is not None and cancel.is_set():
@@ -192,9 +197,10 @@ def evaluate(models: Sequence[str] = LADDER_MODELS, lang: str = "all", limit: in
     models = check_models(models)
     langs = LANGS if lang == "all" else (lang,)
     if lang != "all" and lang not in LANGS:
-        raise BadInput(f"Unknown language '{lang}': choose es, en or all.")
+        raise BadInput(f"Unknown language '{lang}': choose es, en or all.",
+                       key="err.unknown_language", value=lang, allowed=("es", "en", "all"))
     if limit is not None and limit < 1:
-        raise BadInput("--limit must be at least 1.")
+        raise BadInput("--limit must be at least 1.", key="err.cli.limit")
     items = [q for lg in langs for q in questions(lg)[:limit]]
     t0 = time.perf_counter()
     rows = []

@@ -63,7 +63,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-from ..errors import BadInput, SandboxUnavailable
+from ..errors import BadInput, Phrase, SandboxUnavailable
 from .validate import utf8
 
 MAX_CODE_CHARS = 20_000
@@ -91,7 +91,8 @@ class Limits:
                              ("output_bytes", 1_000, 1_000_000)):
             v = getattr(self, name)
             if not lo <= v <= hi:
-                raise BadInput(f"Sandbox limit {name}={v} is outside the allowed range {lo}..{hi}.")
+                raise BadInput(f"Sandbox limit {name}={v} is outside the allowed range {lo}..{hi}.",
+                               key="err.sandbox.limit", name=name, value=str(v), lo=lo, hi=hi)
         return self
 
 
@@ -102,9 +103,11 @@ class SandboxResult:
     stdout: str
     stderr: str
     seconds: float
-    message: str  # one sentence for people (English; the web page translates the status)
+    message: str  # one sentence for people, in English (logs, CLI)
     network: str  # how the network was cut: "namespace" (its own, empty network namespace)
     limits: dict = field(default_factory=dict)
+    message_key: str = ""  # ``message`` as a catalogue key and its parameters: the web shows it
+    message_params: dict = field(default_factory=dict)  # in the reader's language
 
     @property
     def ok(self) -> bool:
@@ -437,13 +440,14 @@ def _require_isolation() -> dict:
             "«bubblewrap» (por ejemplo: sudo apt install bubblewrap) y vuelve a intentarlo; sin él Pizarra no "
             "ejecuta ningún programa. | Cannot run code: the system's isolation (bubblewrap) is missing. "
             "Install the 'bubblewrap' package (for example: sudo apt install bubblewrap) and try again; "
-            "without it Pizarra runs no program.", s["reason"])
+            "without it Pizarra runs no program.", s["reason"], key="err.sandbox.missing")
     raise SandboxUnavailable(
         f"No se puede ejecutar código: el aislamiento del sistema (bubblewrap) no funciona aquí "
         f"({s['reason']}). Hace falta un núcleo Linux que permita espacios de nombres (user namespaces); "
         f"en un contenedor, arráncalo con permiso para crearlos. | Cannot run code: the system's isolation "
         f"(bubblewrap) does not work here ({s['reason']}). It needs a Linux kernel that allows namespaces "
-        f"(user namespaces); in a container, start it with permission to create them.", s["reason"])
+        f"(user namespaces); in a container, start it with permission to create them.", s["reason"],
+        key="err.sandbox.broken", why=s["reason"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,11 +463,13 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits(), audit: boo
     kernel layers alone).
     """
     if not isinstance(code, str) or not code.strip():
-        raise BadInput("There is no code to run: write or extract some Python first.")
+        raise BadInput("There is no code to run: write or extract some Python first.", key="err.sandbox.no_code")
     if len(code) > MAX_CODE_CHARS:
-        raise BadInput(f"The code has {len(code)} characters; the sandbox accepts at most {MAX_CODE_CHARS}.")
+        raise BadInput(f"The code has {len(code)} characters; the sandbox accepts at most {MAX_CODE_CHARS}.",
+                       key="err.text_too_long", what=Phrase("err.what.code"), n=len(code), limit=MAX_CODE_CHARS)
     if len(stdin) > MAX_STDIN_CHARS:
-        raise BadInput(f"The input has {len(stdin)} characters; the limit is {MAX_STDIN_CHARS}.")
+        raise BadInput(f"The input has {len(stdin)} characters; the limit is {MAX_STDIN_CHARS}.",
+                       key="err.text_too_long", what=Phrase("err.what.input"), n=len(stdin), limit=MAX_STDIN_CHARS)
     utf8(code, "code")
     utf8(stdin, "input")
     limits = limits.validated()
@@ -524,8 +530,9 @@ def _execute(bwrap: str, options: str, code: str, stdin: str, limits: Limits, au
         code_ = None if timed_out else proc.returncode
         if code_ is not None and 128 < code_ < 128 + 65:  # bwrap says "killed by signal N" as 128 + N
             code_ = -(code_ - 128)
-        status, message = _classify(code_, stderr, out_full or err_full, limits)
-        return SandboxResult(status, code_, stdout, stderr, round(seconds, 3), message, "namespace", asdict(limits))
+        status, message, phrase = _classify(code_, stderr, out_full or err_full, limits)
+        return SandboxResult(status, code_, stdout, stderr, round(seconds, 3), message, "namespace", asdict(limits),
+                             phrase.key, phrase.params)
     finally:
         shutil.rmtree(outer, ignore_errors=True)
 
@@ -569,7 +576,32 @@ def _read(path: str, cap: int) -> tuple[str, bool]:
     return data[:cap].decode("utf-8", errors="replace"), len(data) >= cap
 
 
-def _classify(code: int | None, stderr: str, output_full: bool, limits: Limits) -> tuple[str, str]:
+def _classify(code: int | None, stderr: str, output_full: bool, limits: Limits) -> tuple[str, str, Phrase]:
+    """(status, the English sentence, the same sentence as a catalogue phrase)."""
+    status, message = _classify_english(code, stderr, output_full, limits)
+    if status == "timeout":
+        return status, message, Phrase("sandbox.timeout", {"s": limits.wall_s})
+    if status == "cpu_limit":
+        return status, message, Phrase("sandbox.cpu_limit", {"s": limits.cpu_s})
+    if status == "output_limit" and "MB folder" in message:
+        return status, message, Phrase("sandbox.disk_limit", {"mb": SCRATCH_BYTES // 2**20})
+    if status == "output_limit":
+        return status, message, Phrase("sandbox.output_limit", {"bytes": limits.output_bytes})
+    if status == "memory_limit":
+        return status, message, Phrase("sandbox.memory_limit", {"mb": limits.memory_mb})
+    if status == "refused":
+        what = message.removeprefix("Refused by the sandbox: ").removesuffix(".")
+        if what == "no new processes or threads":
+            return status, message, Phrase("sandbox.refused_processes")
+        if what == "a forbidden system call":
+            return status, message, Phrase("sandbox.refused_syscall")
+        return status, message, Phrase("sandbox.refused", {"what": what})
+    if status == "error":
+        return status, message, Phrase("sandbox.error", {"last": message.removeprefix("The program failed: ")})
+    return status, message, Phrase("sandbox.ok")
+
+
+def _classify_english(code: int | None, stderr: str, output_full: bool, limits: Limits) -> tuple[str, str]:
     if code is None:
         return "timeout", f"Stopped after {limits.wall_s:g} s of wall-clock time (a loop, a sleep, or waiting for more input)."
     if code == -signal.SIGXCPU or code == -signal.SIGKILL and "MemoryError" not in stderr:

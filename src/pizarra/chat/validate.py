@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import BadInput
+from ..errors import BadInput, Phrase
 
 
 def utf8(text: str, what: str) -> str:
@@ -10,5 +10,6 @@ def utf8(text: str, what: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise BadInput(f"The {what} contains characters that are not valid Unicode text.") from None
+        raise BadInput(f"The {what} contains characters that are not valid Unicode text.",
+                       key="err.text_not_unicode", what=Phrase(f"err.what.{what}")) from None
     return text

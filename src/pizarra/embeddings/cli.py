@@ -13,23 +13,17 @@ from typing import Optional
 
 import typer
 
+from pizarra import cli_support
+
 app = typer.Typer(help="Word embeddings: evaluate, nearest words, analogies, formulas.", no_args_is_help=True)
 top = typer.Typer()
 
 VectorsOpt = typer.Option("es", "--vectors", help="es (word2vec trained here) or glove (English).")
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+JsonOpt = cli_support.JsonOpt
 
 
-def _friendly(fn):
-    from pizarra.cli import friendly
-
-    return friendly(fn)
-
-
-def _emit(obj) -> None:
-    from pizarra.cli import emit_json
-
-    emit_json(obj)
+_friendly = cli_support.friendly
+_emit = cli_support.emit_json
 
 
 def _table(title: str, rows: list[dict], cols: list[str]) -> None:

@@ -26,7 +26,7 @@ def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str
     """[(section, [(a, b, c, d), ...]), ...] from a gensim-format file (lowercased)."""
     path = Path(path)
     if not path.is_file():
-        raise AssetMissing(path.name, f"Analogy file {path} does not exist.")
+        raise AssetMissing(path.name, f"Analogy file {path} does not exist.", key="err.no_file", path=str(path))
     sections: list[tuple[str, list]] = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = line.strip()
@@ -81,7 +81,7 @@ def read_similarity(path: str | Path) -> list[tuple[str, str, float]]:
     UdelaR ``;``-separated CSVs with ``ES.1``/``ES.2`` and ``score`` (SimLex: ``SimLex999``)."""
     path = Path(path)
     if not path.is_file():
-        raise AssetMissing(path.name, f"Word-similarity file {path} does not exist.")
+        raise AssetMissing(path.name, f"Word-similarity file {path} does not exist.", key="err.no_file", path=str(path))
     text = path.read_text(encoding="utf-8")
     pairs = []
     if path.suffix == ".csv":
@@ -130,7 +130,7 @@ def evaluate(emb: Embeddings, analogies: str | Path | None = None, similarity: d
     root = Path(data) if data is not None else data_dir()
     if analogies is None and root is None:
         raise AssetMissing("word_eval", "The evaluation sets live in the data folder: set PIZARRA_DATA "
-                                        "(or pass --analogies FILE).")
+                                        "(or pass --analogies FILE).", key="err.embeddings.eval_data")
     if root is not None:
         default_a, default_s = default_files(emb.lang, root)
         analogies = analogies if analogies is not None else default_a

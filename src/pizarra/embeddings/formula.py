@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pizarra.errors import BadInput
+from pizarra.errors import BadInput, Phrase
 
 MAX_LEN = 500
 MAX_DEPTH = 30  # nested parentheses / calls / unary minus (keeps recursion far from Python's limit)
@@ -76,7 +76,7 @@ def tokenize(src: str) -> list[Tok]:
         m = TOKEN_RE.match(src, i)
         if not m:
             j = i + len(src[i:]) - len(src[i:].lstrip())
-            raise syntax_error(src, j, f"unexpected character {src[j]!r}")
+            raise syntax_error(src, j, f"unexpected character {src[j]!r}", "err.formula.unexpected_char", char=src[j])
         kind = m.lastgroup
         start = m.start(kind) - (1 if kind == "str" else 0)
         toks.append(Tok(kind, m.group(kind), start))
@@ -85,8 +85,19 @@ def tokenize(src: str) -> list[Tok]:
     return toks
 
 
-def syntax_error(src: str, pos: int, what: str) -> BadInput:
-    return BadInput(f"Syntax error at position {pos + 1}: {what}.\n  {src}\n  {' ' * pos}^")
+def _found(tok) -> Phrase:
+    """What the parser found instead, for the message: the end of the formula or a token."""
+    if tok.kind == "end":
+        return Phrase("err.formula.found_end")
+    return Phrase("err.formula.found_token", {"token": tok.text})
+
+
+def syntax_error(src: str, pos: int, what: str, key: str, **params) -> BadInput:
+    """A BadInput pointing at column ``pos`` of ``src``; ``what`` in English (logs, CLI), and the
+    catalogue's ``key`` with ``params`` for the reader's language."""
+    return BadInput(f"Syntax error at position {pos + 1}: {what}.\n  {src}\n  {' ' * pos}^",
+                    key="err.formula.syntax", pos=pos + 1, src=src, caret=" " * pos + "^",
+                    what=Phrase(key, params))
 
 
 class Parser:
@@ -106,7 +117,8 @@ class Parser:
         tok = self.peek()
         if text is not None and tok.text != text:
             found = "the end of the formula" if tok.kind == "end" else f"{tok.text!r}"
-            raise syntax_error(self.src, tok.pos, f"expected {text!r} but found {found}")
+            raise syntax_error(self.src, tok.pos, f"expected {text!r} but found {found}", "err.formula.expected",
+                               expected=text, found=_found(tok))
         self.i += 1
         return tok
 
@@ -114,7 +126,8 @@ class Parser:
         value = self.expr()
         tok = self.peek()
         if tok.kind != "end":
-            raise syntax_error(self.src, tok.pos, f"unexpected {tok.text!r} (an operator or ',' is missing?)")
+            raise syntax_error(self.src, tok.pos, f"unexpected {tok.text!r} (an operator or ',' is missing?)",
+                               "err.formula.unexpected", token=tok.text)
         return value
 
     def expr(self):
@@ -134,7 +147,8 @@ class Parser:
     def unary(self):
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise syntax_error(self.src, self.peek().pos, f"nested more than {MAX_DEPTH} levels deep")
+            raise syntax_error(self.src, self.peek().pos, f"nested more than {MAX_DEPTH} levels deep",
+                               "err.formula.too_deep", limit=MAX_DEPTH)
         try:
             if self.peek().text == "-":
                 self.take()
@@ -162,11 +176,12 @@ class Parser:
             self.take(")")
             return value
         found = "the end of the formula" if tok.kind == "end" else repr(tok.text)
-        raise syntax_error(self.src, tok.pos, f"expected a word, a number or a function but found {found}")
+        raise syntax_error(self.src, tok.pos, f"expected a word, a number or a function but found {found}",
+                           "err.formula.expected_operand", found=_found(tok))
 
     def word(self, text: str, tok: Tok):
         if not text.strip():
-            raise syntax_error(self.src, tok.pos, "empty word")
+            raise syntax_error(self.src, tok.pos, "empty word", "err.formula.empty_word")
         self.words.append(text)
         return self.lookup(text)
 
@@ -174,7 +189,8 @@ class Parser:
         name = name_tok.text.upper()
         if name not in FUNCTIONS:
             raise syntax_error(self.src, name_tok.pos, f"unknown function {name_tok.text!r} "
-                                                       f"(known: {', '.join(FUNCTIONS)})")
+                                                       f"(known: {', '.join(FUNCTIONS)})",
+                               "err.formula.unknown_function", name=name_tok.text, allowed=list(FUNCTIONS))
         (lo, hi), kinds, fn = FUNCTIONS[name]
         self.take("(")
         args, arg_pos = [], []
@@ -188,13 +204,19 @@ class Parser:
         self.take(")")
         if len(args) < lo or (hi is not None and len(args) > hi):
             want = f"{lo}" if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
-            raise syntax_error(self.src, name_tok.pos, f"{name} takes {want} arguments, got {len(args)}")
+            want_phrase = (("err.formula.want_exactly", {"n": lo}) if lo == hi else
+                           ("err.formula.want_at_least", {"n": lo}) if hi is None else
+                           ("err.formula.want_between", {"lo": lo, "hi": hi}))
+            raise syntax_error(self.src, name_tok.pos, f"{name} takes {want} arguments, got {len(args)}",
+                               "err.formula.arg_count", name=name, want=Phrase(*want_phrase), n=len(args))
         for j, arg in enumerate(args):
             kind = kinds[min(j, len(kinds) - 1)]
             is_vec = isinstance(arg, np.ndarray)
             if kind == "v" and not is_vec or kind == "s" and is_vec:
                 want = "a word or vector" if kind == "v" else "a number"
-                raise syntax_error(self.src, arg_pos[j], f"argument {j + 1} of {name} must be {want}")
+                raise syntax_error(self.src, arg_pos[j], f"argument {j + 1} of {name} must be {want}",
+                                   "err.formula.arg_kind", i=j + 1, name=name,
+                                   want=Phrase("err.formula.want_vector" if kind == "v" else "err.formula.want_number"))
         if name == "SLIDER":
             self.sliders.append({"pos": name_tok.pos, "value": args[0],
                                  "min": args[1] if len(args) > 1 else 0.0, "max": args[2] if len(args) > 2 else 1.0})
@@ -203,13 +225,15 @@ class Parser:
     def binary(self, op: Tok, a, b):
         va, vb = isinstance(a, np.ndarray), isinstance(b, np.ndarray)
         if op.text in "+-" and va != vb:
-            raise syntax_error(self.src, op.pos, f"cannot {'add' if op.text == '+' else 'subtract'} a number and a vector")
+            verb = "add" if op.text == "+" else "subtract"
+            raise syntax_error(self.src, op.pos, f"cannot {verb} a number and a vector", f"err.formula.{verb}_mixed")
         if op.text == "*" and va and vb:
-            raise syntax_error(self.src, op.pos, "cannot multiply two vectors (use DOT(a, b))")
+            raise syntax_error(self.src, op.pos, "cannot multiply two vectors (use DOT(a, b))",
+                               "err.formula.multiply_vectors")
         if op.text == "/" and vb:
-            raise syntax_error(self.src, op.pos, "cannot divide by a vector")
+            raise syntax_error(self.src, op.pos, "cannot divide by a vector", "err.formula.divide_vector")
         if op.text == "/" and float(b) == 0.0:
-            raise syntax_error(self.src, op.pos, "division by zero")
+            raise syntax_error(self.src, op.pos, "division by zero", "err.formula.division_by_zero")
         return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[op.text]()
 
 
@@ -218,9 +242,10 @@ def evaluate(src: str, emb) -> dict:
 
     Unknown words are collected first, so the error lists all of them with suggestions."""
     if not isinstance(src, str) or not src.strip():
-        raise BadInput("The formula is empty: write e.g. LERP(mañana, noche, 0.5).")
+        raise BadInput("The formula is empty: write e.g. LERP(mañana, noche, 0.5).", key="err.formula.empty")
     if len(src) > MAX_LEN:
-        raise BadInput(f"The formula is too long ({len(src)} characters; at most {MAX_LEN}).")
+        raise BadInput(f"The formula is too long ({len(src)} characters; at most {MAX_LEN}).",
+                       key="err.formula.too_long", n=len(src), limit=MAX_LEN)
     zero = np.zeros(emb.dim, dtype=np.float32)
     probe = Parser(src, lambda w: zero)  # syntax first, then the words (all of them at once)
     probe.parse()
@@ -229,9 +254,9 @@ def evaluate(src: str, emb) -> dict:
     value = parser.parse()
     is_vec = isinstance(value, np.ndarray)
     if is_vec and not np.all(np.isfinite(value)):
-        raise BadInput("The formula's result is not a finite vector.")
+        raise BadInput("The formula's result is not a finite vector.", key="err.formula.not_finite_vector")
     if not is_vec and not np.isfinite(value):
-        raise BadInput("The formula's result is not a finite number.")
+        raise BadInput("The formula's result is not a finite number.", key="err.formula.not_finite_number")
     return {"value": value, "kind": "vector" if is_vec else "number", "words": parser.words,
             "sliders": parser.sliders}
 

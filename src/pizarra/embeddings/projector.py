@@ -59,12 +59,14 @@ def umap(x: np.ndarray, dims: int, seed: int = 0) -> np.ndarray:
 def project(emb, words: list[str], method: str = "pca", dims: int = 2, seed: int = 0) -> dict:
     """Coordinates of ``words`` (unknown words → BadInput with suggestions)."""
     if method not in METHODS:
-        raise BadInput(f"Unknown projection '{method}': choose {', '.join(METHODS)}.")
+        raise BadInput(f"Unknown projection '{method}': choose {', '.join(METHODS)}.",
+                       key="err.unknown_projection", value=method, allowed=METHODS)
     if dims not in (2, 3):
-        raise BadInput(f"dims must be 2 or 3 (got {dims}).")
+        raise BadInput(f"dims must be 2 or 3 (got {dims}).", key="err.embeddings.dims", value=str(dims))
     words = list(dict.fromkeys(emb.normalize(w) for w in words if w.strip()))
     if not MIN_POINTS <= len(words) <= MAX_POINTS:
-        raise BadInput(f"Give between {MIN_POINTS} and {MAX_POINTS} different words (got {len(words)}).")
+        raise BadInput(f"Give between {MIN_POINTS} and {MAX_POINTS} different words (got {len(words)}).",
+                       key="err.embeddings.word_count", lo=MIN_POINTS, hi=MAX_POINTS, n=len(words))
     ids = emb.ids(words)
     x = emb.unit[ids]  # (n, d) direction only: what cosine similarity sees
     explained = None
@@ -82,7 +84,8 @@ def project(emb, words: list[str], method: str = "pca", dims: int = 2, seed: int
 def neighborhood(emb, word: str, n: int = 40) -> list[str]:
     """``word`` followed by its ``n`` nearest words (cosine)."""
     if not 2 <= n <= MAX_NEIGHBORHOOD:
-        raise BadInput(f"n must be between 2 and {MAX_NEIGHBORHOOD} (got {n}).")
+        raise BadInput(f"n must be between 2 and {MAX_NEIGHBORHOOD} (got {n}).",
+                       key="err.range", name="n", lo=2, hi=MAX_NEIGHBORHOOD, value=str(n))
     return [emb.normalize(word)] + [w for w, _ in emb.neighbors(word, n)]
 
 
@@ -114,7 +117,8 @@ def quiz_map(emb, words: list[str] | None = None, x_axis=None, y_axis=None) -> d
     x_axis, y_axis = tuple(x_axis or spec["x"]), tuple(y_axis or spec["y"])
     words = [w for w in (words or spec["words"]) if w.strip()]
     if not 1 <= len(words) <= 50:
-        raise BadInput(f"Give between 1 and 50 words (got {len(words)}).")
+        raise BadInput(f"Give between 1 and 50 words (got {len(words)}).",
+                       key="err.embeddings.word_count", lo=1, hi=50, n=len(words))
     ids = emb.ids(words)
     dx, dy = axis(emb, *x_axis), axis(emb, *y_axis)
     pts = [{"word": emb.words[i], "x": float(emb.unit[i] @ dx), "y": float(emb.unit[i] @ dy)} for i in ids]

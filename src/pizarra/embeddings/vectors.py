@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pizarra.errors import BadInput
+from pizarra.errors import BadInput, Phrase
 
 # name -> where the vectors come from; "es" is the default Spanish model. (CBOW was trained too,
 # see reports/embeddings_cbow_eval.json, but not shipped: it scores lower and the size budget is small.)
@@ -87,16 +87,21 @@ class Embeddings:
     def ids(self, words: list[str]) -> list[int]:
         """Row of each word; BadInput naming every unknown word and its closest spellings."""
         if not words:
-            raise BadInput("Give at least one word.")
+            raise BadInput("Give at least one word.", key="err.embeddings.no_words")
         missing = [w for w in words if self.normalize(w) not in self.index]
         if missing:
-            parts, unique = [], list(dict.fromkeys(missing))
+            parts, phrases, unique = [], [], list(dict.fromkeys(missing))
             for w in unique[:10]:  # suggestions for the first 10: enough to fix a typo, stays fast
                 close = self.suggestions(w)
                 parts.append(f"'{w}'" + (f" (did you mean: {', '.join(close)}?)" if close else ""))
+                phrases.append(Phrase("err.embeddings.unknown_word_close", {"word": w, "close": close})
+                               if close else Phrase("err.embeddings.unknown_word", {"word": w}))
             more = f"; and {len(unique) - 10} more" if len(unique) > 10 else ""
+            if len(unique) > 10:
+                phrases.append(Phrase("err.embeddings.unknown_more", {"n": len(unique) - 10}))
             raise BadInput(f"Not in the vocabulary of '{self.name}' ({len(self):,} words): "
-                           + "; ".join(parts) + more + ".")
+                           + "; ".join(parts) + more + ".", key="err.embeddings.not_in_vocabulary",
+                           name=self.name, size=len(self), words=phrases)
         return [self.index[self.normalize(w)] for w in words]
 
     def vector(self, word: str) -> np.ndarray:
@@ -111,7 +116,8 @@ class Embeddings:
         if metric == "euclidean":  # |x - q|^2 = |x|^2 - 2 x·q + |q|^2
             d2 = self.sq_norms - 2 * (self.vectors @ query) + float(query @ query)
             return np.sqrt(np.maximum(d2, 0))
-        raise BadInput(f"Unknown metric '{metric}': choose cosine or euclidean.")
+        raise BadInput(f"Unknown metric '{metric}': choose cosine or euclidean.",
+                       key="err.embeddings.unknown_metric", value=metric, allowed=("cosine", "euclidean"))
 
     def nearest(self, query: np.ndarray, k: int = 10, metric: str = "cosine",
                 exclude: set[str] = frozenset()) -> list[tuple[str, float]]:
@@ -164,12 +170,14 @@ def analogy_scores(unit: np.ndarray, ia, ib, ic, method: str = "3cosadd") -> np.
     if method == "3cosmul":
         eps = 1e-3
         return ((cb + 1) / 2) * ((cc + 1) / 2) / ((ca + 1) / 2 + eps)
-    raise BadInput(f"Unknown analogy method '{method}': choose 3cosadd or 3cosmul.")
+    raise BadInput(f"Unknown analogy method '{method}': choose 3cosadd or 3cosmul.",
+                   key="err.embeddings.unknown_analogy_method", value=method, allowed=("3cosadd", "3cosmul"))
 
 
 def check_k(k: int) -> None:
     if not isinstance(k, int) or not 1 <= k <= MAX_K:
-        raise BadInput(f"k must be an integer between 1 and {MAX_K} (got {k!r}).")
+        raise BadInput(f"k must be an integer between 1 and {MAX_K} (got {k!r}).",
+                       key="err.range", name="k", lo=1, hi=MAX_K, value=str(k))
 
 
 def _accent_variants(ch: str) -> list[str]:
@@ -203,13 +211,16 @@ def from_artifact(artifact: str, name: str | None = None, root=None) -> Embeddin
     words = art.file("vocab.txt").read_text(encoding="utf-8").split("\n")
     words = [w for w in words if w]
     if len(words) != len(vectors):
-        raise BadInput(f"Artifact {artifact}: {len(words)} words but {len(vectors)} vectors.")
+        raise BadInput(f"Artifact {artifact}: {len(words)} words but {len(vectors)} vectors.",
+                       key="err.embeddings.artifact_mismatch", artifact=artifact, words=len(words),
+                       vectors=len(vectors))
     return Embeddings(name or artifact, words, vectors, lang=art.config.get("lang", "es"))
 
 
 def load_vectors(name: str = "es") -> Embeddings:
     """The word vectors ``name`` (es, glove), loaded once per process."""
     if name not in VECTORS:
-        raise BadInput(f"Unknown vectors '{name}': choose {', '.join(VECTORS)}.")
+        raise BadInput(f"Unknown vectors '{name}': choose {', '.join(VECTORS)}.",
+                       key="err.embeddings.unknown_vectors", value=name, allowed=list(VECTORS))
     with _lock:
         return _load(name)

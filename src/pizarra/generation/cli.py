@@ -18,17 +18,14 @@ from typing import Optional
 
 import typer
 
+from pizarra import cli_support
+from pizarra.cli_support import JsonOpt
+
 app = typer.Typer()
 lm_app = typer.Typer(help="Language models trained here: perplexity, evaluation, training.", no_args_is_help=True)
 app.add_typer(lm_app, name="lm")
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 ModelOpt = typer.Option("gemma-base", "--model", "-m", help="gemma-base | smollm2 | gpt | lstm | ngram | path.gguf")
 
-
-def _cli():
-    from pizarra import cli  # lazily: friendly, emit_json, consoles
-
-    return cli
 
 
 def _sampling(max_tokens, temperature, top_k, top_p, seed, repeat_penalty=1.1):
@@ -43,7 +40,7 @@ def next_token(prefix: str = typer.Argument(..., help="Text to continue ('' = st
                model: str = ModelOpt, k: int = typer.Option(10, "--k", "-k", help="How many tokens to show (1-50)."),
                as_json: bool = JsonOpt):
     """The k most likely next tokens after PREFIX, with full-softmax probabilities."""
-    cli = _cli()
+    cli = cli_support
 
     @cli.friendly
     def run(as_json: bool):
@@ -72,7 +69,7 @@ def generate(prefix: str = typer.Argument(..., help="Text to continue ('' = star
              seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same text."),
              as_json: bool = JsonOpt):
     """Continue PREFIX; the text streams to the terminal as it is generated."""
-    cli = _cli()
+    cli = cli_support
 
     @cli.friendly
     def run(as_json: bool):
@@ -99,7 +96,7 @@ def score(text: str = typer.Argument(..., help="The text to score."),
           model: str = typer.Option("gpt", "--model", "-m", help="gpt | lstm | ngram | gemma-base | smollm2 | path.gguf"),
           as_json: bool = JsonOpt):
     """Perplexity of TEXT: per token, per word (comparable across tokenizers), bits per character."""
-    cli = _cli()
+    cli = cli_support
 
     @cli.friendly
     def run(as_json: bool):
@@ -119,7 +116,7 @@ def evaluate(models: Optional[list[str]] = typer.Argument(None, help="Models (de
              as_json: bool = JsonOpt):
     """Score every model on the same held-out Spanish text; write reports/generation_perplexity.json.
     Needs PIZARRA_DATA."""
-    cli = _cli()
+    cli = cli_support
 
     @cli.friendly
     def run(as_json: bool):
@@ -150,7 +147,7 @@ def train(model: str = typer.Argument(..., help="ngram | lstm | gpt"),
           threads: int = typer.Option(1, "--threads", min=1, help="Torch threads (lstm, gpt)."),
           as_json: bool = JsonOpt):
     """Train a model on the Spanish corpus and save it as artifacts/gen-MODEL. Needs PIZARRA_DATA."""
-    cli = _cli()
+    cli = cli_support
 
     @cli.friendly
     def run(as_json: bool):
@@ -163,7 +160,8 @@ def train(model: str = typer.Argument(..., help="ngram | lstm | gpt"),
             r = tr.train_neural(model, minutes, steps, deadline_minutes=deadline, progress=None if as_json else True,
                                 threads=threads)
         else:
-            raise BadInput(f"Unknown model '{model}': train ngram, lstm or gpt.")
+            raise BadInput(f"Unknown model '{model}': train ngram, lstm or gpt.",
+                           key="err.generation.train_model", value=model, allowed=("ngram", "lstm", "gpt"))
         r = {k: v for k, v in r.items() if k != "history"}
         cli.emit_json(r) if as_json else cli.out.print(r)
 

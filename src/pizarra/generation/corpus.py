@@ -73,7 +73,8 @@ def heldout_text(data=None, words_per_part: int = HELDOUT_WORDS_PER_PART) -> str
     parts = []
     for name in HELDOUT_DOCS:
         if name not in docs:
-            raise BadInput(f"Held-out document {name!r} is not in the corpus.")
+            raise BadInput(f"Held-out document {name!r} is not in the corpus.",
+                           key="err.generation.held_out", value=name)
         parts.append(first_words(cut(docs[name])[1], words_per_part))
     return "\n\n".join(parts)
 

@@ -16,9 +16,9 @@ import json
 import math
 import time
 
-from pizarra.config import REPO_ROOT
+from pizarra.config import reports_dir
 
-REPORT = REPO_ROOT / "reports" / "generation_perplexity.json"
+REPORT = reports_dir() / "generation_perplexity.json"
 ORDER = ("ngram", "lstm", "gpt", "gemma-base", "smollm2")
 
 

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import numpy as np
 
-from pizarra.errors import BadInput
+from pizarra.errors import BadInput, Phrase
 from pizarra.generation.lm import LanguageModel, get_model
 from pizarra.generation.sampling import Sampling, choose, rng_for, temperature_table
 
@@ -36,15 +36,17 @@ def _model(model: str | LanguageModel) -> LanguageModel:
 
 def _check_text(text: str, limit: str = "prefix_chars", allow_empty: bool = True) -> str:
     if not isinstance(text, str):
-        raise BadInput("The text must be a string.")
+        raise BadInput("The text must be a string.", key="err.text.not_string")
     if not allow_empty and not text.strip():
-        raise BadInput("The text is empty: write at least one word.")
+        raise BadInput("The text is empty: write at least one word.", key="err.text.empty_word")
     if len(text) > LIMITS[limit]:
-        raise BadInput(f"The text has {len(text)} characters; the limit is {LIMITS[limit]}.")
+        raise BadInput(f"The text has {len(text)} characters; the limit is {LIMITS[limit]}.",
+                       key="err.text_too_long", what=Phrase("err.what.text"), n=len(text), limit=LIMITS[limit])
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise BadInput("The text holds characters that are not valid Unicode (lone surrogates).") from None
+        raise BadInput("The text holds characters that are not valid Unicode (lone surrogates).",
+                       key="err.text_not_unicode", what=Phrase("err.what.text")) from None
     return text
 
 
@@ -70,7 +72,8 @@ def next_tokens(model: str | LanguageModel, prefix: str, k: int = 10,
     probability of each, the entropy of the whole distribution and how temperature reshapes it."""
     _check_text(prefix)
     if not 1 <= int(k) <= LIMITS["k"]:
-        raise BadInput(f"k must be between 1 and {LIMITS['k']} (got {k}).")
+        raise BadInput(f"k must be between 1 and {LIMITS['k']} (got {k}).",
+                       key="err.range", name="k", lo=1, hi=LIMITS['k'], value=str(k))
     lm = _model(model)
     t0 = time.perf_counter()
     ids = _context(lm, prefix)
@@ -104,7 +107,8 @@ def step(model: str | LanguageModel, text: str, sampling: Sampling = Sampling(),
     shown = top_k(lm, p, min(k, LIMITS["k"]))
     if choice is not None:
         if not 0 <= int(choice) < lm.vocab_size:
-            raise BadInput(f"choice must be a token id between 0 and {lm.vocab_size - 1}.")
+            raise BadInput(f"choice must be a token id between 0 and {lm.vocab_size - 1}.",
+                           key="err.generation.choice", hi=lm.vocab_size - 1)
         first = int(choice)
     else:
         first = choose(p, s, rng, ids)
@@ -133,9 +137,11 @@ def tree(model: str | LanguageModel, prefix: str, n: int = 8, depth: int = 8,
     """
     _check_text(prefix)
     if not 1 <= int(n) <= LIMITS["tree_n"]:
-        raise BadInput(f"n must be between 1 and {LIMITS['tree_n']} (got {n}).")
+        raise BadInput(f"n must be between 1 and {LIMITS['tree_n']} (got {n}).",
+                       key="err.range", name="n", lo=1, hi=LIMITS['tree_n'], value=str(n))
     if not 1 <= int(depth) <= LIMITS["tree_depth"]:
-        raise BadInput(f"depth must be between 1 and {LIMITS['tree_depth']} (got {depth}).")
+        raise BadInput(f"depth must be between 1 and {LIMITS['tree_depth']} (got {depth}).",
+                       key="err.range", name="depth", lo=1, hi=LIMITS['tree_depth'], value=str(depth))
     s = sampling.validated()
     lm = _model(model)
     rng = rng_for(seed if seed is not None else s.seed)

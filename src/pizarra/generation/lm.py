@@ -241,7 +241,7 @@ def load_trained(name: str, root=None) -> LanguageModel:
 def get_model(name: str) -> LanguageModel:
     """The model ``name`` (loaded once per process). BadInput names the choices."""
     if not isinstance(name, str) or not name.strip():
-        raise BadInput(f"Choose a model: {', '.join(model_names())}.")
+        raise BadInput(f"Choose a model: {', '.join(model_names())}.", key="err.choose_model", allowed=model_names())
     name = name.strip()
     if name in _loaded:
         return _loaded[name]
@@ -253,5 +253,6 @@ def get_model(name: str) -> LanguageModel:
                 _loaded[name] = GGUFLM(name)
             else:
                 raise BadInput(f"Unknown model '{name}': choose {', '.join(model_names())} "
-                               "(or a path to a .gguf file).")
+                               "(or a path to a .gguf file).",
+                               key="err.generation.unknown_model", value=name, allowed=model_names())
     return _loaded[name]

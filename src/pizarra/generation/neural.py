@@ -40,7 +40,8 @@ def build(config: dict) -> nn.Module:
         if tie:
             model.head.weight = model.tok.weight  # one (V, C) matrix reads and writes tokens
         return model
-    raise BadInput(f"Unknown neural model kind {kind!r} (lstm or gpt).")
+    raise BadInput(f"Unknown neural model kind {kind!r} (lstm or gpt).",
+                   key="err.unknown_model", value=kind, allowed=("lstm", "gpt"))
 
 
 def context_size(model: nn.Module) -> int | None:

@@ -21,7 +21,8 @@ app = typer.Typer(no_args_is_help=True,
 SHADES = " .:-=+*#%@"
 
 
-from ..cli_support import cli as _cli, json_opt as _json_opt, run as _run  # noqa: E402  (shared by chapter CLIs)
+from .. import cli_support as _support  # noqa: E402  (out, err, emit_json: shared by every command)
+from ..cli_support import json_opt as _json_opt, run as _run  # noqa: E402
 
 
 def ascii_art(img, width: int = 28) -> str:
@@ -38,7 +39,7 @@ def _caption_json(r: dict) -> dict:
 
 def _notice(r: dict) -> None:
     if r.get("notice_en"):
-        _cli().err.print(f"[yellow]{r['notice_en']}[/]", highlight=False)
+        _support.err.print(f"[yellow]{r['notice_en']}[/]", highlight=False)
 
 
 def _save(images, out: Path, cols: int = 8, scale: int = 3) -> str:
@@ -66,11 +67,11 @@ def generate_cmd(caption: str = typer.Argument(..., help="What to draw, in Spani
         r = generate(caption, n, steps, guidance, seed, method)
         path = _save(r["images"], out) if out else None
         if as_json:
-            _cli().emit_json({**_caption_json(r), **{k: r[k] for k in ("n", "steps", "guidance", "seed", "method",
+            _support.emit_json({**_caption_json(r), **{k: r[k] for k in ("n", "steps", "guidance", "seed", "method",
                                                                         "seconds", "judge")}, "out": path})
             return
         _notice(r)
-        o = _cli().out
+        o = _support.out
         o.print(f"«{r['caption']}» → read as: {' '.join(r['words'])} · nearest class: {r['classes'][0]['en']}")
         o.print(ascii_art(r["images"][0]), highlight=False)
         if r["judge"] is not None:
@@ -98,7 +99,7 @@ def search_cmd(caption: str = typer.Argument(..., help="A caption, in Spanish or
         path = _save(np.stack([p["image"] for p in r["results"]]), out) if out else None
         results = [{key: p[key] for key in ("index", "class", "es", "en", "score")} for p in r["results"]]
         if as_json:
-            _cli().emit_json({**_caption_json(r), "results": results, "out": path})
+            _support.emit_json({**_caption_json(r), "results": results, "out": path})
             return
         _notice(r)
         from rich.table import Table
@@ -108,9 +109,9 @@ def search_cmd(caption: str = typer.Argument(..., help="A caption, in Spanish or
             t.add_column(col)
         for i, p in enumerate(results, 1):
             t.add_row(str(i), str(p["index"]), f"{p['es']} / {p['en']}", f"{p['score']:.3f}")
-        _cli().out.print(t)
+        _support.out.print(t)
         if path:
-            _cli().out.print(f"→ {path}")
+            _support.out.print(f"→ {path}")
 
     _run(go, as_json)
 
@@ -130,13 +131,13 @@ def steps_cmd(caption: str = typer.Argument(..., help="What to draw."),
         r = steps_view(caption, seed, guidance)
         path = _save(np.stack([f["image"] for f in r["frames"]]), out, cols=10) if out else None
         if as_json:
-            _cli().emit_json({**_caption_json(r), "steps": [f["steps"] for f in r["frames"]], "out": path})
+            _support.emit_json({**_caption_json(r), "steps": [f["steps"] for f in r["frames"]], "out": path})
             return
         _notice(r)
         for f in r["frames"][::3] + [r["frames"][-1]]:
-            _cli().out.print(f"Steps: {f['steps']}\n{ascii_art(f['image'])}", highlight=False)
+            _support.out.print(f"Steps: {f['steps']}\n{ascii_art(f['image'])}", highlight=False)
         if path:
-            _cli().out.print(f"→ {path}")
+            _support.out.print(f"→ {path}")
 
     _run(go, as_json)
 
@@ -157,7 +158,8 @@ def train_cmd(model: str = typer.Argument(..., help="autoencoder, clip, classifi
 
         names = list(TRAINERS) if model == "all" else [model]
         if any(m not in TRAINERS for m in names):
-            raise BadInput(f"model must be one of {', '.join([*TRAINERS, 'all'])}, got {model!r}.")
+            raise BadInput(f"model must be one of {', '.join([*TRAINERS, 'all'])}, got {model!r}.",
+                           key="err.unknown_model", value=model, allowed=[*TRAINERS, 'all'])
         torch.set_num_threads(threads)
         results = {}
         for name in names:
@@ -167,9 +169,9 @@ def train_cmd(model: str = typer.Argument(..., help="autoencoder, clip, classifi
                 kw["steps"] = steps
             results[name] = TRAINERS[name](**kw)
             if not as_json:
-                _cli().out.print(f"{name}: {results[name]}")
+                _support.out.print(f"{name}: {results[name]}")
         if as_json:
-            _cli().emit_json(results)
+            _support.emit_json(results)
 
     _run(go, as_json)
 
@@ -191,9 +193,9 @@ def evaluate_cmd(per_class: int = typer.Option(50, help="Generated pictures per 
                 "steps", "guidance", "samples", "recognised", "recognised_fashion", "recognised_digits",
                 "fid_classifier_features", "fid_real_train_vs_test")}})
         if as_json:
-            _cli().emit_json(r)
+            _support.emit_json(r)
         else:
-            _cli().out.print(f"recognised: {r['recognised']:.1%} of {r['samples']} pictures at {r['steps']} steps; "
+            _support.out.print(f"recognised: {r['recognised']:.1%} of {r['samples']} pictures at {r['steps']} steps; "
                              f"FID (classifier features) {r['fid_classifier_features']} "
                              f"(real train vs test: {r['fid_real_train_vs_test']})")
 

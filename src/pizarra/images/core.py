@@ -39,15 +39,18 @@ LIMITS = {"steps": (1, 100), "guidance": (0.0, 10.0), "n": (1, 32), "k": (1, 50)
 def check(name: str, value) -> None:
     lo, hi = LIMITS[name]
     if value is None or not (lo <= value <= hi):
-        raise BadInput(f"{name} must be between {lo} and {hi}, got {value!r}.")
+        raise BadInput(f"{name} must be between {lo} and {hi}, got {value!r}.",
+                       key="err.range", name=name, lo=lo, hi=hi, value=str(value))
 
 
 def _check_caption(caption: str) -> str:
     caption = (caption or "").strip()
     if not caption or len(caption) > MAX_CAPTION:
-        raise BadInput(f"The caption must have 1 to {MAX_CAPTION} characters, got {len(caption)}.")
+        raise BadInput(f"The caption must have 1 to {MAX_CAPTION} characters, got {len(caption)}.",
+                       key="err.images.caption_length", limit=MAX_CAPTION, n=len(caption))
     if not normalize(caption):
-        raise BadInput("The caption has no words (letters or digits): write e.g. 'una zapatilla' or 'a seven'.")
+        raise BadInput("The caption has no words (letters or digits): write e.g. 'una zapatilla' or 'a seven'.",
+                       key="err.images.caption_words")
     return caption
 
 
@@ -153,7 +156,8 @@ def describe(index: int, k: int = 5) -> dict:
 
     g = load_gallery()
     if not (0 <= index < len(g.labels)):
-        raise BadInput(f"index must be between 0 and {len(g.labels) - 1}, got {index}.")
+        raise BadInput(f"index must be between 0 and {len(g.labels) - 1}, got {index}.",
+                       key="err.range", name="index", lo=0, hi=len(g.labels) - 1, value=str(index))
     check("k", k)
     return {**_gallery_item(g, index), "classes": nearest_classes(g.emb[index], min(k, N_CLASSES))}
 
@@ -209,7 +213,8 @@ def _check_sampling(steps, guidance, seed, method) -> None:
     check("guidance", guidance)
     check("seed", seed)
     if method not in METHODS:
-        raise BadInput(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
+        raise BadInput(f"method must be one of {', '.join(METHODS)}, got {method!r}.",
+                       key="err.unknown_method", value=method, allowed=METHODS)
 
 
 def judge(images: np.ndarray) -> list[int] | None:
@@ -290,7 +295,8 @@ def interpolate_images(i: int, j: int, points: int = 7) -> dict:
     g = load_gallery()
     for name, v in (("i", i), ("j", j)):
         if not (0 <= v < len(g.labels)):
-            raise BadInput(f"{name} must be between 0 and {len(g.labels) - 1}, got {v}.")
+            raise BadInput(f"{name} must be between 0 and {len(g.labels) - 1}, got {v}.",
+                           key="err.range", name=name, lo=0, hi=len(g.labels) - 1, value=str(v))
     path = _lerp_path(g.emb[i], g.emb[j], points)
     ae = load_autoencoder()
     za, zb = ae.encode(to_float(g.images[[i, j]]))
@@ -317,7 +323,8 @@ def arithmetic(terms: list[tuple[float, str]], n: int = 8, k: int = 8, seed: int
         infos.append({"weight": w, **public(info)})
         total = w * info["emb"] if total is None else total + w * info["emb"]
     if float(total.norm()) < 1e-6:
-        raise BadInput("The terms cancel out (their sum is the zero vector): change a weight.")
+        raise BadInput("The terms cancel out (their sum is the zero vector): change a weight.",
+                       key="err.images.cancel_out")
     emb = F.normalize(total, dim=0)
     images = generate_from_embeddings(emb.expand(n, -1), steps, guidance, seed, "ddim")
     return {"terms": infos, "classes": nearest_classes(emb), "images": images, "nearest": nearest_images(emb, k)}

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from pizarra.config import REPO_ROOT
+from pizarra.config import reports_dir
 from pizarra.images.data import N_CLASSES, all_captions, captions_for, class_name, to_float
 
 
@@ -109,7 +109,7 @@ def quality(steps: int = 40, guidance: float | None = None, per_class: int = 50,
         "torch_threads": torch.get_num_threads(),
     }
     if write:
-        path = REPO_ROOT / "reports" / "images_quality.json"
+        path = reports_dir() / "images_quality.json"
         path.parent.mkdir(exist_ok=True)
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report

@@ -31,7 +31,8 @@ def count(params: CountParams, emit, should_stop) -> dict:
         if _sleep(params.delay_s, should_stop):
             return {"count": step - 1, "stopped": True}
         if params.fail_at == step:
-            raise BadInput(f"Failed on purpose at step {step} (fail_at={params.fail_at}).")
+            raise BadInput(f"Failed on purpose at step {step} (fail_at={params.fail_at}).",
+                           key="err.jobs.failed_on_purpose", step=step)
         emit({"type": "progress", "step": step, "total": params.n, "message": f"{step}/{params.n}"})
     return {"count": params.n}
 

@@ -67,7 +67,7 @@ class JobNotFound(PizarraError):
     status_code = 404
 
     def __init__(self, job_id: int):
-        super().__init__(f"There is no job with id {job_id}.")
+        super().__init__(f"There is no job with id {job_id}.", key="err.jobs.not_found", id=str(job_id))
         self.job_id = job_id
 
 
@@ -118,6 +118,18 @@ class Job:
             "result": self.result,
             "error": self.error,
         }
+
+
+# The runner's own sentences about a job's end, and their keys in the web's string catalogues
+# (``jobs.error.*``): the jobs keep the English sentence, pages show the reader's language.
+MESSAGE_KEYS = {
+    "Cancelled.": "jobs.error.cancelled",
+    "Cancelled before it started.": "jobs.error.cancelled_queued",
+    "Interrupted: the server stopped while this job was running.": "jobs.error.shutdown",
+    "Interrupted: the job's process was stopped from outside Pizarra.": "jobs.error.killed",
+    "Interrupted: its process ended while no server was watching it "
+    "(the server was restarted or crashed). Start it again if you need it.": "jobs.error.orphan",
+}
 
 
 def final_stop_status(stop_reason: str | None) -> tuple[str, str]:
@@ -246,7 +258,8 @@ class JobStore:
             if queued >= self.max_queued:
                 raise QueueFull(
                     f"There are already {queued} jobs waiting (at most {self.max_queued}). "
-                    "Wait for some to finish or cancel them, then try again."
+                    "Wait for some to finish or cancel them, then try again.",
+                    key="err.jobs.queue_full", n=queued, limit=self.max_queued,
                 )
             cur = db.execute(
                 "INSERT INTO jobs (kind, params, status, created) VALUES (?, ?, 'queued', ?)",

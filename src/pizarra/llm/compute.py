@@ -184,6 +184,7 @@ def others_busy() -> float:
 
 def start_meter(period_s: float = 0.5) -> None:
     """Keep ``others_busy()`` fresh in the background (a daemon thread that wakes twice a second)."""
+
     def loop():
         while True:
             others_busy()

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from pizarra.errors import BadInput
+from pizarra.errors import BadInput, Phrase
 
 LLM_NAMES: tuple[str, ...] = ("gemma-base", "smollm2", "qwen-coder-0.5b", "qwen-coder-1.5b")
 DEFAULT_N_CTX = 2048
@@ -54,7 +54,14 @@ class Sampling:
             bad = value is None or not (lo < value <= hi if open_low else lo <= value <= hi)
             if bad:
                 low = f"more than {lo:g}" if open_low else f"at least {lo:g}"
-                raise BadInput(f"{name} must be {low} and at most {hi:g} (got {value!r}).")
+                raise BadInput(
+                    f"{name} must be {low} and at most {hi:g} (got {value!r}).",
+                    key="err.llm.sampling_range",
+                    name=name,
+                    low=Phrase("err.more_than" if open_low else "err.at_least", {"n": lo}),
+                    hi=hi,
+                    value=str(value),
+                )
 
         check("max_tokens", self.max_tokens)
         check("temperature", self.temperature)
@@ -96,10 +103,16 @@ class Completion:
 
 def completion(stats: dict[str, Any]) -> Completion:
     """The Completion a finished stream's ``stats`` describe."""
-    return Completion(text=stats.get("text", ""), n_prompt_tokens=stats["n_prompt_tokens"],
-                      n_tokens=stats["n_tokens"], seconds=stats["seconds"], tokens_per_s=stats["tokens_per_s"],
-                      finish_reason=stats["finish_reason"], prompt_truncated=stats["prompt_truncated"],
-                      stats={k: v for k, v in stats.items() if k != "text"})
+    return Completion(
+        text=stats.get("text", ""),
+        n_prompt_tokens=stats["n_prompt_tokens"],
+        n_tokens=stats["n_tokens"],
+        seconds=stats["seconds"],
+        tokens_per_s=stats["tokens_per_s"],
+        finish_reason=stats["finish_reason"],
+        prompt_truncated=stats["prompt_truncated"],
+        stats={k: v for k, v in stats.items() if k != "text"},
+    )
 
 
 ROLES = ("system", "user", "assistant")
@@ -107,11 +120,15 @@ ROLES = ("system", "user", "assistant")
 
 def check_messages(messages: Sequence[dict]) -> list[dict[str, str]]:
     if not messages:
-        raise BadInput("A conversation needs at least one message.")
+        raise BadInput("A conversation needs at least one message.", key="err.chat.no_messages")
     out = []
     for m in messages:
         role, content = (m.get("role"), m.get("content")) if isinstance(m, dict) else (None, None)
         if role not in ROLES or not isinstance(content, str):
-            raise BadInput(f"Each message needs a role ({', '.join(ROLES)}) and a text content.")
+            raise BadInput(
+                f"Each message needs a role ({', '.join(ROLES)}) and a text content.",
+                key="err.chat.message_shape",
+                roles=ROLES,
+            )
         out.append({"role": role, "content": content})
     return out

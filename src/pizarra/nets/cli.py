@@ -10,14 +10,15 @@ from typing import Optional
 
 import typer
 
+from pizarra.cli_support import JsonOpt, emit_json, friendly
+
 app = typer.Typer(help="Chapter 4: RNNs and Transformers from their equations.", no_args_is_help=True)
 
 
 @app.command("check")
 def check(only: Optional[list[str]] = typer.Option(None, "--only", help="Run only these checks (repeatable)."),
-          as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout.")):
+          as_json: bool = JsonOpt):
     """Every parity check: our Elman/LSTM/GRU/attention/blocks vs torch.nn, float64, outputs and gradients."""
-    from pizarra.cli import emit_json, friendly
 
     @friendly
     def run(as_json: bool = False):
@@ -29,7 +30,8 @@ def check(only: Optional[list[str]] = typer.Option(None, "--only", help="Run onl
 
         for name in only or []:
             if name not in CHECKS:
-                raise BadInput(f"Unknown check {name!r}; the checks are {', '.join(CHECKS)}.")
+                raise BadInput(f"Unknown check {name!r}; the checks are {', '.join(CHECKS)}.",
+                               key="err.nets.unknown_check", value=name, allowed=CHECKS)
         result = run_checks(only or None)
         if as_json:
             emit_json(result)
@@ -50,9 +52,8 @@ def check(only: Optional[list[str]] = typer.Option(None, "--only", help="Run onl
 def ladder(quick: bool = typer.Option(False, "--quick", help="60 steps per model, a minute or two; saves nothing (the shipped models stay)."),
            only: Optional[list[str]] = typer.Option(None, "--only", help="Train only these rungs (repeatable)."),
            no_save: bool = typer.Option(False, "--no-save", help="Do not write artifacts nor the report."),
-           as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout.")):
+           as_json: bool = JsonOpt):
     """Train the ladder bigram → MLP → Elman → GRU → LSTM → Transformer (needs PIZARRA_DATA)."""
-    from pizarra.cli import emit_json, friendly
 
     @friendly
     def run(as_json: bool = False):

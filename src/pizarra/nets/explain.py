@@ -32,7 +32,8 @@ VANISHING_TEXT = ("En un lugar de la Mancha, de cuyo nombre no quiero acordarme,
 def prepare(text: str, vocab: CharVocab, max_chars: int) -> tuple[str, list[int], list[dict]]:
     """(text as the model sees it, its ids, notices). Raises BadInput for empty text."""
     if text is None or not text.strip():
-        raise BadInput("The sentence is empty: type at least one character. / La frase está vacía.")
+        raise BadInput("The sentence is empty: type at least one character. / La frase está vacía.",
+                       key="err.nets.empty")
     text = text.encode("utf-8", "replace").decode("utf-8")  # no lone surrogates past this point
     notices = []
     if len(text) > max_chars:

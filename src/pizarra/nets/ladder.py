@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pizarra.config import REPO_ROOT
+from pizarra.config import reports_dir
 from pizarra.errors import BadInput
 from pizarra.nets.blocks import TransformerConfig, TransformerLM
 from pizarra.nets.rnn import RNN
@@ -29,7 +29,7 @@ UNK = "\ufffd"  # the unknown symbol: any character the model never saw in train
 BLOCK_SIZE = 64  # the context every rung of the ladder sees
 VAL_FRACTION = 0.1  # the last 10 % of the Quijote is the validation text, never trained on
 VAL_CHUNKS = 1024  # validation = the first 1024 non-overlapping 64-character chunks of that text
-REPORT = REPO_ROOT / "reports" / "nets_ladder.json"
+REPORT = reports_dir() / "nets_ladder.json"
 
 
 # ---------------------------------------------------------------------------------------- vocab
@@ -130,7 +130,7 @@ def build_model(config: dict) -> nn.Module:
         return RNNLM(V, kind, **cfg)
     if kind == "transformer":
         return TransformerLM(TransformerConfig(vocab_size=V, **cfg))
-    raise BadInput(f"Unknown model kind {kind!r}.")
+    raise BadInput(f"Unknown model kind {kind!r}.", key="err.nets.unknown_kind", value=kind)
 
 
 # ---------------------------------------------------------------------------------------- ladder
@@ -182,7 +182,7 @@ def char_data(text: str, block_size: int = BLOCK_SIZE, val_chunks: int = VAL_CHU
     val_ids = ids[cut:]
     n = min(val_chunks, (len(val_ids) - 1) // block_size)
     if n < 1:
-        raise BadInput("The text is too short for a validation split.")
+        raise BadInput("The text is too short for a validation split.", key="err.nets.too_short")
     X = val_ids[: n * block_size].view(n, block_size)
     Y = val_ids[1: n * block_size + 1].view(n, block_size)
     desc = {"text": "Quijote (Project Gutenberg #2000), characters", "chars": len(text),
@@ -242,7 +242,8 @@ def run_ladder(names: list[str] | None = None, quick: bool = False, progress: bo
     names = names or [r.name for r in LADDER]
     for n in names:
         if n not in RUNGS:
-            raise BadInput(f"Unknown rung {n!r}; the ladder has {', '.join(RUNGS)}.")
+            raise BadInput(f"Unknown rung {n!r}; the ladder has {', '.join(RUNGS)}.",
+                           key="err.nets.unknown_rung", value=str(n), allowed=RUNGS)
     if text is None:
         from pizarra.assets.datasets import load_quijote
 
@@ -288,7 +289,8 @@ def load_lm(rung: str, root=None) -> tuple[nn.Module, CharVocab, dict]:
         from pizarra.assets.artifacts import load_artifact
 
         if rung not in RUNGS:
-            raise BadInput(f"Unknown model {rung!r}; the ladder has {', '.join(RUNGS)}.")
+            raise BadInput(f"Unknown model {rung!r}; the ladder has {', '.join(RUNGS)}.",
+                           key="err.nets.unknown_rung", value=str(rung), allowed=RUNGS)
         art = load_artifact(artifact_name(rung), root=root)
         model = build_model(art.config["model"])
         model.load_state_dict(art.state_dict())

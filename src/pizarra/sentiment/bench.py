@@ -51,7 +51,8 @@ def run(name: str, limit: int | None = None, write: bool | None = None, log=prin
     import functools
 
     if name not in BENCH_MODELS:
-        raise BadInput(f"Unknown model {name!r}; choose one of {', '.join(BENCH_MODELS)}.")
+        raise BadInput(f"Unknown model {name!r}; choose one of {', '.join(BENCH_MODELS)}.",
+                       key="err.unknown_model", value=name, allowed=list(BENCH_MODELS))
     from pizarra.sentiment.data import load_splits
 
     write = (limit is None) if write is None else write
@@ -78,7 +79,8 @@ def run(name: str, limit: int | None = None, write: bool | None = None, log=prin
         return generative.bench(splits, write=write, log=log, finish=functools.partial(_finish, report_file=report_file),
                                 **opts)
     raise BadInput(f"The {name} row needs a GPU: run `python -m pizarra.sentiment.finetune` there "
-                   "(see the chapter's README); its numbers are then recorded in reports/imdb.json.")
+                   "(see the chapter's README); its numbers are then recorded in reports/imdb.json.",
+                   key="err.sentiment.needs_gpu", name=name)
 
 
 def main(argv=None) -> None:

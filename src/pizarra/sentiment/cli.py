@@ -35,7 +35,8 @@ sentiment_app = typer.Typer(cls=DefaultPredict, no_args_is_help=True,
 app.add_typer(sentiment_app, name="sentiment")
 
 
-from ..cli_support import cli as _cli, json_opt as _json_opt, run as _run  # noqa: E402  (shared by chapter CLIs)
+from .. import cli_support as _support  # noqa: E402  (out, err, emit_json: shared by every command)
+from ..cli_support import json_opt as _json_opt, run as _run  # noqa: E402
 
 
 @bench_app.command("imdb")
@@ -55,7 +56,7 @@ def bench_imdb(model: str = typer.Option("all", "--model", "-m",
 
     def go():
         names = list(SHIPPED) if model == "all" else [model]
-        log = (lambda *_: None) if as_json else (lambda msg: _cli().err.print(msg, highlight=False))
+        log = (lambda *_: None) if as_json else (lambda msg: _support.err.print(msg, highlight=False))
         neural_opts = {k: v for k, v in dict(epochs=epochs, device=device, glove=glove, threads=threads).items()
                        if v is not None}
         rows = {}
@@ -63,13 +64,14 @@ def bench_imdb(model: str = typer.Option("all", "--model", "-m",
             if n not in BENCH_MODELS:
                 from pizarra.errors import BadInput
 
-                raise BadInput(f"Unknown model {n!r}; choose {', '.join(BENCH_MODELS)} or all.")
+                raise BadInput(f"Unknown model {n!r}; choose {', '.join(BENCH_MODELS)} or all.",
+                               key="err.unknown_model", value=n, allowed=[*BENCH_MODELS, "all"])
             kw = neural_opts if n in ("lstm", "transformer") else {}
             rows[n] = run(n, limit=limit, log=log, **kw)
         if int(os.environ.get("RANK", "0")) != 0:
             return
         if as_json:
-            _cli().emit_json({"models": {n: {k: v for k, v in r.items() if k not in ("history", "grid")}
+            _support.emit_json({"models": {n: {k: v for k, v in r.items() if k not in ("history", "grid")}
                                          for n, r in rows.items()}, "limit": limit})
             return
         from rich.table import Table
@@ -82,7 +84,7 @@ def bench_imdb(model: str = typer.Option("all", "--model", "-m",
                 continue
             t.add_row(n, f"{r['test_acc']:.2f}", str(r.get("slide_acc") or "-"), str(r.get("train_s")),
                       str(r.get("params") or "-"), str(r.get("hardware", ""))[:48])
-        _cli().out.print(t)
+        _support.out.print(t)
 
     _run(go, as_json)
 
@@ -98,7 +100,7 @@ def predict_cmd(text: str = typer.Argument(..., help="A movie review (English)."
     def go():
         r = predict(text, model or None, explain=True, k=5)
         if as_json:
-            _cli().emit_json(r)
+            _support.emit_json(r)
             return
         from rich.table import Table
 
@@ -109,9 +111,9 @@ def predict_cmd(text: str = typer.Argument(..., help="A movie review (English)."
             ex = m["explain"]
             t.add_row(n, "positive" if m["label"] else "negative", f"{m['p_pos']:.3f}",
                       ", ".join(w for w, _ in ex["positive"][:4]), ", ".join(w for w, _ in ex["negative"][:4]))
-        _cli().out.print(t)
+        _support.out.print(t)
         for notice in r["notices"]:
-            _cli().err.print(f"[yellow]{_NOTICES.get(notice, notice)}[/]", highlight=False)
+            _support.err.print(f"[yellow]{_NOTICES.get(notice, notice)}[/]", highlight=False)
 
     _run(go, as_json)
 
@@ -129,9 +131,9 @@ def eval_cmd(file: str = typer.Argument(..., help="JSONL file, one {\"text\", \"
     def go():
         r = evaluate_file(file)
         if as_json:
-            _cli().emit_json(r)
+            _support.emit_json(r)
             return
         for n, m in r["models"].items():
-            _cli().out.print(f"{n:12s} {100 * m['accuracy']:6.2f} %  ({m['n']} reviews)")
+            _support.out.print(f"{n:12s} {100 * m['accuracy']:6.2f} %  ({m['n']} reviews)")
 
     _run(go, as_json)

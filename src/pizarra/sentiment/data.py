@@ -43,7 +43,7 @@ def check_review(text: str) -> tuple[str, list[str]]:
     """A review ready for the models, and notices for the user. Empty -> BadInput;
     over ``MAX_CHARS`` -> cut; few English-looking words -> a warning (the models know English only)."""
     if not isinstance(text, str) or not text.strip():
-        raise BadInput("The review is empty: write a few words (English, as in IMDB).")
+        raise BadInput("The review is empty: write a few words (English, as in IMDB).", key="err.sentiment.empty")
     notices = []
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS]

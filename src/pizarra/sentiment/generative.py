@@ -77,7 +77,8 @@ def label_token_ids(model: str) -> dict[str, list[int]]:
                     ids.add(toks[0])
             out[label] = sorted(ids)
         if set(out["positive"]) & set(out["negative"]):
-            raise BadInput(f"{model}: the label words share a first token; cannot tell them apart.")
+            raise BadInput(f"{model}: the label words share a first token; cannot tell them apart.",
+                           key="err.sentiment.labels_share_token", model=model)
         _label_ids[model] = out
     return _label_ids[model]
 
@@ -107,9 +108,11 @@ def classify(review: str, model: str = "gemma-base", mode: str = "zero") -> dict
     "negative"} (next-token probabilities, not renormalised), "prior" (the content-free ones),
     "prompt", "seconds"}."""
     if model not in LLMS:
-        raise BadInput(f"Unknown LLM {model!r}; choose {', '.join(LLMS)}.")
+        raise BadInput(f"Unknown LLM {model!r}; choose {', '.join(LLMS)}.",
+                       key="err.unknown_model", value=model, allowed=list(LLMS))
     if mode not in MODES:
-        raise BadInput(f"mode must be 'zero' or 'few', got {mode!r}.")
+        raise BadInput(f"mode must be 'zero' or 'few', got {mode!r}.",
+                       key="err.sentiment.mode", value=mode, allowed=("zero", "few"))
     t0 = time.perf_counter()
     if (model, mode) not in _content_free:
         _content_free[(model, mode)] = label_probs("N/A", model, mode)[:2]

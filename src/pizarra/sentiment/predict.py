@@ -23,10 +23,12 @@ def _models(names) -> list[str]:
     names = list(names) if names else shipped.available()
     for n in names:
         if n not in shipped.SHIPPED:
-            raise BadInput(f"Unknown model {n!r}; the shipped models are {', '.join(shipped.SHIPPED)}.")
+            raise BadInput(f"Unknown model {n!r}; the shipped models are {', '.join(shipped.SHIPPED)}.",
+                           key="err.sentiment.unknown_shipped", value=n, allowed=list(shipped.SHIPPED))
     if not names:
         raise AssetMissing("imdb-*", "No IMDB sentiment model is in artifacts/: train them with "
-                                     "`pizarra bench imdb --model tfidf-lr` (and nbsvm, lstm, transformer).")
+                                     "`pizarra bench imdb --model tfidf-lr` (and nbsvm, lstm, transformer).",
+                                     key="err.sentiment.no_models")
     return names
 
 
@@ -50,7 +52,7 @@ def read_jsonl(path: str | Path) -> tuple[list[str], np.ndarray]:
     """Lines ``{"text": ..., "label": 0|1}`` -> (texts, labels); BadInput names the bad line."""
     p = Path(path)
     if not p.is_file():
-        raise BadInput(f"No file at {p}.")
+        raise BadInput(f"No file at {p}.", key="err.no_file", path=str(p))
     texts, labels = [], []
     with p.open(encoding="utf-8") as f:
         for i, line in enumerate(f, 1):

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pizarra.config import REPO_ROOT
+from pizarra.config import reports_dir
 
 REPORT = "imdb.json"
 
 
 def report_path(path: str | Path | None = None) -> Path:
-    return Path(path) if path else REPO_ROOT / "reports" / REPORT
+    return Path(path) if path else reports_dir() / REPORT
 
 
 def hardware() -> str:

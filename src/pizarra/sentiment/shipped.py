@@ -36,7 +36,8 @@ def save_linear(name: str, model, rec: dict, row: dict):
 def load(name: str):
     """The shipped model ``name`` (loaded once per process)."""
     if name not in SHIPPED:
-        raise BadInput(f"Unknown model {name!r}; the shipped models are {', '.join(SHIPPED)}.")
+        raise BadInput(f"Unknown model {name!r}; the shipped models are {', '.join(SHIPPED)}.",
+                       key="err.sentiment.unknown_shipped", value=name, allowed=list(SHIPPED))
     with _lock:
         if name not in _loaded:
             _loaded[name] = _load(name)

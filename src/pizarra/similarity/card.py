@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from ..config import REPO_ROOT
+from ..config import reports_dir
 
 NAME = "similarity-minilm-onnx"
 
@@ -45,7 +45,7 @@ def write_card():
     onnx_path = ensure_minilm_onnx(weights)
     reports = {}
     for name in ("eval", "bench"):
-        path = REPO_ROOT / "reports" / f"similarity_{name}.json"
+        path = reports_dir() / f"similarity_{name}.json"
         reports[name] = json.loads(path.read_text()) if path.is_file() else None
     bench = reports["bench"] or {}
     metrics = {

@@ -14,6 +14,8 @@ import sys
 from typing import Optional
 
 import typer
+
+from pizarra import cli_support
 from typer.core import TyperGroup
 
 
@@ -33,13 +35,11 @@ ModelOpt = typer.Option("minilm", "--model", "-m", help="minilm (all-MiniLM-L6-v
 
 
 def _cli():
-    from pizarra import cli  # lazily: the shared helpers (friendly, emit_json, JsonOpt, consoles)
-
-    return cli
+    return cli_support
 
 
 def _json_opt():
-    return typer.Option(False, "--json", help="Print one JSON object on stdout.")
+    return cli_support.JsonOpt
 
 
 def _run(fn, as_json: bool):

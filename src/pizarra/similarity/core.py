@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from ..errors import BadInput
+from ..errors import BadInput, Phrase
 from .encoders import MODELS, get_encoder
 
 MAX_CANDIDATES = 100
@@ -34,17 +34,26 @@ MAP_EXAMPLES = [
 ]
 
 
+def _what(what: str) -> Phrase:
+    """"source sentence", "query", "sentence 3" as a catalogue phrase."""
+    if what.startswith("sentence "):
+        return Phrase("err.what.sentence_n", {"n": int(what.split()[1])})
+    return Phrase("err.what." + what.replace(" ", "_"))
+
+
 def _check_text(text: str, what: str) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise BadInput(f"The {what} is empty: write a sentence.")
+        raise BadInput(f"The {what} is empty: write a sentence.", key="err.text_empty", what=_what(what))
     if len(text) > MAX_CHARS:
-        raise BadInput(f"The {what} has {len(text)} characters; the limit is {MAX_CHARS}.")
+        raise BadInput(f"The {what} has {len(text)} characters; the limit is {MAX_CHARS}.",
+                       key="err.text_too_long", what=_what(what), n=len(text), limit=MAX_CHARS)
     return text.strip()
 
 
 def _check_model(model: str) -> str:
     if model not in MODELS:
-        raise BadInput(f"Unknown model '{model}'. Choose one of: {', '.join(MODELS)}.")
+        raise BadInput(f"Unknown model '{model}'. Choose one of: {', '.join(MODELS)}.",
+                       key="err.unknown_model", value=model, allowed=list(MODELS))
     return model
 
 
@@ -61,9 +70,10 @@ def compare(source: str, candidates: list[str], model: str = "minilm") -> dict:
     _check_model(model)
     source = _check_text(source, "source sentence")
     if not candidates:
-        raise BadInput("Give at least one sentence to compare with the source.")
+        raise BadInput("Give at least one sentence to compare with the source.", key="err.similarity.no_candidates")
     if len(candidates) > MAX_CANDIDATES:
-        raise BadInput(f"{len(candidates)} sentences to compare; the limit is {MAX_CANDIDATES}.")
+        raise BadInput(f"{len(candidates)} sentences to compare; the limit is {MAX_CANDIDATES}.",
+                       key="err.similarity.too_many", n=len(candidates), limit=MAX_CANDIDATES)
     candidates = [_check_text(c, f"sentence {i + 1}") for i, c in enumerate(candidates)]
     enc = get_encoder(model)
     t0 = time.perf_counter()
@@ -130,16 +140,19 @@ def semantic_map(sentences: list[str], model: str = "minilm", method: str = "pca
     """2D points for ``sentences`` (PCA, t-SNE or UMAP of their embeddings) and a cluster for each."""
     _check_model(model)
     if method not in ("pca", "tsne", "umap"):
-        raise BadInput(f"Unknown projection '{method}'. Choose pca, tsne or umap.")
+        raise BadInput(f"Unknown projection '{method}'. Choose pca, tsne or umap.",
+                       key="err.unknown_projection", value=method, allowed=("pca", "tsne", "umap"))
     sentences = [s.strip() for s in sentences if isinstance(s, str) and s.strip()]
     sentences = list(dict.fromkeys(sentences))  # each sentence once
     if len(sentences) < 2:
-        raise BadInput("The map needs at least two different, non-empty sentences.")
+        raise BadInput("The map needs at least two different, non-empty sentences.", key="err.similarity.map_few")
     if len(sentences) > MAX_MAP_SENTENCES:
-        raise BadInput(f"{len(sentences)} sentences; the map takes at most {MAX_MAP_SENTENCES}.")
+        raise BadInput(f"{len(sentences)} sentences; the map takes at most {MAX_MAP_SENTENCES}.",
+                       key="err.similarity.map_many", n=len(sentences), limit=MAX_MAP_SENTENCES)
     sentences = [_check_text(s, f"sentence {i + 1}") for i, s in enumerate(sentences)]
     if not 1 <= k <= 12:
-        raise BadInput("The number of clusters k must be between 1 and 12.")
+        raise BadInput("The number of clusters k must be between 1 and 12.",
+                       key="err.range_plain", name="k", lo=1, hi=12)
     enc = get_encoder(model)
     e = enc.encode(sentences)
     if method in ("tsne", "umap") and len(sentences) >= 4:

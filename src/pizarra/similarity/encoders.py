@@ -64,7 +64,8 @@ class MiniLMOnnx:
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()  # we truncate ourselves, to know who was cut
         if precision not in PRECISIONS:
-            raise BadInput(f"Unknown precision '{precision}': choose {' or '.join(PRECISIONS)}.")
+            raise BadInput(f"Unknown precision '{precision}': choose {' or '.join(PRECISIONS)}.",
+                           key="err.similarity.unknown_precision", value=precision, allowed=PRECISIONS)
         self.precision = precision
         path = onnx_path or ensure_minilm_onnx(weights, precision)
         so = ort.SessionOptions()
@@ -211,7 +212,8 @@ def ensure_minilm_onnx(weights: Path, precision: str = "fp32") -> Path:
                 import onnx
             except ImportError:
                 raise AssetMissing("onnx", "Building the fast MiniLM encoder needs the 'onnx' package: "
-                                   "run `make install` (or `pip install onnx`).") from None
+                                   "run `make install` (or `pip install onnx`).",
+                                   key="err.similarity.needs_package", package="onnx") from None
             from .onnx_graph import build_minilm_graph
 
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -258,7 +260,8 @@ def get_encoder(name: str = "minilm", bulk: bool = False) -> CachedEncoder:
     USE has one path.
     """
     if name not in MODELS:
-        raise BadInput(f"Unknown sentence model '{name}'. Choose one of: {', '.join(MODELS)}.")
+        raise BadInput(f"Unknown sentence model '{name}'. Choose one of: {', '.join(MODELS)}.",
+                       key="err.unknown_model", value=name, allowed=list(MODELS))
     key = f"{name}-int8" if bulk and name == "minilm" else name
     with _encoders_lock:
         if key not in _encoders:
@@ -267,7 +270,8 @@ def get_encoder(name: str = "minilm", bulk: bool = False) -> CachedEncoder:
                     import onnxruntime  # noqa: F401
                 except ImportError:
                     raise AssetMissing("onnxruntime", "The fast MiniLM encoder needs 'onnxruntime': "
-                                       "run `make install` (or `pip install onnxruntime`).") from None
+                                       "run `make install` (or `pip install onnxruntime`).",
+                                       key="err.similarity.needs_package", package="onnxruntime") from None
                 _encoders[key] = CachedEncoder(MiniLMOnnx(precision="int8" if bulk else "fp32"))
             else:
                 _encoders[key] = CachedEncoder(USEEncoder())

@@ -55,7 +55,8 @@ def load_collection(name: str, data=None) -> list[dict]:
             title = f"{info.get('author.name.full', '')} · {info.get('title.main', doc_id)}".strip(" ·")
             passages += [{"text": p, "doc": title} for p in split_passages(text)]
         return passages
-    raise BadInput(f"Unknown collection '{name}'. Choose one of: {', '.join(COLLECTIONS)}.")
+    raise BadInput(f"Unknown collection '{name}'. Choose one of: {', '.join(COLLECTIONS)}.",
+                   key="err.similarity.unknown_collection", value=name, allowed=list(COLLECTIONS))
 
 
 def index_path(collection: str, model: str) -> Path:
@@ -68,10 +69,12 @@ def build_index(collection: str, model: str = "use", passages: list[dict] | None
     """Embed every passage once and save ``{vectors, texts, docs}``; returns a summary."""
     _check_model(model)
     if collection not in COLLECTIONS and passages is None:
-        raise BadInput(f"Unknown collection '{collection}'. Choose one of: {', '.join(COLLECTIONS)}.")
+        raise BadInput(f"Unknown collection '{collection}'. Choose one of: {', '.join(COLLECTIONS)}.",
+                       key="err.similarity.unknown_collection", value=collection, allowed=list(COLLECTIONS))
     passages = passages if passages is not None else load_collection(collection)
     if not passages:
-        raise BadInput(f"The collection '{collection}' has no passages.")
+        raise BadInput(f"The collection '{collection}' has no passages.",
+                       key="err.similarity.empty_collection", value=collection)
     enc = get_encoder(model, bulk=True).inner  # int8 for MiniLM; no LRU cache: each passage is seen once
     texts = [p["text"] for p in passages]
     chunks, truncated = [], 0
@@ -107,7 +110,8 @@ def load_index(collection: str, model: str) -> dict:
                 raise AssetMissing(f"index:{collection}-{model}",
                                    f"The search index of '{collection}' for model '{model}' is not built yet. "
                                    f"Build it once (needs PIZARRA_DATA): `pizarra similarity index {collection} "
-                                   f"--model {model}`.")
+                                   f"--model {model}`.",
+                                   key="err.similarity.no_index", collection=collection, model=model)
             z = np.load(path, allow_pickle=True)
             _indexes[key] = {"vectors": z["vectors"].astype(np.float32), "texts": list(z["texts"]),
                              "docs": list(z["docs"])}
@@ -124,9 +128,10 @@ def search(query: str, collection: str = "quijote", model: str = "use", k: int =
     _check_model(model)
     query = _check_text(query, "query")
     if collection not in COLLECTIONS:
-        raise BadInput(f"Unknown collection '{collection}'. Choose one of: {', '.join(COLLECTIONS)}.")
+        raise BadInput(f"Unknown collection '{collection}'. Choose one of: {', '.join(COLLECTIONS)}.",
+                       key="err.similarity.unknown_collection", value=collection, allowed=list(COLLECTIONS))
     if not 1 <= k <= MAX_K:
-        raise BadInput(f"k must be between 1 and {MAX_K}.")
+        raise BadInput(f"k must be between 1 and {MAX_K}.", key="err.range_plain", name="k", lo=1, hi=MAX_K)
     index = load_index(collection, model)
     q = get_encoder(model, bulk=True).encode([query]).vectors[0]  # (d,) same path as the index
     scores = index["vectors"] @ q  # (N,)

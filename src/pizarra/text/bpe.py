@@ -43,7 +43,8 @@ def truncate(tokenizer_json: str, vocab_size: int):
     spec = json.loads(tokenizer_json)
     vocab = spec["model"]["vocab"]
     if not MIN_VOCAB <= vocab_size <= len(vocab):
-        raise BadInput(f"BPE vocabulary size must be between {MIN_VOCAB} and {len(vocab)} (got {vocab_size}).")
+        raise BadInput(f"BPE vocabulary size must be between {MIN_VOCAB} and {len(vocab)} (got {vocab_size}).",
+                       key="err.text.bpe_vocab", lo=MIN_VOCAB, hi=len(vocab), value=str(vocab_size))
     spec["model"]["vocab"] = {t: i for t, i in vocab.items() if i < vocab_size}
     n_base = len(vocab) - len(spec["model"]["merges"])  # specials + byte alphabet
     spec["model"]["merges"] = spec["model"]["merges"][:vocab_size - n_base]

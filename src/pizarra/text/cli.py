@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 app = typer.Typer()
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+from pizarra.cli_support import JsonOpt, emit_json, friendly  # noqa: E402
 
 
 def _table(title, header, rows):
@@ -31,7 +31,6 @@ def tokenize(text: Optional[str] = typer.Argument(None, help="Text to tokenize (
              compare: bool = typer.Option(False, "--compare", help="Tokens per word of every tokenizer, Spanish and English."),
              as_json: bool = JsonOpt):
     """Split text into tokens; --compare shows tokens per word for ours, Gemma's and SmolLM2's."""
-    from pizarra.cli import emit_json, friendly
 
     @friendly
     def run(as_json: bool):
@@ -59,7 +58,6 @@ def vectorize(sentences: Optional[list[str]] = typer.Argument(None, help="Senten
               lang: str = typer.Option("en", "--lang", help="Built-in example when no sentence is given: en | es"),
               as_json: bool = JsonOpt):
     """One-hot, bag of words or TF-IDF vectors of a few sentences: vocabulary, vectors, sparsity."""
-    from pizarra.cli import emit_json, friendly
 
     @friendly
     def run(as_json: bool):
@@ -67,7 +65,7 @@ def vectorize(sentences: Optional[list[str]] = typer.Argument(None, help="Senten
         from pizarra.text.vectorize import EXAMPLES, vectorize as vec
 
         if not sentences and lang not in EXAMPLES:
-            raise BadInput(f"--lang must be one of {', '.join(EXAMPLES)}.")
+            raise BadInput(f"--lang must be one of {', '.join(EXAMPLES)}.", key="err.cli.lang", allowed=list(EXAMPLES))
         res = vec(list(sentences or EXAMPLES[lang]), method)
         if as_json:
             return emit_json(res)

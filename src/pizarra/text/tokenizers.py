@@ -91,13 +91,16 @@ def tokenize(text: str, kind: str = "words", n: int = 2, vocab_size: int | None 
              lower: bool = False) -> dict:
     """Tokens of ``text`` for one tokenizer ``kind`` (see ``KINDS``)."""
     if not isinstance(text, str) or not text.strip():
-        raise BadInput("The text is empty: write a sentence to tokenize.")
+        raise BadInput("The text is empty: write a sentence to tokenize.", key="err.text.empty_tokenize")
     if len(text) > MAX_CHARS:
-        raise BadInput(f"The text is too long ({len(text)} characters; at most {MAX_CHARS}).")
+        raise BadInput(f"The text is too long ({len(text)} characters; at most {MAX_CHARS}).",
+                       key="err.text.too_long", n=len(text), limit=MAX_CHARS)
     if kind not in KINDS:
-        raise BadInput(f"Unknown tokenizer '{kind}': choose {', '.join(KINDS)}.")
+        raise BadInput(f"Unknown tokenizer '{kind}': choose {', '.join(KINDS)}.",
+                       key="err.text.unknown_tokenizer", kind=kind, allowed=KINDS)
     if not 1 <= n <= MAX_N:
-        raise BadInput(f"n must be between 1 and {MAX_N} (got {n}).")
+        raise BadInput(f"n must be between 1 and {MAX_N} (got {n}).",
+                       key="err.range", name="n", lo=1, hi=MAX_N, value=str(n))
     if lower:
         text = text.lower()
     ids = None

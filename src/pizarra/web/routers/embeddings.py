@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from pizarra.web import i18n
-from pizarra.web.app import chapter_views, render
+from pizarra.web.templating import chapter_page
 
 router = APIRouter()
 SLUG = "embeddings"
@@ -126,9 +126,8 @@ PROMPTS = {
 
 @router.get("/capitulo/embeddings", response_class=HTMLResponse, tags=["pages"], summary="Chapter 3 page")
 def page(request: Request) -> HTMLResponse:
-    view = next(c for c in chapter_views(i18n.request_lang(request)) if c["slug"] == SLUG)
-    return render(request, "embeddings.html", chapter=view, current_slug=SLUG, prompts=PROMPTS,
-                  info=vectors_info())
+    return chapter_page(request, SLUG, prompts=PROMPTS,
+                        info=vectors_info())
 
 
 # ----------------------------------------------------------------------------------------- API
@@ -196,7 +195,8 @@ def project(req: ProjectIn) -> ProjectOut:
     elif req.words:
         words = req.words
     else:
-        raise BadInput("Give `words` (3 to 300) or a `word` whose neighbourhood to project.")
+        raise BadInput("Give `words` (3 to 300) or a `word` whose neighbourhood to project.",
+                       key="err.embeddings.project_what")
     return ProjectOut(**run(emb, words, req.method, req.dims))
 
 

@@ -22,11 +22,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.config import REPO_ROOT
+from pizarra.config import reports_dir
 from pizarra.generation.generate import FABLE_START, LECTURE_EXAMPLE, LECTURE_PREFIX, LIMITS, TEMPERATURES
 from pizarra.llm.runtime import RANGES
 from pizarra.web import i18n
-from pizarra.web.app import chapter_views, render
+from pizarra.web.templating import chapter_page
 
 router = APIRouter()
 SLUG = "generar-texto"
@@ -179,7 +179,7 @@ def reports() -> dict:
     out = {}
     for name in ("perplexity", "bench", "speed"):
         try:
-            out[name] = json.loads((REPO_ROOT / "reports" / f"generation_{name}.json").read_text())
+            out[name] = json.loads((reports_dir() / f"generation_{name}.json").read_text())
         except (OSError, ValueError):
             out[name] = None
     return out
@@ -187,10 +187,9 @@ def reports() -> dict:
 
 @router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 7 page")
 def page(request: Request) -> HTMLResponse:
-    view = next(c for c in chapter_views(i18n.request_lang(request)) if c["slug"] == SLUG)
-    return render(request, "generation.html", chapter=view, current_slug=SLUG, prefix=LECTURE_PREFIX,
-                  fable=FABLE_START, lecture=LECTURE_EXAMPLE, models=MODELS, limits=LIMITS, ranges=RANGES,
-                  reports=reports(), temperatures=TEMPERATURES)
+    return chapter_page(request, SLUG, prefix=LECTURE_PREFIX,
+                        fable=FABLE_START, lecture=LECTURE_EXAMPLE, models=MODELS, limits=LIMITS, ranges=RANGES,
+                        reports=reports(), temperatures=TEMPERATURES)
 
 
 # ---------------------------------------------------------------------------------------- API

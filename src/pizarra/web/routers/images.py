@@ -21,9 +21,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.config import REPO_ROOT
+from pizarra.config import reports_dir
 from pizarra.web import i18n
-from pizarra.web.app import chapter_views, render
+from pizarra.web.templating import chapter_page
 
 router = APIRouter()
 SLUG = "generar-imagenes"
@@ -180,7 +180,7 @@ def reports() -> dict:
     out = {"cards": {a["name"]: a.get("metrics") for a in list_artifacts() if a["name"].startswith("img-")}}
     for name in ("quality", "bench"):
         try:
-            out[name] = json.loads((REPO_ROOT / "reports" / f"images_{name}.json").read_text())
+            out[name] = json.loads((reports_dir() / f"images_{name}.json").read_text())
         except (OSError, ValueError):
             out[name] = None
     return out
@@ -196,15 +196,14 @@ def page(request: Request) -> HTMLResponse:
     from pizarra.images.data import N_CLASSES, class_name
 
     lang = i18n.request_lang(request)
-    view = next(c for c in chapter_views(lang) if c["slug"] == SLUG)
     try:
         gallery, missing = _pictures(gallery_sample(1)), None
     except AssetMissing as err:
         gallery, missing = [], str(err)
     limits = {"caption": MAX_CAPTION, "n": MAX_N, "steps": MAX_STEPS, "k": MAX_K, "points": MAX_POINTS}
-    return render(request, "images.html", chapter=view, current_slug=SLUG, gallery=gallery, missing=missing,
-                  reports=reports(), limits=limits, steps_viewer=STEPS_VIEWER, guidance=DEFAULT_GUIDANCE,
-                  classes_js=[{"es": class_name(c, "es"), "en": class_name(c, "en")} for c in range(N_CLASSES)])
+    return chapter_page(request, SLUG, gallery=gallery, missing=missing,
+                        reports=reports(), limits=limits, steps_viewer=STEPS_VIEWER, guidance=DEFAULT_GUIDANCE,
+                        classes_js=[{"es": class_name(c, "es"), "en": class_name(c, "en")} for c in range(N_CLASSES)])
 
 
 # ----------------------------------------------------------------------------------------- API

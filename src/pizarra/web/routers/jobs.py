@@ -33,8 +33,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from pizarra.errors import PizarraError
+from pizarra.errors import BadInput, PizarraError
 from pizarra.jobs import TERMINAL, JobRunner
+from pizarra.jobs.store import MESSAGE_KEYS, STATUSES
+from pizarra.web import i18n
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -79,14 +81,33 @@ def attach_runner(app: FastAPI, db_path: str | Path | None = None, **runner_kwar
     return runner
 
 
+def http_error(err: PizarraError) -> HTTPException:
+    """``err`` as an HTTPException (the router works in any FastAPI app) that keeps its catalogue
+    key and parameters: the lab's handler answers it in the request's language."""
+    exc = HTTPException(err.status_code, str(err))
+    exc.i18n_key, exc.i18n_params = err.i18n_key, err.i18n_params
+    return exc
+
+
 def get_runner(request: Request) -> JobRunner:
     runner = getattr(request.app.state, "job_runner", None)
     if runner is None:
-        raise HTTPException(503, "The job runner is not available in this server.")
+        err = PizarraError("The job runner is not available in this server.", key="err.jobs.no_runner")
+        err.status_code = 503
+        raise http_error(err)
     return runner
 
 
 Runner = Annotated[JobRunner, Depends(get_runner)]
+
+
+def page_texts(lang: str) -> dict:
+    """What the jobs page shows for the API's machine words, in ``lang``: each status, and the
+    runner's own sentences about a job's end (the API keeps ``status`` and ``error`` as they are)."""
+    return {
+        "status": {s: i18n.t(f"jobs.status.{s}", lang) for s in STATUSES},
+        "error": {sentence: i18n.t(key, lang) for sentence, key in MESSAGE_KEYS.items()},
+    }
 
 
 async def _call(func, *args, **kwargs):
@@ -94,7 +115,7 @@ async def _call(func, *args, **kwargs):
     try:
         return await run_in_threadpool(func, *args, **kwargs)
     except PizarraError as err:
-        raise HTTPException(err.status_code, str(err)) from None
+        raise http_error(err) from None
 
 
 @router.get("", summary="Jobs, newest first", responses={422: _ERR, 503: _ERR})
@@ -143,7 +164,8 @@ async def job_events(
     if last_event_id is not None and last_event_id.strip():
         value = last_event_id.strip()
         if not value.isdigit() or int(value) > MAX_ID:
-            raise HTTPException(422, f"Last-Event-ID must be an event seq (an integer ≥ 0), not {value[:32]!r}.")
+            raise http_error(BadInput(f"Last-Event-ID must be an event seq (an integer ≥ 0), not {value[:32]!r}.",
+                                      key="err.jobs.last_event_id", value=value[:32]))
         after = int(value)
     return StreamingResponse(
         _event_stream(runner, request, job_id, after or 0),

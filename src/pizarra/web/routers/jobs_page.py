@@ -8,11 +8,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from pizarra.web.app import render
+from pizarra.web import i18n
+from pizarra.web.templating import render
+from pizarra.web.routers.jobs import page_texts
 
 router = APIRouter()
 
 
 @router.get("/trabajos", response_class=HTMLResponse, tags=["pages"], summary="Background jobs")
 async def jobs_page(request: Request) -> HTMLResponse:
-    return render(request, "jobs.html")
+    return render(request, "jobs.html", texts=page_texts(i18n.request_lang(request)))

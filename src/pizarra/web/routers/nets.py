@@ -20,9 +20,8 @@ from functools import lru_cache
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from pizarra.chapters import BY_SLUG
 from pizarra.web import i18n
-from pizarra.web.app import chapter_views, render
+from pizarra.web.templating import chapter_page
 
 SLUG = "redes-recurrentes-transformers"
 VANISHING_MAX = 120  # characters of the built-in sentence the gradient is followed through
@@ -55,10 +54,9 @@ def nets_page(request: Request) -> HTMLResponse:
     from pizarra.nets.explain import EXAMPLES
 
     lang = i18n.request_lang(request)
-    view = next(c for c in chapter_views(lang) if c["slug"] == SLUG)
     strings = {k: v for k, v in i18n.catalogue(lang).items() if k.startswith("nets.js.")}
-    return render(request, "nets.html", chapter=view, current_slug=SLUG, ladder=ladder_table(),
-                  examples=EXAMPLES, js_strings=strings, ready=BY_SLUG[SLUG].ready)
+    return chapter_page(request, SLUG, ladder=ladder_table(),
+                        examples=EXAMPLES, js_strings=strings)
 
 
 @api.get("/elman", summary="Hidden states of the trained Elman RNN, character by character")

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from pizarra.web import i18n
-from pizarra.web.app import chapter_views, render
+from pizarra.web.templating import chapter_page
 
 router = APIRouter()
 SLUG_IMDB, SLUG_GEN = "imdb", "discriminativa-generativa"
@@ -52,10 +52,6 @@ def imdb_report() -> dict:
     return {**rep, "order": order}
 
 
-def _view(request: Request, slug: str) -> dict:
-    return next(c for c in chapter_views(i18n.request_lang(request)) if c["slug"] == slug)
-
-
 def _context() -> dict:
     from pizarra.sentiment import shipped
     from pizarra.sentiment.examples import SLIDE_REVIEWS, SLIDE_TABLE
@@ -66,13 +62,12 @@ def _context() -> dict:
 
 @router.get(f"/capitulo/{SLUG_IMDB}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 5 page")
 def page_imdb(request: Request) -> HTMLResponse:
-    return render(request, "sentiment.html", chapter=_view(request, SLUG_IMDB), current_slug=SLUG_IMDB, **_context())
+    return chapter_page(request, SLUG_IMDB, **_context())
 
 
 @router.get(f"/capitulo/{SLUG_GEN}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 1 page")
 def page_generative(request: Request) -> HTMLResponse:
-    return render(request, "sentiment_generative.html", chapter=_view(request, SLUG_GEN), current_slug=SLUG_GEN,
-                  **_context())
+    return chapter_page(request, SLUG_GEN, **_context())
 
 
 @router.post("/api/sentiment/predict", tags=["sentiment"])

@@ -19,9 +19,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.config import REPO_ROOT
+from pizarra.config import reports_dir
 from pizarra.web import i18n
-from pizarra.web.app import chapter_views, render
+from pizarra.web.templating import chapter_page
 
 router = APIRouter()
 SLUG = "entender-texto"
@@ -99,7 +99,7 @@ def eval_report() -> dict | None:
     """The measured reports (``reports/similarity_eval.json``, ``similarity_bench.json``) if present."""
     out = {}
     for name in ("eval", "bench"):
-        path = REPO_ROOT / "reports" / f"similarity_{name}.json"
+        path = reports_dir() / f"similarity_{name}.json"
         try:
             out[name] = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -112,10 +112,9 @@ def page(request: Request) -> HTMLResponse:
     from pizarra.similarity.core import LECTURE_CANDIDATES, LECTURE_SOURCE, MAP_EXAMPLES
     from pizarra.similarity.search import index_status
 
-    view = next(c for c in chapter_views(i18n.request_lang(request)) if c["slug"] == SLUG)
-    return render(request, "similarity.html", chapter=view, current_slug=SLUG, source=LECTURE_SOURCE,
-                  candidates=LECTURE_CANDIDATES, map_examples=MAP_EXAMPLES, indexes=index_status(),
-                  reports=eval_report(), limits={"candidates": MAX_CANDIDATES, "chars": MAX_CHARS})
+    return chapter_page(request, SLUG, source=LECTURE_SOURCE,
+                        candidates=LECTURE_CANDIDATES, map_examples=MAP_EXAMPLES, indexes=index_status(),
+                        reports=eval_report(), limits={"candidates": MAX_CANDIDATES, "chars": MAX_CHARS})
 
 
 # ---------------------------------------------------------------------------------------- API

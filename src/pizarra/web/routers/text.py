@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from pizarra.web import i18n
-from pizarra.web.app import chapter_views, render
+from pizarra.web.templating import chapter_page
 
 router = APIRouter()
 SLUG = "texto-a-numeros"
@@ -69,8 +69,7 @@ def page(request: Request) -> HTMLResponse:
     from pizarra.text.tokenizers import SAMPLES
     from pizarra.text.vectorize import EXAMPLES
 
-    view = next(c for c in chapter_views(i18n.request_lang(request)) if c["slug"] == SLUG)
-    return render(request, "text.html", chapter=view, current_slug=SLUG, samples=SAMPLES, examples=EXAMPLES)
+    return chapter_page(request, SLUG, samples=SAMPLES, examples=EXAMPLES)
 
 
 @router.post("/api/text/tokenize", response_model=TokenizeOut, tags=["text"])

@@ -20,7 +20,7 @@ async function guarded(section, work) {
   finally { section.removeAttribute("aria-busy"); }
 }
 
-const fmt = (x) => (Math.round(x * 1000) / 1000).toFixed(3);
+const fmt = (x) => Pizarra.num(x, 3);  // in the page's language (0,655 in Spanish)
 function listScores(ol, results) {
   ol.innerHTML = "";
   if (!results.length) { ol.innerHTML = `<li>${T.no_results}</li>`; return; }
@@ -113,7 +113,7 @@ function drawProjection(data, highlight = "") {
     marker: { size: hit.map((h) => (h ? 14 : 7)), color: hit.map((h) => (h ? "#d9480f" : "#1d3b2f")) },
   };
   if (three) trace.z = data.points.map((p) => p.z);
-  const ev = data.explained_variance ? ` · ${data.explained_variance.map((v) => (100 * v).toFixed(1) + "%").join(" / ")}` : "";
+  const ev = data.explained_variance ? ` · ${data.explained_variance.map((v) => Pizarra.pct(v, 1)).join(" / ")}` : "";
   const layout = { margin: { l: 30, r: 10, t: 30, b: 30 }, title: { text: data.method.toUpperCase() + ev, font: { size: 14 } },
                    showlegend: false, hovermode: "closest" };
   const plot = $("#projector-plot");

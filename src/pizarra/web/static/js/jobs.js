@@ -2,9 +2,14 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const FINAL = new Set(["done", "failed", "cancelled", "interrupted"]);
+  // The API's machine words (status, the runner's own sentences) as the page's language says them
+  const TEXTS = JSON.parse(document.getElementById("job-texts").textContent);
+  const statusText = (s) => TEXTS.status[s] || s;
+  const errorText = (e) => TEXTS.error[e] || e;
   let source = null, current = null;
 
   async function api(method, url, body) {
+    url += (url.includes("?") ? "&" : "?") + "lang=" + (document.documentElement.lang || "es");  // errors
     const r = await fetch(url, {method, headers: {"Content-Type": "application/json"},
                                 body: body ? JSON.stringify(body) : undefined});
     const data = await r.json();
@@ -15,8 +20,8 @@
   async function refreshTable() {
     const data = await api("GET", "/api/jobs?limit=10");
     const rows = (data.jobs || data).map((j) =>
-      `<tr><td>${j.id}</td><td>${j.kind}</td><td>${j.status}</td>` +
-      `<td>${j.error ? j.error : (j.result ? JSON.stringify(j.result).slice(0, 80) : "")}</td></tr>`);
+      `<tr><td>${j.id}</td><td>${j.kind}</td><td>${statusText(j.status)}</td>` +
+      `<td>${j.error ? errorText(j.error) : (j.result ? JSON.stringify(j.result).slice(0, 80) : "")}</td></tr>`);
     document.querySelector("#job-table tbody").innerHTML = rows.join("");
   }
 
@@ -24,7 +29,7 @@
     current = job.id;
     $("job-live").hidden = false;
     $("job-id").textContent = "#" + job.id;
-    $("job-status").textContent = job.status;
+    $("job-status").textContent = statusText(job.status);
     $("job-cancel").disabled = false;
     source = new EventSource(`/api/jobs/${job.id}/events`);
     source.onmessage = (msg) => {
@@ -36,7 +41,7 @@
         if (ev.metrics) $("job-metrics").textContent = JSON.stringify(ev.metrics);
       }
       if (ev.type === "status") {
-        $("job-status").textContent = ev.status + (ev.error ? ": " + ev.error : "");
+        $("job-status").textContent = statusText(ev.status) + (ev.error ? ": " + errorText(ev.error) : "");
         if (FINAL.has(ev.status)) {   // close only on a final status: the browser reconnects otherwise
           source.close();
           $("job-cancel").disabled = true;

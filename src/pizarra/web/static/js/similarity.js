@@ -6,7 +6,7 @@
   const api = Pizarra.api;
   const lines = (text) => text.split("\n").map((s) => s.trim()).filter((s) => s.length > 0);
   const esc = Pizarra.esc;
-  const bar = (score, cls) => `<span class="bar ${cls}" style="width:${Math.max(0, score) * 8}em"></span> ${score.toFixed(3)}`;
+  const bar = (score, cls) => `<span class="bar ${cls}" style="width:${Math.max(0, score) * 8}em"></span> ${Pizarra.num(score, 3)}`;
 
   // ------------------------------------------------------------------------------- compare
   $("compare-form").addEventListener("submit", async (ev) => {
@@ -24,7 +24,7 @@
         `<td class="num score-use">${bar(use.scores[r.index], "use")}</td></tr>`).join("");
       $("compare-table").hidden = false;
       $("compare-notice").textContent = mini.notices.concat(use.notices).join("\n");
-      const ms = (r) => r.ms > 0.05 ? `${r.ms.toFixed(1)} ms` : "cache";
+      const ms = (r) => r.ms > 0.05 ? `${Pizarra.num(r.ms, 1)} ms` : "cache";
       $("compare-time").textContent = `MiniLM (ONNX): ${ms(mini)} · USE: ${ms(use)}`;
     } catch (e) { $("compare-error").textContent = e.message; }
   });
@@ -59,7 +59,7 @@
     try {
       const r = await api("/api/similarity/search?" + q.toString());
       $("search-results").innerHTML = r.results.map((p) =>
-        `<div class="passage"><div class="meta">${p.rank}. <b>${p.score.toFixed(3)}</b> · ${esc(p.doc)}</div>${esc(p.text)}</div>`).join("");
+        `<div class="passage"><div class="meta">${p.rank}. <b>${Pizarra.num(p.score, 3)}</b> · ${esc(p.doc)}</div>${esc(p.text)}</div>`).join("");
     } catch (e) { $("search-error").textContent = e.message; }
   });
 

@@ -34,7 +34,7 @@ async function tokenize() {
       span.textContent = tok;
       box.appendChild(span);
     }
-    $("#tokenize-summary").textContent = fill(T.summary, { tokens: r.n_tokens, words: r.n_words, ratio: r.tokens_per_word ?? "–" });
+    $("#tokenize-summary").textContent = fill(T.summary, { tokens: r.n_tokens, words: r.n_words, ratio: Pizarra.num(r.tokens_per_word) });
     $("#token-ids").textContent = r.ids ? r.ids.join(" ") : "–";
   });
 }
@@ -49,8 +49,8 @@ $("#compare-go").addEventListener("click", () => guarded($("#compare-lab"), asyn
   tbody.innerHTML = "";
   for (const row of r.rows) {
     const tr = document.createElement("tr");
-    tr.innerHTML = `<td></td><td class="num">${row.vocab_size ? row.vocab_size.toLocaleString() : "–"}</td>` +
-                   `<td class="num">${row.es.toFixed(2)}</td><td class="num">${row.en.toFixed(2)}</td>`;
+    tr.innerHTML = `<td></td><td class="num">${row.vocab_size ? Pizarra.num(row.vocab_size) : "–"}</td>` +
+                   `<td class="num">${Pizarra.num(row.es, 2)}</td><td class="num">${Pizarra.num(row.en, 2)}</td>`;
     tr.firstChild.textContent = row.tokenizer;
     tbody.appendChild(tr);
   }
@@ -75,16 +75,16 @@ async function vectorize() {
       for (const x of r.vectors[i]) {
         const td = tr.insertCell();
         td.className = "num" + (x ? " one" : "");
-        td.textContent = r.method === "tfidf" ? x.toFixed(2) : String(x);
+        td.textContent = r.method === "tfidf" ? Pizarra.num(x, 2) : String(x);
       }
     });
     if (r.idf) {
       const tr = body.insertRow();
       const th = document.createElement("th"); th.textContent = T.idf; tr.appendChild(th);
-      for (const x of r.idf) { const td = tr.insertCell(); td.className = "num note"; td.textContent = x.toFixed(2); }
+      for (const x of r.idf) { const td = tr.insertCell(); td.className = "num note"; td.textContent = Pizarra.num(x, 2); }
     }
     $("#vectorize-summary").textContent = fill(T.vsummary, { dim: r.dimension, rows: r.rows.length, nonzero: r.nonzero,
-                                                              sparsity: (100 * r.sparsity).toFixed(0) });
+                                                              sparsity: Pizarra.num(100 * r.sparsity, 0) });
   });
 }
 vf.addEventListener("submit", (e) => { e.preventDefault(); vectorize(); });
