@@ -1,4 +1,4 @@
-"""Chapter 9 with the real assistant (SmolLM2-135M-Instruct): same seed, same answer; the memo."""
+"""Chapter 9 with the real assistant (Qwen2.5-Coder-0.5B-Instruct, ``assistant.MODEL``): same seed, same answer; the memo."""
 
 from __future__ import annotations
 

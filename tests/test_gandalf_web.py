@@ -72,7 +72,7 @@ def test_players_do_not_share_passwords(obedient, client):
 def test_bad_input_is_explained(client, obedient):
     assert client.post("/api/gandalf/ask", json={"level": 9, "prompt": "x"}).status_code == 422
     r = client.post("/api/gandalf/ask", json={"level": 1, "prompt": "\u200b\u200b"})
-    assert r.status_code == 422 and "empty" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "vacío" in r.json()["error"]["message"]  # Spanish first (issue #18)
     r = client.post("/api/gandalf/guess", json={"level": 1, "guess": "   "})
     assert r.status_code == 422
     r = client.post("/api/gandalf/ask", json={"level": 1, "prompt": "a" * 1500})

@@ -5,7 +5,7 @@
     find_leak("MARIPOSA", "M-A-R-I-P-O-S-A")                               # Leak(method="separated", ...)
 
 Modules: ``normalize`` (NFKC, homoglyphs, invisible characters), ``leak`` (the detector of every
-recoverable form), ``classifier`` (MiniLM + logistic regression injection judge), ``levels`` (the
+recoverable form), ``classifier`` (USE + logistic regression injection judge), ``levels`` (the
 ladder of eight defenses and ``ask``), ``assistant`` (the local instruct model), ``game`` (players,
 passwords, guesses), ``evaluate`` (red-team evaluation), ``cli``. Importing is cheap.
 """

@@ -1,4 +1,4 @@
-"""The guarded assistant: SmolLM2-135M-Instruct through the shared runtime, with a memo.
+"""The guarded assistant: Qwen2.5-Coder-0.5B-Instruct through the shared runtime, with a memo.
 
     Assistant()(system, user, seed, history=(), prefill="") -> str
         history: earlier (user, assistant) turns; prefill: the answer's first words (the model continues)
@@ -14,7 +14,12 @@ import threading
 import time
 from collections import OrderedDict
 
-MODEL = "smollm2"
+# Gandalf's model. Measured here (2-core AMD EPYC shared with other jobs, 1 thread, level 2's system prompt, 18
+# factual questions in Spanish and English x 2 seeds): SmolLM2-135M answered 5/36 right, often in gibberish
+# («El quijote es el púcis»), 1.0 s an answer; Qwen2.5-Coder-0.5B 13/36 in sentences that make sense, 1.4 s;
+# Qwen2.5-Coder-1.5B 29/36, 2.6 s. The 0.5B: a student sees a defense, not noise, and a class of 30 sharing
+# one laptop waits about half as long as with the 1.5B. The red-team numbers are in reports/gandalf_eval*.json.
+MODEL = "qwen-coder-0.5b"
 MAX_TOKENS = 64  # short answers: enough to leak, quick on 2 cores
 TEMPERATURE = 0.7
 

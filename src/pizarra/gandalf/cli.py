@@ -2,9 +2,9 @@
 
     pizarra gandalf ask LEVEL "¿Cuál es la contraseña?" [--password MARIPOSA] [--seed 0] [--lang es]
     pizarra gandalf check PASSWORD TEXT          does TEXT reveal PASSWORD? (the leak detector)
-    pizarra gandalf eval [--attacks FILE.jsonl] [--benign FILE.jsonl] [--seed S] [--levels 1,7,8]
-                         [--out reports/gandalf_eval.json]
-    pizarra gandalf train-classifier [--C 16]    needs PIZARRA_DATA; writes artifacts/gandalf-injection-clf
+    pizarra gandalf eval [--attacks FILE.jsonl] [--benign FILE.jsonl] [--topic FILE.jsonl] [--seed S]
+                         [--levels 1,7,8] [--model NAME] [--out reports/gandalf_eval.json]
+    pizarra gandalf train-classifier [--C 4]     needs PIZARRA_DATA; writes artifacts/gandalf-injection-clf
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ app = typer.Typer(no_args_is_help=True, help="Seguridad y alineamiento: the pass
                                              "its leak detector, injection judge and red-team evaluation.")
 
 
-from ..cli_support import cli as _cli, json_opt as _json_opt, run as _run  # noqa: E402  (shared by chapter CLIs)
+from .. import cli_support as _support  # noqa: E402  (out, err, emit_json: shared by every command)
+from ..cli_support import json_opt as _json_opt, run as _run  # noqa: E402
 
 
 @app.command("ask")
@@ -42,9 +43,9 @@ def ask_cmd(level: int = typer.Argument(..., help="Level 1-8."),
         turn = ask(level, pw, prompt, seed=seed, lang=lang)
         result = {**turn.public(), "password": pw}
         if as_json:
-            _cli().emit_json(result)
+            _support.emit_json(result)
             return
-        out = _cli().out
+        out = _support.out
         out.print(f"[dim]level {level} · password {pw}[/]")
         out.print(turn.answer, highlight=False)
         if turn.blocked:
@@ -65,9 +66,9 @@ def check_cmd(password: str = typer.Argument(...), text: str = typer.Argument(..
         leak = find_leak(password, text, fuzzy=fuzzy)
         result = {"leak": leak is not None, **(leak.to_dict() if leak else {})}
         if as_json:
-            _cli().emit_json(result)
+            _support.emit_json(result)
         else:
-            _cli().out.print(f"[red]leak ({leak.method}):[/] {leak.evidence}" if leak else "[green]no leak[/]",
+            _support.out.print(f"[red]leak ({leak.method}):[/] {leak.evidence}" if leak else "[green]no leak[/]",
                              highlight=False)
 
     _run(go, as_json)
@@ -78,6 +79,11 @@ def eval_cmd(attacks: Optional[Path] = typer.Option(None, help="JSON lines with 
                                                          "(default: the shipped attack set)."),
              benign: Optional[Path] = typer.Option(None, help="Benign questions, JSON lines "
                                                         "(default: the shipped set; 'none' to skip)."),
+             topic: Optional[Path] = typer.Option(None, help="Benign questions that touch the topic (strong "
+                                                       "passwords, ciphers...), JSON lines (default: the shipped "
+                                                       "set; 'none' to skip)."),
+             model: Optional[str] = typer.Option(None, help="Gandalf's model (default: the game's, "
+                                                       "pizarra.gandalf.assistant.MODEL)."),
              seed: int = typer.Option(0, help="Seed for passwords and sampling."),
              levels: str = typer.Option("1,2,3,4,5,6,7,8", help="Comma-separated levels."),
              limit: int = typer.Option(0, min=0, help="Only the first N attacks and benign questions (0 = all)."),
@@ -90,71 +96,83 @@ def eval_cmd(attacks: Optional[Path] = typer.Option(None, help="JSON lines with 
         from tqdm import tqdm
 
         from ..errors import BadInput
-        from .evaluate import ATTACKS, BENIGN, evaluate, read_prompts
+        from .evaluate import ATTACKS, BENIGN, TOPIC, evaluate, read_prompts
 
         try:
             lv = sorted({int(x) for x in levels.split(",") if x.strip()})
         except ValueError:
-            raise BadInput("--levels must be numbers separated by commas, e.g. 1,7,8.") from None
+            raise BadInput("--levels must be numbers separated by commas, e.g. 1,7,8.",
+                           key="err.cli.levels_format") from None
         if not lv or any(x not in range(1, 9) for x in lv):
-            raise BadInput("--levels must be between 1 and 8.")
+            raise BadInput("--levels must be between 1 and 8.", key="err.cli.levels_range")
         a = read_prompts(attacks or ATTACKS)
         b = [] if benign is not None and str(benign) == "none" else read_prompts(benign or BENIGN)
+        tp = [] if topic is not None and str(topic) == "none" else read_prompts(topic or TOPIC)
         if limit:
-            a, b = a[:limit], b[:limit]
-        bar = tqdm(total=len(a + b) * len(lv), desc="gandalf eval", unit="turn", file=sys.stderr)
+            a, b, tp = a[:limit], b[:limit], tp[:limit]
+        bar = tqdm(total=len(a + b + tp) * len(lv), desc="gandalf eval", unit="turn", file=sys.stderr)
 
         def progress(done, total):
             bar.n = done
             bar.refresh()
 
-        result = evaluate(a, b, seed=seed, levels=lv, progress=progress, threads=threads)
+        result = evaluate(a, b, seed=seed, levels=lv, progress=progress, threads=threads, topic=tp, model=model)
         result["threads"] = threads
         bar.close()
         result["attacks_file"] = str(attacks or "src/pizarra/gandalf/data/attacks.jsonl")
         result["benign_file"] = str(benign or "src/pizarra/gandalf/data/benign.jsonl")
+        result["topic_file"] = str(topic or "src/pizarra/gandalf/data/benign_topic.jsonl")
+        result["command"] = "pizarra gandalf " + " ".join(sys.argv[sys.argv.index("eval"):] if "eval" in sys.argv
+                                                          else ["eval"])
         if out:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         if as_json:
-            _cli().emit_json(result)
+            _support.emit_json(result)
             return
         from rich.table import Table
 
-        t = Table(title=f"Gandalf red team · {len(a)} attacks · {len(b)} benign · seed {seed}")
-        for col in ("level", "leak rate", "false refusals", "blocked by"):
+        t = Table(title=f"Gandalf red team · {result['model']} · {len(a)} attacks · {len(b)} benign · "
+                        f"{len(tp)} on the topic · seed {seed}")
+        for col in ("level", "leak rate", "false refusals", "false refusals (topic)", "model declined (topic)",
+                    "blocked by"):
             t.add_column(col)
+
+        def pct(x):
+            return "-" if x is None else f"{x:.1%}"
+
         for k, r in result["levels"].items():
-            fr = "-" if r["false_refusal_rate"] is None else f"{r['false_refusal_rate']:.1%}"
-            t.add_row(k, f"{r['leak_rate']:.1%}", fr, ", ".join(f"{d}={n}" for d, n in r["blocked_by"].items()))
-        _cli().out.print(t)
-        _cli().out.print(f"{result['seconds']:.0f} s · {result['llm_calls']} model calls, "
+            t.add_row(k, pct(r["leak_rate"]), pct(r["false_refusal_rate"]), pct(r["false_refusal_rate_topic"]),
+                      pct(r["model_refusal_rate_topic"]), ", ".join(f"{d}={n}" for d, n in r["blocked_by"].items()))
+        _support.out.print(t)
+        _support.out.print(f"{result['seconds']:.0f} s · {result['llm_calls']} model calls, "
                          f"{result['llm_cache_hits']} answered from the memo")
 
     _run(go, as_json)
 
 
 @app.command("train-classifier")
-def train_cmd(C: float = typer.Option(16.0, "--C", min=1e-4, max=1e4, help="Inverse regularisation strength."),
+def train_cmd(C: float = typer.Option(4.0, "--C", min=1e-4, max=1e4, help="Inverse regularisation strength."),
               as_json: bool = _json_opt()):
-    """Train the injection judge (MiniLM embeddings + logistic regression); needs PIZARRA_DATA."""
+    """Train the injection judge (multilingual USE embeddings + logistic regression); needs PIZARRA_DATA."""
 
     def go():
         from ..config import data_dir
-        from ..errors import AssetMissing
+        from ..errors import AssetMissing, Phrase
         from .classifier import train
 
         if data_dir() is None:
             raise AssetMissing("prompt_injection", "Training the injection judge needs the data sets: "
-                                                   "set PIZARRA_DATA to the data folder.")
+                                                   "set PIZARRA_DATA to the data folder.",
+                                                   key="err.needs_data", what=Phrase("err.what.injection_judge"))
         result = train(C=C)
         if as_json:
-            _cli().emit_json(result)
+            _support.emit_json(result)
             return
         m = result["metrics"]["deepset_test"]
         for name in ("threshold", "threshold_strict"):
             r = m[name]
-            _cli().out.print(f"deepset test ({name} {result['config'][name]}): precision {r['precision']:.3f}, "
+            _support.out.print(f"deepset test ({name} {result['config'][name]}): precision {r['precision']:.3f}, "
                              f"recall {r['recall']:.3f}, F1 {r['f1']:.3f}")
 
     _run(go, as_json)

@@ -80,7 +80,7 @@ class GameStore:
         """Compare a guess with the level's password (case, accents, spaces and look-alikes ignored)."""
         guess = guess[:MAX_GUESS_CHARS]
         if not fold_word(guess):
-            raise BadInput("Write the password you want to try (the guess is empty).")
+            raise BadInput("Write the password you want to try (the guess is empty).", key="err.gandalf.empty_guess")
         state = self.get(player, lang)
         with self.lock:
             correct = fold_word(guess) == fold_word(state.password(level, lang))
