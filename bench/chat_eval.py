@@ -41,7 +41,7 @@ def main() -> None:
     todo = args.only or ["bmi", "halueval", "truthfulqa"]
 
     from pizarra.chat.code import eval_bmi
-    from pizarra.chat.evaluate import eval_hallucination, pin_threads, write_report
+    from pizarra.chat.evaluate import default_config, eval_hallucination, pin_threads, write_report
 
     pin_threads("smollm2", args.threads)
     machine = {"machine": platform.machine(), "cpus": __import__("os").cpu_count(), "threads": args.threads}
@@ -60,7 +60,7 @@ def main() -> None:
             old = json.loads((REPORTS / f"chat_{ds}.json").read_text())
             previous = old.get("rows") or old.get("examples")
         r = eval_hallucination(ds, n, max_minutes=args.minutes, previous=previous, progress=lambda i, total, row: log(
-            f"{ds} {i}/{total}: wrong={row['wrong']} se={row['se']['0.85']}"))
+            f"{ds} {i}/{total}: wrong={row['wrong']} score={row['scores'][default_config()]}"))
         r.update(machine=machine, command=" ".join(sys.argv))
         write_report(r, REPORTS / f"chat_{ds}.json")
         log(f"{ds}: {r['questions_done']} questions, AUROC {r['auroc']}, wrong rate {r['wrong_rate']}")

@@ -15,10 +15,17 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from pizarra.chat import code, evaluate, hallucination as h
+from pizarra.chat import code, evaluate
+from pizarra.chat import hallucination as h
 from pizarra.errors import BadInput
 
 FIXTURE_DATA = Path(__file__).parent / "fixtures" / "chat_data"
+
+
+def _model_installed(name: str) -> bool:
+    from pizarra.assets import models
+
+    return bool(models.status(name)["found"])
 PAGE = "/capitulo/instrucciones-chat-alucinaciones"
 
 
@@ -82,14 +89,70 @@ def test_analyse_with_minilm_separates_agreement_from_confabulation():
     made_up = ["They played the violin in an orchestra.", "Jesús was a drummer in a rock band.",
                "The book was published in 1987 by Planeta.", "José Ignacio sang opera in Milan.",
                "They never played any instrument."]
-    a, b = h.analyse(same), h.analyse(made_up)
+    a, b = h.analyse(same, 0.85, 0.9, "minilm"), h.analyse(made_up, 0.85, 0.9, "minilm")
     assert a["semantic_entropy"] < 0.9 and not a["flag"]
     assert b["semantic_entropy"] == pytest.approx(math.log(5), abs=1e-3) and b["flag"]
     assert len(b["clusters"]) == 5 and sorted(b["labels"]) == [0, 1, 2, 3, 4]
     assert sum(c["size"] for c in a["clusters"]) == 5
     assert np.allclose(np.diag(a["similarity"]), 1.0, atol=1e-3)
+    assert a["mean_similarity"] > b["mean_similarity"]
     with pytest.raises(BadInput):
         h.analyse(["only one"])
+    with pytest.raises(BadInput, match="Unknown encoder"):
+        h.analyse(same, encoder="bert")
+
+
+# Answers of the kind Qwen2.5-Coder gives at temperature 1 (same fact, different words), and made-up ones.
+EASY = {"es": ["La capital de Francia es París.", "París es la capital de Francia.", "La capital de Francia es París.",
+               "París.", "La capital de Francia es la ciudad de París."],
+        "en": ["The capital of France is Paris.", "Paris is the capital of France.", "The capital of France is Paris.",
+               "Paris.", "The capital city of France is Paris."]}
+MADE_UP = {"es": ["Tocaban la guitarra eléctrica en un grupo de rock.", "Jesús era batería y José Ignacio cantaba.",
+                  "El libro se publicó en 1987 en la editorial Planeta.",
+                  "Tocaban el violín en una orquesta de Sevilla.",
+                  "Nunca tocaron ningún instrumento: eran cantantes de ópera."],
+           "en": ["They played the electric guitar in a rock band.", "Jesús was the drummer and José Ignacio sang.",
+                  "The book was published in 1987 by Planeta.", "They played the violin in an orchestra in Seville.",
+                  "They never played an instrument: they were opera singers."]}
+
+
+EASY_Q = {"es": "¿Cuál es la capital de Francia?", "en": "What is the capital of France?"}
+MADE_UP_Q = {"es": h.EXAMPLE_QUESTIONS["es"][1], "en": h.EXAMPLE_QUESTIONS["en"][1]}
+
+
+def test_answer_core_keeps_what_the_answer_adds():
+    assert h.answer_core("La capital de Francia es París.", EASY_Q["es"]) == "París"
+    assert h.answer_core("The capital of France is Paris.", EASY_Q["en"]) == "Paris"
+    miller = "What nationality was James Henry Miller's wife?"
+    assert h.answer_core("James Henry Miller's wife was Scottish.", miller) == "Scottish"
+    band = h.answer_core("Tocaban la guitarra eléctrica en un grupo de rock.", MADE_UP_Q["es"])
+    assert band == "guitarra eléctrica rock"
+    assert h.answer_core("Sí, ambos.", "¿Son ambos futbolistas?") == "Sí"  # yes / no are answers
+    assert h.answer_core("La capital de Francia.", EASY_Q["es"]) == "La capital de Francia."  # nothing added: whole
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_default_detector_lets_an_easy_fact_pass_and_flags_made_up_answers(lang):
+    """The page's defaults (multilingual USE on the answers' cores, measured thresholds) on fixed
+    answers, in both languages."""
+    easy, made_up = h.analyse(EASY[lang], question=EASY_Q[lang]), h.analyse(MADE_UP[lang], question=MADE_UP_Q[lang])
+    assert easy["encoder"] == "use" == h.DEFAULTS["encoder"] and easy["cores"][0] in ("París", "Paris")
+    assert easy["semantic_entropy"] == 0.0 and len(easy["clusters"]) == 1
+    assert not easy["flag"] and easy["semantic_entropy"] < h.DEFAULTS["flag_at"], easy["clusters"]
+    assert made_up["flag"] and made_up["semantic_entropy"] > easy["semantic_entropy"]
+    assert made_up["mean_similarity"] < easy["mean_similarity"]
+
+
+def test_use_understands_that_spanish_answers_agree_where_minilm_does_not():
+    """Why the detector clusters with the multilingual USE: MiniLM reads Spanish as English subwords."""
+    pair = ["La capital de Francia es París.", "París es la capital francesa."]
+    other = ["La capital de Francia es París.", "Jesús tocaba la batería en un grupo de rock."]
+    def cos(texts, enc):
+        v = h.embed(texts, enc)
+        return float(v[0] @ v[1])
+
+    gap = {enc: cos(pair, enc) - cos(other, enc) for enc in h.ENCODERS}
+    assert gap["use"] > 0.3 and gap["use"] > gap["minilm"], gap
 
 
 # ------------------------------------------------------------------------------ evaluation helpers
@@ -104,18 +167,63 @@ def test_auroc_and_judges():
     assert not evaluate.halueval_correct("Mumbai, the financial capital.", "Delhi")
     assert evaluate.halueval_correct("It was President Nixon", "President Richard Nixon")  # F1 0.8
     assert evaluate.token_f1("", "x") == 0.0
+    # whole-sentence answers of an instruct model, judged by what they say (seen in HaluEval QA)
+    assert evaluate.halueval_correct("U.S. Highway 60 gives access to Zilpo Road.", "US 60")
+    assert evaluate.halueval_correct("Both Nicholas Ray and Elia Kazan are directors.", "director")
+    assert evaluate.halueval_correct("The female main protagonist of Catching Fire is 16 years old.", "16-year-old")
+    assert not evaluate.halueval_correct("It was recorded in Albany County.", "Ulster County")  # half: not enough
+    assert evaluate.halueval_correct("No, they are not.", "no")
+    assert not evaluate.halueval_correct("Yes, both are American rock bands, no doubt.", "no")
     tq = (["The watermelon seeds pass through your digestive system"], ["You grow watermelons in your stomach"])
     assert evaluate.truthfulqa_correct("They just pass through the digestive system.", *tq)
     assert not evaluate.truthfulqa_correct("A watermelon will grow in your stomach.", *tq)
 
 
-def test_summarise_reports_auroc_and_baseline():
-    rows = [{"wrong": w, "se": {str(t): s for t in evaluate.THRESHOLDS}}
-            for w, s in [(1, 1.6), (1, 1.0), (0, 0.0), (0, 0.5), (1, 0.2)]]
-    r = evaluate.summarise(rows, "halueval", "smollm2", 5, 32, 1.0, 0.9, 1.0, 5)
-    assert r["questions_done"] == 5 and r["wrong_rate"] == 0.6
-    assert r["auroc"] == pytest.approx(5 / 6, abs=1e-4)
-    assert r["flag_accuracy"] == 0.8 and r["majority_baseline_accuracy"] == 0.6
+def _fake_rows(pairs):
+    d = evaluate.default_config()
+    return [{"wrong": w, "scores": {d: s, "lexical": 1 - s}, "seconds": 1.0} for w, s in pairs]
+
+
+def test_summarise_reports_held_out_auroc_and_baseline():
+    # index % 3 == 0 tunes (rows 0, 3, 6), the others test
+    rows = _fake_rows([(1, 1.6), (1, 1.0), (0, 0.0), (0, 0.5), (1, 0.2), (1, 1.2), (0, 0.1), (0, 0.3), (1, 1.4)])
+    r = evaluate.summarise(rows, "halueval", "qwen-coder-1.5b", 5, 32, 1.0, 0.9, 9.0, 9)
+    assert r["questions_done"] == 9 and r["n_tune"] == 3 and r["n_test"] == 6
+    assert r["wrong_rate"] == pytest.approx(5 / 9, abs=1e-4)
+    d = evaluate.default_config()
+    assert r["detector"] == d and r["encoder"] == "use"
+    # test rows 1, 2, 4, 5, 7, 8: wrong scores 1.0, 0.2, 1.2, 1.4 vs right 0.0, 0.3 -> 7/8 pairs ordered
+    assert r["auroc"] == pytest.approx(7 / 8, abs=1e-4) == r["by_config"][d]["auroc_test"]
+    assert r["by_config"]["lexical"]["auroc_test"] == pytest.approx(1 / 8, abs=1e-4)
+    assert r["best_on_tune"]["config"] == d and r["by_config"][d]["auroc_tune"] == 1.0
+    # flag at 0.9 on the test part: flags rows 1, 5, 8 (all wrong); misses row 4 -> 5/6 right; majority 4/6
+    assert r["flag_accuracy"] == pytest.approx(5 / 6, abs=1e-4)
+    assert r["majority_baseline_accuracy"] == pytest.approx(4 / 6, abs=1e-4)
+    assert r["rows"] is rows
+
+
+def test_flag_threshold_split_and_previous_summary():
+    assert evaluate.flag_threshold([1, 1, 0, 0], [0.9, 0.7, 0.1, 0.7]) == 0.9  # J: 0.5 at 0.9 and at 0.7
+    assert evaluate.flag_threshold([1, 1, 0, 0], [0.9, 0.8, 0.1, 0.2]) == 0.8
+    assert evaluate.flag_threshold([1, 1], [0.9, 0.8]) is None
+    assert [evaluate.split_of(i) for i in range(6)] == ["tune", "test", "test", "tune", "test", "test"]
+    old = {"model": "smollm2", "encoder": "minilm", "auroc": 0.5312, "questions_done": 68, "rows": [{}]}
+    assert evaluate.previous_summary(old, "qwen-coder-1.5b") == {"model": "smollm2", "encoder": "minilm",
+                                                                 "auroc": 0.5312, "questions_done": 68}
+    newer = {"model": "qwen-coder-1.5b", "encoder": "use", "previous": {"model": "smollm2", "auroc": 0.53}}
+    assert evaluate.previous_summary(newer, "qwen-coder-1.5b") == {"model": "smollm2", "auroc": 0.53}
+    assert evaluate.previous_summary({"model": "qwen-coder-1.5b", "encoder": "use"}, "qwen-coder-1.5b") is None
+
+
+def test_row_scores_rank_made_up_answers_above_agreeing_ones():
+    easy = evaluate.row_scores(EASY["es"], EASY["es"][0], EASY_Q["es"])
+    made_up = evaluate.row_scores(MADE_UP["es"], MADE_UP["es"][0], MADE_UP_Q["es"])
+    assert set(easy) == set(made_up) and evaluate.default_config() in easy
+    assert {"use:spread", "minilm:spread", "use:greedy", "lexical", "use:se@0.85", "minilm:se@0.6", "use:core-se@0.7",
+            "minilm:core-spread", "core-lexical"} <= set(easy)
+    assert easy["use:core-se@0.7"] == 0.0 and easy["core-lexical"] < easy["lexical"]  # «París» five times
+    for name in ("use:spread", "use:greedy", "lexical", "use:core-spread", "core-lexical", evaluate.default_config()):
+        assert made_up[name] > easy[name], name
 
 
 # ------------------------------------------------------------------------------ language models
@@ -173,10 +281,14 @@ def test_check_validates_before_sampling_and_combines_the_steps(monkeypatch):
         return ["Paris is the capital of France.", "The capital of France is Paris.", "It is Lyon, in the south."]
 
     monkeypatch.setattr(h, "sample_answers", fake_sample)  # the real sampling: test_api_hallucination_stream
-    r = h.check("  What is the capital of France? ", n=3)
-    assert seen == {"question": "What is the capital of France?", "n": 3, "system": h.DEFAULT_SYSTEM}
+    r = h.check("  What is the capital of France? ", n=3, lang="en", encoder="minilm", threshold=0.85, flag_at=0.9)
+    assert seen == {"question": "What is the capital of France?", "n": 3, "system": h.DEFAULT_SYSTEM["en"]}
     assert r["labels"] == [0, 0, 1] and r["semantic_entropy"] == pytest.approx(0.6365, abs=1e-3)
     assert r["flag"] is False and r["max_entropy"] == pytest.approx(math.log(3), abs=1e-4)
+    h.check("¿Cuál es la capital de Francia?", n=3)
+    assert seen["system"] == h.DEFAULT_SYSTEM["es"]  # Spanish unless told otherwise
+    with pytest.raises(BadInput, match="Unknown language"):
+        h.check("Why?", n=2, lang="fr")
 
 
 # ------------------------------------------------------------------------------ web
@@ -222,7 +334,7 @@ def test_api_run_code_and_abuse(client):
     bad = client.post("/api/chat/run", json={"reply": "```python\nimport os\nprint(os.listdir('/'))\n```"}).json()
     assert bad["result"]["status"] == "refused" and bad["code"].startswith("import os")
     r = client.post("/api/chat/run", json={"reply": "nada"})
-    assert r.status_code == 422 and "No Python code" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "código Python" in r.json()["error"]["message"]  # Spanish first (issue #18)
     assert client.post("/api/chat/run", json={"code": "x" * 20_001}).status_code == 422
 
 
@@ -240,12 +352,41 @@ def test_api_stream_and_reply(client):
 
 
 def test_api_hallucination_stream(client):
-    events = _events(client.post("/api/chat/hallucination",
+    events = _events(client.post("/api/chat/hallucination?lang=es",  # the page's language (a cookie may say en)
                                  json={"question": "Who wrote Don Quixote?", "n": 2, "max_tokens": 5}).text)
     assert [e["type"] for e in events] == ["answer", "answer", "result"]
     res = events[-1]
     assert len(res["answers"]) == 2 and "semantic_entropy" in res and isinstance(res["flag"], bool)
+    assert res["model"] == h.DEFAULT_MODEL and res["encoder"] == "use" and res["system"] == h.DEFAULT_SYSTEM["es"]
+    en = _events(client.post("/api/chat/hallucination?lang=en",
+                             json={"question": "Who wrote Don Quixote?", "n": 2, "max_tokens": 4}).text)[-1]
+    assert en["system"] == h.DEFAULT_SYSTEM["en"]
     assert client.post("/api/chat/hallucination", json={"question": "x", "n": 50}).status_code == 422
+    assert client.post("/api/chat/hallucination", json={"question": "x", "encoder": "bert"}).status_code == 422
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_the_hallucination_lab_asks_in_the_pages_language(client, lang):
+    html = client.get(f"{PAGE}?lang={lang}").text
+    lab = html[html.index('id="halluc-lab"'):html.index('id="numbers-lab"')]
+    for q in h.EXAMPLE_QUESTIONS[lang]:
+        assert f'data-q="{q}"'.replace("'", "&#39;") in lab, q
+    assert ("¿Cuál es la capital de Francia?" in lab) == (lang == "es")
+    assert ("What is the capital of France?" in lab) == (lang == "en")
+    assert "Jesús y José Ignacio" in lab  # the lecture's story, as the slide tells it
+    assert ("footballers Jesús and José Ignacio" in lab) == (lang == "en")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _model_installed(h.DEFAULT_MODEL), reason=f"{h.DEFAULT_MODEL} is not installed")
+@pytest.mark.parametrize("question,lang", [("¿Cuál es la capital de Francia?", "es"),
+                                           ("What is the capital of France?", "en")])
+def test_the_real_detector_does_not_flag_the_easy_fact(question, lang):
+    """What a teacher tried first (SmolLM2 + MiniLM flagged «What is the capital of France?»):
+    the default model, encoder and thresholds, as the page uses them."""
+    r = h.check(question, lang=lang)
+    assert not r["flag"], r["answers"]
+    assert any("Par" in a for a in r["answers"]), r["answers"]
 
 
 def test_api_template_and_info(client):
@@ -302,6 +443,30 @@ def test_cli_chat_one_turn_and_hallucination_check(cli_app):
     assert r.exit_code == 2 and "between 2 and 20" in json.loads(r.stdout)["error"]["message"]
     r = CliRunner().invoke(cli_app, ["chat", "--model", "/nope/model.gguf", "--prompt", "Hi", "--json"])
     assert r.exit_code == 2 and "No GGUF file" in json.loads(r.stdout)["error"]["message"]
+
+
+def test_cli_hallucination_eval_writes_the_report_and_keeps_the_previous_one(cli_app, tmp_path, monkeypatch):
+    """The eval command's plumbing, with the model and the encoders replaced by fakes (fast)."""
+    items = [{"question": f"Q{i}", "context": "passage", "right": "Paris" if i % 2 else "Rome"} for i in range(7)]
+    monkeypatch.setattr(evaluate, "_items", lambda dataset, n: items[:n])
+    monkeypatch.setattr(evaluate, "_ask", lambda model, item, s: "Paris" if s.temperature == 0 else f"x{s.seed}")
+    monkeypatch.setattr(evaluate, "row_scores",
+                        lambda samples, greedy, question: {evaluate.default_config(): len(greedy) / 10})
+    report = tmp_path / "chat_halueval.json"
+    report.write_text(json.dumps({"model": "smollm2", "encoder": "minilm", "auroc": 0.5312, "questions_done": 68,
+                                  "rows": [{"question": "old"}]}))
+    args = ["hallucination", "eval", "--questions", "5", "--threads", "0", "--report", str(report), "--json"]
+    r = CliRunner().invoke(cli_app, args)
+    assert r.exit_code == 0, r.output
+    saved = json.loads(report.read_text())
+    assert saved["model"] == h.DEFAULT_MODEL and saved["questions_done"] == 5 and len(saved["rows"]) == 5
+    assert saved["previous"] == {"model": "smollm2", "encoder": "minilm", "auroc": 0.5312, "questions_done": 68}
+    assert saved["wrong_rate"] == 0.6 and saved["command"].startswith("pizarra hallucination eval")
+    # --resume goes on after the 5 rows; the old model's numbers stay as "previous"
+    r = CliRunner().invoke(cli_app, [*args[:3], "7", *args[4:], "--resume"])
+    saved = json.loads(report.read_text())
+    assert r.exit_code == 0 and saved["questions_done"] == 7 and saved["previous"]["auroc"] == 0.5312
+    assert len(saved["commands"]) == 2  # both sittings: the rows' provenance
 
 
 def test_the_default_chat_answers_the_easy_spanish_fact(cli_app):

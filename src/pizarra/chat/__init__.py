@@ -7,5 +7,5 @@
 Modules: ``core`` (base vs instruct, chat template view, one chat turn, instruction data),
 ``sandbox`` (run untrusted Python: process, namespace, rlimits, audit hook), ``code`` (the
 lecture's BMI program: extract, run, check, evaluate), ``hallucination`` (semantic entropy with
-MiniLM), ``evaluate`` (HaluEval / TruthfulQA AUROC), ``cli``. Importing is cheap: models load on use.
+the multilingual USE), ``evaluate`` (HaluEval / TruthfulQA AUROC), ``cli``. Importing is cheap: models load on use.
 """

@@ -4,8 +4,8 @@
     pizarra chat --prompt TEXT [--json]                        one turn -> {"model", "reply"}
     pizarra chat ladder "QUESTION" [--json]                    the same question to 4 models, 135M -> 1.5B
     pizarra chat ladder-eval [--lang es|en|all] [--limit N]    their accuracy -> reports/chat_ladder.json
-    pizarra hallucination check "QUESTION" [--n 5] [--json]    -> {"answers", "clusters", "semantic_entropy", "flag"}
-    pizarra hallucination eval [--dataset halueval|truthfulqa] [--questions 100] [--minutes 15] [--report F]
+    pizarra hallucination check "QUESTION" [--lang es] [--json]  -> {"answers", "clusters", "semantic_entropy", "flag"}
+    pizarra hallucination eval [--dataset halueval|truthfulqa] [--questions 150] [--report F] [--resume]
     pizarra code run FILE [--stdin "70\\n1.75\\n"] [--json]     run a Python file in the sandbox
     pizarra code eval [--samples 20] [--lang es] [--report F]  the BMI program's success rate
 """
@@ -28,7 +28,8 @@ app.add_typer(hallucination_app, name="hallucination")
 app.add_typer(code_app, name="code")
 
 
-from ..cli_support import cli as _cli, json_opt as _json_opt, run as _run  # noqa: E402  (shared by chapter CLIs)
+from .. import cli_support as _support  # noqa: E402  (out, err, emit_json: shared by every command)
+from ..cli_support import json_opt as _json_opt, run as _run  # noqa: E402
 from .core import CHAT_MODEL, CODE_MODEL, DEFAULT_SYSTEM  # noqa: E402
 
 
@@ -59,14 +60,14 @@ def chat_cmd(ctx: typer.Context,
     def one():
         r = reply([{"role": "user", "content": prompt}], model, system, max_tokens, temperature, seed=seed)
         if as_json:
-            _cli().emit_json(r)
+            _support.emit_json(r)
         else:
-            _cli().out.print(r["reply"], highlight=False, markup=False)
+            _support.out.print(r["reply"], highlight=False, markup=False)
 
     if prompt is not None:
         return _run(one, as_json)
     if as_json:
-        _cli().err.print("--json needs --prompt (one turn).")
+        _support.err.print("--json needs --prompt (one turn).")
         raise typer.Exit(2)
     _run(lambda: _interactive(model, system, max_tokens, temperature, seed), False)
 
@@ -76,7 +77,7 @@ def _interactive(model: str, system: str | None, max_tokens: int, temperature: f
 
     from .core import check_messages
 
-    cli = _cli()
+    cli = _support
     ref = rt.resolve(model)
     sampling = rt.Sampling(max_tokens=max_tokens, temperature=temperature, seed=seed).validated()
     messages: list[dict] = []
@@ -136,7 +137,7 @@ def ladder_cmd(question: str = typer.Argument(..., help="A short question (at mo
     from .ladder import ask_iter
 
     def go():
-        cli = _cli()
+        cli = _support
         rows = []
         for r in ask_iter(question, _ladder_models(models), lang, max_tokens=max_tokens):
             rows.append(r)
@@ -166,13 +167,13 @@ def ladder_eval(lang: str = typer.Option("all", help="es, en or all."),
                 report: Optional[Path] = typer.Option(None, help="Where to write it (default reports/chat_ladder.json)."),
                 as_json: bool = _json_opt()):
     """Accuracy of each model of the ladder on Pizarra's fixed question set (46 es + 27 en), greedy."""
-    from pizarra.config import REPO_ROOT
+    from pizarra.config import reports_dir
 
     from .evaluate import write_report
     from .ladder import evaluate
 
     def go():
-        cli = _cli()
+        cli = _support
         chosen = _ladder_models(models)
         if threads is not None:
             from pizarra.llm import runtime as rt
@@ -183,7 +184,7 @@ def ladder_eval(lang: str = typer.Option("all", help="es, en or all."),
         r["command"] = " ".join(["pizarra chat ladder-eval", f"--lang {lang}"] + ([f"--limit {limit}"] if limit else [])
                                 + ([f"--models {','.join(chosen)}"] if models else [])
                                 + ([f"--threads {threads}"] if threads is not None else []))
-        path = write_report(r, report or REPO_ROOT / "reports" / "chat_ladder.json")
+        path = write_report(r, report or reports_dir() / "chat_ladder.json")
         if as_json:
             cli.emit_json({**{k: v for k, v in r.items() if k != "questions"}, "report": str(path)})
             return
@@ -209,20 +210,29 @@ def ladder_eval(lang: str = typer.Option("all", help="es, en or all."),
 def hallucination_check(question: str = typer.Argument(..., help="The question to ask several times."),
                         n: int = typer.Option(5, "--n", help="Answers to sample (2-20)."),
                         temperature: float = typer.Option(1.0, help="Sampling temperature."),
-                        threshold: float = typer.Option(0.85, help="Cosine to join a meaning cluster."),
-                        flag_at: float = typer.Option(0.9, help="Semantic entropy (nats) that raises the flag."),
-                        model: str = typer.Option("smollm2", "--model", "-m"),
+                        threshold: Optional[float] = typer.Option(None, help="Cosine to join a meaning cluster "
+                                                                  "(default: the measured one)."),
+                        flag_at: Optional[float] = typer.Option(None, help="Semantic entropy (nats) that raises the "
+                                                                "flag (default: the measured one)."),
+                        model: Optional[str] = typer.Option(None, "--model", "-m",
+                                                            help="Chat model (default: the measured one)."),
+                        encoder: Optional[str] = typer.Option(None, help="use (multilingual, default) or minilm."),
+                        lang: str = typer.Option("es", help="Language of the short-answer system prompt: es or en."),
                         as_json: bool = _json_opt()):
-    """Sample N answers, cluster them by meaning (MiniLM), flag high semantic entropy."""
-    from .hallucination import check
+    """Sample N answers, cluster them by meaning (multilingual USE), flag high semantic entropy."""
+    from .hallucination import DEFAULT_MODEL, DEFAULTS, check
 
     def go():
-        cli = _cli()
-        r = check(question, model, n, temperature, threshold=threshold, flag_at=flag_at,
+        cli = _support
+        r = check(question, model or DEFAULT_MODEL, n, temperature,
+                  threshold=DEFAULTS["threshold"] if threshold is None else threshold,
+                  flag_at=DEFAULTS["flag_at"] if flag_at is None else flag_at,
+                  encoder=encoder or DEFAULTS["encoder"], lang=lang,
                   on_answer=None if as_json else lambda i, a: cli.err.print(f"[dim]{i + 1}. {a}[/]", highlight=False))
         if as_json:
-            cli.emit_json({k: r[k] for k in ("question", "model", "answers", "clusters", "labels",
-                                             "semantic_entropy", "max_entropy", "flag", "threshold", "flag_at")})
+            cli.emit_json({k: r[k] for k in ("question", "model", "answers", "clusters", "labels", "semantic_entropy",
+                                             "max_entropy", "flag", "threshold", "flag_at", "encoder",
+                                             "mean_similarity")})
             return
         for c in r["clusters"]:
             cli.out.print(f"[bold]C{c['id'] + 1}[/] ×{c['size']}: {c['representative']}", highlight=False)
@@ -234,30 +244,80 @@ def hallucination_check(question: str = typer.Argument(..., help="The question t
 
 @hallucination_app.command("eval")
 def hallucination_eval(dataset: str = typer.Option("halueval", help="halueval or truthfulqa."),
-                       questions: int = typer.Option(100, help="Questions to ask (at most)."),
+                       questions: int = typer.Option(150, help="Questions to ask (at most)."),
                        samples: int = typer.Option(5, help="Answers sampled per question."),
-                       minutes: float = typer.Option(15.0, help="Time budget: stops early, says how many were done."),
+                       model: Optional[str] = typer.Option(None, "--model", "-m",
+                                                           help="Chat model (default: the detector's)."),
+                       minutes: float = typer.Option(60.0, help="Time budget: stops early, says how many were done."),
                        threads: int = typer.Option(1, help="llama.cpp threads (1 on a shared machine)."),
-                       report: Optional[Path] = typer.Option(None, help="Write the report here (e.g. reports/chat_halueval.json)."),
+                       report: Optional[Path] = typer.Option(None, help="Write the report here (e.g. "
+                                                             "reports/chat_halueval.json), every 10 questions too."),
+                       resume: bool = typer.Option(False, help="Go on after the questions already in --report "
+                                                   "(same model and sampling)."),
                        as_json: bool = _json_opt()):
-    """AUROC of semantic entropy for the model's wrong answers (needs PIZARRA_DATA)."""
-    from .evaluate import eval_hallucination, write_report
+    """AUROC of the detector for the model's wrong answers (needs PIZARRA_DATA).
+
+    The report keeps the one it replaces as ``previous`` (its summary) when that measured another
+    model or encoder, so old and new numbers sit side by side."""
+    import os
+    import platform
+
+    from .evaluate import default_config, eval_hallucination, previous_summary, write_report
+    from .hallucination import DEFAULT_MODEL
+
+    chosen = model or DEFAULT_MODEL
 
     def go():
-        cli = _cli()
-        r = eval_hallucination(dataset, questions, samples, max_minutes=minutes, threads=threads,
+        cli = _support
+        old = None
+        if report and report.is_file():
+            try:
+                old = json.loads(report.read_text())
+            except ValueError:
+                old = None
+        rows = None
+        if resume and old and old.get("model") == chosen and old.get("n_samples") == samples:
+            rows = old.get("rows") or None
+        keep = previous_summary(old, chosen)
+        command = "pizarra hallucination eval " + " ".join(sys.argv[3:])
+        machine = {"machine": platform.machine(), "processor": _cpu_name(), "cpus": os.cpu_count(), "threads": threads}
+
+        # the commands that made the rows: the earlier sittings' when resuming, then this one
+        commands = [*(old.get("commands") or [old.get("command")] if rows else []), command]
+
+        def finish(r: dict) -> dict:
+            r.update(machine=machine, command=command, commands=[c for c in commands if c])
+            if keep:
+                r["previous"] = keep
+            return r
+
+        r = eval_hallucination(dataset, questions, samples, chosen, max_minutes=minutes, threads=threads, previous=rows,
+                               checkpoint=(lambda part: write_report(finish(part), report)) if report else None,
                                progress=lambda i, t, row: cli.err.print(
-                                   f"[dim]{i}/{t} wrong={row['wrong']} SE={row['se']['0.85']:.3f}[/]", highlight=False))
-        r["command"] = "pizarra hallucination eval " + " ".join(sys.argv[3:])
+                                   f"[dim]{i}/{t} wrong={row['wrong']} score={row['scores'][default_config()]:.3f} "
+                                   f"({row['seconds']} s)[/]", highlight=False))
+        finish(r)
         if report:
             write_report(r, report)
         if as_json:
             cli.emit_json({k: v for k, v in r.items() if k != "rows"})
             return
-        cli.out.print(f"{dataset}: {r['questions_done']} questions, wrong {r['wrong_rate']}, AUROC {r['auroc']}, "
-                      f"flag accuracy {r['flag_accuracy']} (majority {r['majority_baseline_accuracy']})")
+        was = f" (before: {keep['model']}, AUROC {keep.get('auroc')})" if keep else ""
+        cli.out.print(f"{dataset}: {r['questions_done']} questions, wrong {r['wrong_rate']}, AUROC {r['auroc']} on "
+                      f"{r['n_test']} held-out questions{was}, flag accuracy {r['flag_accuracy']} "
+                      f"(majority {r['majority_baseline_accuracy']})")
 
     _run(go, as_json)
+
+
+def _cpu_name() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
 
 
 # ------------------------------------------------------------------------------------- code
@@ -278,7 +338,7 @@ def code_run(file: Path = typer.Argument(..., help="A Python file ('-' reads std
         except OSError as e:
             raise BadInput(f"Cannot read {file}: {e.strerror}.") from None
         r = run_python(code, _unescape(stdin)).to_dict()
-        cli = _cli()
+        cli = _support
         if as_json:
             cli.emit_json(r)
             return
@@ -308,7 +368,7 @@ def code_eval(samples: int = typer.Option(20, help="Programs to generate."),
     from .evaluate import pin_threads, write_report
 
     def go():
-        cli = _cli()
+        cli = _support
         from pizarra.errors import BadInput
 
         if lang not in ("es", "en"):
