@@ -3,8 +3,8 @@
 Everything here touches a loaded ``llama_cpp.Llama`` and must run in the process that holds it;
 the rest of Pizarra calls the same functions through ``pizarra.llm.runtime``, which sends them to
 the worker. Functions take a ``ModelRef`` (see ``runtime.resolve``). Generation stops at end of
-text, a stop string, ``max_tokens``, when ``cancel`` is set, or when ``deadline`` (a
-``time.monotonic()`` value) has passed.
+text, a stop string, ``max_tokens``, when ``cancel`` is set, or when ``budget_s`` seconds have
+passed since the prompt started (loading the model does not count).
 
 A llama.cpp context is not thread-safe: every use holds the model's lock. Loading happens once per
 process.
@@ -25,7 +25,7 @@ import numpy as np
 from pizarra.assets import models
 from pizarra.errors import BadInput
 from pizarra.llm import compute, native
-from pizarra.llm.types import LLM_NAMES, DEFAULT_N_CTX, ModelRef, Piece, Sampling, check_messages
+from pizarra.llm.types import DEFAULT_N_CTX, LLM_NAMES, ModelRef, Piece, Sampling, check_messages
 
 _fixed_threads: dict[str, int] = {}  # set_threads(): a count chosen by the caller, not by the meter
 
@@ -76,11 +76,18 @@ def info(ref: ModelRef) -> dict[str, Any]:
     import llama_cpp
 
     with session(ref) as llm:
-        return {"n_vocab": llm.n_vocab(), "bos": llm.token_bos(), "eos": llm.token_eos(), "n_ctx": llm.n_ctx(),
-                "n_batch": llm.n_batch, "n_params": int(llama_cpp.llama_model_n_params(llm.model)),
-                "chat_template": llm.metadata.get("tokenizer.chat_template") or None,
-                "threads": getattr(llm, "_pizarra_threads", None), "system_info": native.system_info(),
-                "no_repacking": native.guarded()}
+        return {
+            "n_vocab": llm.n_vocab(),
+            "bos": llm.token_bos(),
+            "eos": llm.token_eos(),
+            "n_ctx": llm.n_ctx(),
+            "n_batch": llm.n_batch,
+            "n_params": int(llama_cpp.llama_model_n_params(llm.model)),
+            "chat_template": llm.metadata.get("tokenizer.chat_template") or None,
+            "threads": getattr(llm, "_pizarra_threads", None),
+            "system_info": native.system_info(),
+            "no_repacking": native.guarded(),
+        }
 
 
 def set_threads(ref: ModelRef, n: int | None) -> None:
@@ -140,9 +147,13 @@ def _fit_prompt(llm, tokens: list[int], room: int) -> tuple[list[int], int]:
     if len(tokens) <= limit:
         return tokens, 0
     if limit < 2:
-        raise BadInput(f"max_tokens leaves no room for the prompt (context is {llm.n_ctx()} tokens).")
+        raise BadInput(
+            f"max_tokens leaves no room for the prompt (context is {llm.n_ctx()} tokens).",
+            key="err.llm.no_room",
+            n=llm.n_ctx(),
+        )
     dropped = len(tokens) - limit
-    return tokens[:1] + tokens[1 + dropped:], dropped
+    return tokens[:1] + tokens[1 + dropped :], dropped
 
 
 def _last_logits(llm) -> np.ndarray:
@@ -169,7 +180,7 @@ def _eval_prompt(llm, prompt: str | Sequence[int]) -> list[int]:
 
 def next_token_probs(ref: ModelRef, prompt: str | Sequence[int], k: int = 10) -> list[tuple[int, str, float]]:
     if not 1 <= int(k) <= 1000:
-        raise BadInput("k must be between 1 and 1000.")
+        raise BadInput("k must be between 1 and 1000.", key="err.range_plain", name="k", lo=1, hi=1000)
     with session(ref) as llm:
         _eval_prompt(llm, prompt)
         logp = _log_softmax(_last_logits(llm))
@@ -186,7 +197,9 @@ def next_token_logprobs(ref: ModelRef, prompt: str | Sequence[int], token_ids: S
         out = []
         for t in token_ids:
             if not 0 <= int(t) < n:
-                raise BadInput(f"token id {t} is outside the vocabulary (0..{n - 1}).")
+                raise BadInput(
+                    f"token id {t} is outside the vocabulary (0..{n - 1}).", key="err.llm.token_id", id=str(t), hi=n - 1
+                )
             out.append(float(logp[int(t)]))
         return out
 
@@ -199,7 +212,7 @@ def prefix_probs(ref: ModelRef, ids: Sequence[int]) -> np.ndarray:
     ids = [int(i) for i in ids]
     with session(ref) as llm:
         limit = llm.n_ctx() - 1
-        ids = ids if len(ids) <= limit else ids[:1] + ids[len(ids) - limit + 1:]
+        ids = ids if len(ids) <= limit else ids[:1] + ids[len(ids) - limit + 1 :]
         n = min(llm.n_tokens, len(ids) - 1)  # always evaluate at least the last token (fresh logits)
         held = llm.input_ids[:n].tolist()
         same = 0
@@ -248,8 +261,15 @@ def sequence_logprobs(ref: ModelRef, ids: Sequence[int], window: int = 1024) -> 
 # Generation
 
 
-def _generate(llm, tokens: list[int], sampling: Sampling, stop: Sequence[str], cancel: threading.Event | None,
-              stats: dict[str, Any], deadline: float | None = None) -> Iterator[Piece]:
+def _generate(
+    llm,
+    tokens: list[int],
+    sampling: Sampling,
+    stop: Sequence[str],
+    cancel: threading.Event | None,
+    stats: dict[str, Any],
+    budget_s: float | None = None,
+) -> Iterator[Piece]:
     import llama_cpp
 
     s = sampling.validated()
@@ -258,8 +278,17 @@ def _generate(llm, tokens: list[int], sampling: Sampling, stop: Sequence[str], c
     seed = s.seed if s.seed is not None else random.randrange(2**31)
     llm.set_seed(seed)
     t0 = time.perf_counter()
-    stats.update(n_prompt_tokens=len(tokens), prompt_truncated=dropped, n_tokens=0, seed=seed,
-                 finish_reason="length", first_token_s=None, threads=getattr(llm, "_pizarra_threads", None))
+    # the budget counts from here: loading the model (the first request after a start) is not the request's
+    deadline = time.monotonic() + budget_s if budget_s is not None else None
+    stats.update(
+        n_prompt_tokens=len(tokens),
+        prompt_truncated=dropped,
+        n_tokens=0,
+        seed=seed,
+        finish_reason="length",
+        first_token_s=None,
+        threads=getattr(llm, "_pizarra_threads", None),
+    )
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     held = ""  # text held back because it might be the start of a stop string
     text_all = ""
@@ -269,8 +298,16 @@ def _generate(llm, tokens: list[int], sampling: Sampling, stop: Sequence[str], c
     # evaluation into other batches, which changes the logits in the last bits, and a seeded
     # sample would then differ between the first call and the next ones.
     llm.reset()
-    gen = llm.generate(tokens, top_k=s.top_k, top_p=s.top_p, min_p=0.0, typical_p=1.0, temp=s.temperature,
-                       repeat_penalty=s.repeat_penalty, reset=True)
+    gen = llm.generate(
+        tokens,
+        top_k=s.top_k,
+        top_p=s.top_p,
+        min_p=0.0,
+        typical_p=1.0,
+        temp=s.temperature,
+        repeat_penalty=s.repeat_penalty,
+        reset=True,
+    )
     try:
         for token in gen:
             if n == 0:
@@ -307,18 +344,27 @@ def _generate(llm, tokens: list[int], sampling: Sampling, stop: Sequence[str], c
         gen.close()
         t1 = time.perf_counter()
         first = stats.get("first_token_s") or (t1 - t0)
-        stats.update(n_tokens=n, seconds=t1 - t0, text=text_all,
-                     tokens_per_s=(n - 1) / (t1 - t0 - first) if n > 1 and t1 - t0 > first else 0.0)
+        stats.update(
+            n_tokens=n,
+            seconds=t1 - t0,
+            text=text_all,
+            tokens_per_s=(n - 1) / (t1 - t0 - first) if n > 1 and t1 - t0 > first else 0.0,
+        )
 
 
-def stream(ref: ModelRef, prompt: str | Sequence[int], sampling: Sampling = Sampling(), stop: Sequence[str] = (),
-           cancel: threading.Event | None = None, stats: dict[str, Any] | None = None,
-           deadline: float | None = None) -> Iterator[Piece]:
+def stream(
+    ref: ModelRef,
+    prompt: str | Sequence[int],
+    sampling: Sampling = Sampling(),
+    stop: Sequence[str] = (),
+    cancel: threading.Event | None = None,
+    stats: dict[str, Any] | None = None,
+    budget_s: float | None = None,
+) -> Iterator[Piece]:
     sampling = sampling.validated()
     stats = {} if stats is None else stats
     with session(ref) as llm:
-        yield from compute.iterate(_generate(llm, _prompt_tokens(llm, prompt), sampling, stop, cancel, stats,
-                                             deadline))
+        yield from compute.iterate(_generate(llm, _prompt_tokens(llm, prompt), sampling, stop, cancel, stats, budget_s))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -335,10 +381,15 @@ def _render(llm, ref: ModelRef, messages: list[dict[str, str]]) -> str:
 
     template = llm.metadata.get("tokenizer.chat_template")
     if not template:
-        raise BadInput(f"{ref.label} has no chat template (it is a base model): send it plain text instead.")
-    formatter = Jinja2ChatFormatter(template=template, eos_token=_token_text(llm, llm.token_eos()),
-                                    bos_token=_token_text(llm, llm.token_bos()))
-    return formatter(messages=messages).prompt
+        raise BadInput(
+            f"{ref.label} has no chat template (it is a base model): send it plain text instead.",
+            key="err.llm.no_template",
+            model=ref.label,
+        )
+    formatter = Jinja2ChatFormatter(
+        template=template, eos_token=_token_text(llm, llm.token_eos()), bos_token=_token_text(llm, llm.token_bos())
+    )
+    return formatter(messages=messages).prompt  # type: ignore[arg-type]  # role/content dicts, as it expects
 
 
 def render_chat(ref: ModelRef, messages: Sequence[dict]) -> str:
@@ -359,23 +410,36 @@ def _fit(llm, ref: ModelRef, msgs: list[dict[str, str]], reserve: int) -> tuple[
         idx = next((i for i, m in enumerate(kept) if m["role"] != "system"), None)
         if idx is None or idx == len(kept) - 1:  # only the newest message is left: it alone is too long
             n = len(_chat_tokens(llm, _render(llm, ref, kept)))
-            raise BadInput(f"The last message is too long: {n} tokens, and the context holds {limit} "
-                           f"besides the {reserve} reserved for the reply.")
+            raise BadInput(
+                f"The last message is too long: {n} tokens, and the context holds {limit} "
+                f"besides the {reserve} reserved for the reply.",
+                key="err.llm.last_too_long",
+                n=n,
+                limit=limit,
+                reserve=reserve,
+            )
         kept.pop(idx)
         dropped += 1
     return kept, dropped
 
 
-def fit_chat(ref: ModelRef, messages: Sequence[dict], n_ctx: int = DEFAULT_N_CTX,
-             reserve: int = 256) -> tuple[list[dict[str, str]], int]:
+def fit_chat(
+    ref: ModelRef, messages: Sequence[dict], n_ctx: int = DEFAULT_N_CTX, reserve: int = 256
+) -> tuple[list[dict[str, str]], int]:
     msgs = check_messages(messages)
     with session(ref, n_ctx=n_ctx) as llm:
         return _fit(llm, ref, msgs, reserve)
 
 
-def stream_chat(ref: ModelRef, messages: Sequence[dict], sampling: Sampling = Sampling(),
-                cancel: threading.Event | None = None, stats: dict[str, Any] | None = None,
-                prefill: str = "", deadline: float | None = None) -> Iterator[Piece]:
+def stream_chat(
+    ref: ModelRef,
+    messages: Sequence[dict],
+    sampling: Sampling = Sampling(),
+    cancel: threading.Event | None = None,
+    stats: dict[str, Any] | None = None,
+    prefill: str = "",
+    budget_s: float | None = None,
+) -> Iterator[Piece]:
     sampling = sampling.validated()
     msgs = check_messages(messages)
     stats = {} if stats is None else stats
@@ -383,7 +447,7 @@ def stream_chat(ref: ModelRef, messages: Sequence[dict], sampling: Sampling = Sa
         kept, dropped = _fit(llm, ref, msgs, reserve=sampling.max_tokens)
         text = _render(llm, ref, kept) + prefill
         stats.update(dropped_turns=dropped, prompt=text)
-        yield from compute.iterate(_generate(llm, _chat_tokens(llm, text), sampling, (), cancel, stats, deadline))
+        yield from compute.iterate(_generate(llm, _chat_tokens(llm, text), sampling, (), cancel, stats, budget_s))
 
 
 def smoke(ref: ModelRef, prompt: str = "El cielo es", max_tokens: int = 8) -> dict[str, Any]:
@@ -394,14 +458,35 @@ def smoke(ref: ModelRef, prompt: str = "El cielo es", max_tokens: int = 8) -> di
     stats: dict[str, Any] = {}
     for _ in stream(ref, prompt, Sampling(max_tokens=max_tokens, temperature=0.0, seed=0), stats=stats):
         pass
-    return {"load_s": t1 - t0, "run_s": time.perf_counter() - t1, "result": prompt + stats.get("text", ""),
-            "n_tokens": stats.get("n_tokens", 0)}
+    return {
+        "load_s": t1 - t0,
+        "run_s": time.perf_counter() - t1,
+        "result": prompt + stats.get("text", ""),
+        "n_tokens": stats.get("n_tokens", 0),
+    }
 
 
 # ----------------------------------------------------------------------------------------------
 # What the worker process may be asked to run (by name), and which of them are token streams.
 
-CALLS = {f.__name__: f for f in (info, set_threads, tokenize, token_text, token_pieces, detokenize, is_eog,
-                                 next_token_probs, next_token_logprobs, prefix_probs, sequence_logprobs,
-                                 chat_template, render_chat, fit_chat, smoke)}
+CALLS = {
+    f.__name__: f
+    for f in (
+        info,
+        set_threads,
+        tokenize,
+        token_text,
+        token_pieces,
+        detokenize,
+        is_eog,
+        next_token_probs,
+        next_token_logprobs,
+        prefix_probs,
+        sequence_logprobs,
+        chat_template,
+        render_chat,
+        fit_chat,
+        smoke,
+    )
+}
 STREAMS = {f.__name__: f for f in (stream, stream_chat)}

@@ -23,12 +23,13 @@ import contextvars
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from pizarra.assets import models
 from pizarra.errors import BadInput
+from pizarra.llm import fair
 from pizarra.llm.types import (  # noqa: F401  (re-exported: the runtime is where callers find them)
     DEFAULT_N_CTX,
     LLM_NAMES,
@@ -58,6 +59,8 @@ def resolve(model: str | ModelRef) -> ModelRef:
     if model in LLM_NAMES:
         return ModelRef(model, models.gguf_path(model), model)
     path = Path(model).expanduser()
+    if fair.enabled() and fair.who.get() not in (None, fair.TEACHER):
+        raise BadInput(f"Unknown model '{model}': choose {', '.join(LLM_NAMES)}.")  # no files for students
     if path.suffix.lower() == ".gguf":
         if not path.is_file():
             raise BadInput(f"No GGUF file at {path}.")
@@ -74,7 +77,13 @@ def worker(model: str | ModelRef) -> Worker:
     """The worker process of ``model`` (one per model; started on its first request)."""
     ref = resolve(model)
     with _workers_lock:
-        return _workers.setdefault(ref.key, Worker(ref.key))
+        nice = fair.WORKER_NICE if fair.enabled() else 0  # a class: models yield the CPU to pages and cheap work
+        w = _workers.get(ref.key)
+        if w is None:
+            w = _workers[ref.key] = Worker(ref.key, nice=nice)
+        elif w.nice != nice:
+            w.renice(nice)
+        return w
 
 
 def workers() -> dict[str, Worker]:
@@ -98,6 +107,7 @@ class Scope:
     cancel: threading.Event
     budget_s: float | None = None  # seconds of model time this request may use, all calls together
     used_s: float = 0.0
+    turns: set[str] = field(default_factory=set)  # models this request already had a turn at (classroom)
 
     def remaining(self) -> float | None:
         return None if self.budget_s is None else max(0.0, self.budget_s - self.used_s)
@@ -124,22 +134,42 @@ def _cancels(extra: threading.Event | None = None) -> list[threading.Event]:
     return events
 
 
+@contextmanager
+def _turn(key: str, events: list[threading.Event]):
+    """The request's turn at model ``key``; a later call of the same request goes before new requests."""
+    scope = _scope.get()
+    with fair.turn(key, events, resumed=scope is not None and key in scope.turns):
+        if scope is not None:
+            scope.turns.add(key)
+        yield
+
+
 def _call(model: str | ModelRef, name: str, *args, **kwargs) -> Any:
     ref = resolve(model)
-    result, busy = worker(ref).call(name, (ref, *args), kwargs, cancel=_cancels())
+    events = _cancels()
+    with _turn(ref.key, events):  # classroom mode: the student's turn (see pizarra.llm.fair)
+        result, busy = worker(ref).call(name, (ref, *args), kwargs, cancel=events)
     scope = _scope.get()
     if scope is not None:
         scope.used_s += busy
     return result
 
 
-def _stream(model: str | ModelRef, name: str, args: tuple, kwargs: dict, cancel: threading.Event | None,
-            stats: dict[str, Any] | None) -> Iterator[Piece]:
+def _stream(
+    model: str | ModelRef,
+    name: str,
+    args: tuple,
+    kwargs: dict,
+    cancel: threading.Event | None,
+    stats: dict[str, Any] | None,
+) -> Iterator[Piece]:
     ref = resolve(model)
     scope = _scope.get()
     events = _cancels(cancel)
-    end = yield from worker(ref).stream(name, (ref, *args), kwargs, cancel=events,
-                                        budget_s=scope.remaining() if scope else None)
+    with _turn(ref.key, events):
+        end = yield from worker(ref).stream(
+            name, (ref, *args), kwargs, cancel=events, budget_s=scope.remaining() if scope else None
+        )
     result, busy = end
     if scope is not None:
         scope.used_s += busy
@@ -215,9 +245,14 @@ def sequence_logprobs(model: str | ModelRef, ids: Sequence[int], window: int = 1
 # Generation
 
 
-def stream(model: str | ModelRef, prompt: str | Sequence[int], sampling: Sampling = Sampling(),
-           stop: Sequence[str] = (), cancel: threading.Event | None = None,
-           stats: dict[str, Any] | None = None) -> Iterator[Piece]:
+def stream(
+    model: str | ModelRef,
+    prompt: str | Sequence[int],
+    sampling: Sampling = Sampling(),
+    stop: Sequence[str] = (),
+    cancel: threading.Event | None = None,
+    stats: dict[str, Any] | None = None,
+) -> Iterator[Piece]:
     """Generate after ``prompt`` (text, or token ids used as they are), one Piece per token.
 
     Stops at end of text, a stop string (not included), ``max_tokens``, when ``cancel`` is set, or
@@ -229,8 +264,9 @@ def stream(model: str | ModelRef, prompt: str | Sequence[int], sampling: Samplin
     yield from _stream(model, "stream", (_as_prompt(prompt), sampling), {"stop": list(stop)}, cancel, stats)
 
 
-def complete(model: str | ModelRef, prompt: str | Sequence[int], sampling: Sampling = Sampling(),
-             stop: Sequence[str] = ()) -> Completion:
+def complete(
+    model: str | ModelRef, prompt: str | Sequence[int], sampling: Sampling = Sampling(), stop: Sequence[str] = ()
+) -> Completion:
     """The whole generation at once. Cancelled (the client went away) → RequestCancelled: a cut answer
     must not pass for a whole one (a memo would keep it)."""
     stats: dict[str, Any] = {}
@@ -259,15 +295,21 @@ def render_chat(model: str | ModelRef, messages: Sequence[dict]) -> str:
     return _call(model, "render_chat", check_messages(messages))
 
 
-def fit_chat(model: str | ModelRef, messages: Sequence[dict], n_ctx: int = DEFAULT_N_CTX,
-             reserve: int = 256) -> tuple[list[dict[str, str]], int]:
+def fit_chat(
+    model: str | ModelRef, messages: Sequence[dict], n_ctx: int = DEFAULT_N_CTX, reserve: int = 256
+) -> tuple[list[dict[str, str]], int]:
     """Drop the oldest non-system turns until the conversation + ``reserve`` tokens fit the context."""
     return _call(model, "fit_chat", check_messages(messages), n_ctx=n_ctx, reserve=reserve)
 
 
-def stream_chat(model: str | ModelRef, messages: Sequence[dict], sampling: Sampling = Sampling(),
-                cancel: threading.Event | None = None, stats: dict[str, Any] | None = None,
-                prefill: str = "") -> Iterator[Piece]:
+def stream_chat(
+    model: str | ModelRef,
+    messages: Sequence[dict],
+    sampling: Sampling = Sampling(),
+    cancel: threading.Event | None = None,
+    stats: dict[str, Any] | None = None,
+    prefill: str = "",
+) -> Iterator[Piece]:
     """The assistant's reply, token by token; ``stats`` also gets ``dropped_turns`` and ``prompt``.
     ``prefill``: the reply's first words, written for the model (it continues from them; they are
     not yielded again)."""
@@ -276,8 +318,9 @@ def stream_chat(model: str | ModelRef, messages: Sequence[dict], sampling: Sampl
     yield from _stream(model, "stream_chat", (msgs, sampling), {"prefill": prefill}, cancel, stats)
 
 
-def chat(model: str | ModelRef, messages: Sequence[dict], sampling: Sampling = Sampling(),
-         prefill: str = "") -> Completion:
+def chat(
+    model: str | ModelRef, messages: Sequence[dict], sampling: Sampling = Sampling(), prefill: str = ""
+) -> Completion:
     stats: dict[str, Any] = {}
     for _ in stream_chat(model, messages, sampling, stats=stats, prefill=prefill):
         pass

@@ -28,6 +28,7 @@ import importlib
 import itertools
 import logging
 import os
+import pickle
 import queue
 import signal
 import socket
@@ -37,7 +38,7 @@ import threading
 import time
 import weakref
 from multiprocessing.connection import Connection
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterator, Sequence
 
 from pizarra.errors import PizarraError
 
@@ -70,7 +71,14 @@ class RequestCancelled(PizarraError):
 
 
 def _describe(exc: BaseException) -> tuple[str, str, str, dict]:
-    state = {k: v for k, v in vars(exc).items() if isinstance(v, (str, int, float, bool, type(None)))}
+    state: dict[str, Any] = {k: v for k, v in vars(exc).items() if isinstance(v, (str, int, float, bool, type(None)))}
+    params = getattr(exc, "i18n_params", None)  # what the catalogue's text of the error fills
+    if isinstance(params, dict) and params:
+        try:
+            pickle.dumps(params)
+            state["i18n_params"] = params
+        except Exception:  # noqa: BLE001 - a parameter that cannot travel: the error keeps its sentence
+            pass
     return type(exc).__module__, type(exc).__qualname__, str(exc), state
 
 
@@ -107,9 +115,10 @@ _all: "weakref.WeakSet[Worker]" = weakref.WeakSet()
 class Worker:
     """One model's worker process: started on first use, restarted after it dies."""
 
-    def __init__(self, key: str):
+    def __init__(self, key: str, nice: int = 0):
         _all.add(self)
         self.key = key
+        self.nice = nice  # > 0: the process yields the CPU to the web server (classroom mode)
         self._lock = threading.Lock()  # the process, its connection and the table of calls
         self._send_lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
@@ -122,6 +131,19 @@ class Worker:
 
     # -- process
 
+    def renice(self, nice: int) -> None:
+        """Run the worker at ``nice`` above the server from now on (lowering it may need privileges:
+        then it stays where it is until the next start)."""
+        self.nice = nice
+        pid = self.pid
+        if pid is not None:
+            try:
+                base = os.getpriority(os.PRIO_PROCESS, 0)
+                for tid in os.listdir(f"/proc/{pid}/task"):  # every thread: llama.cpp's too
+                    os.setpriority(os.PRIO_PROCESS, int(tid), base + nice)
+            except OSError:
+                pass
+
     @property
     def pid(self) -> int | None:
         proc = self._proc
@@ -130,13 +152,20 @@ class Worker:
     def _start(self) -> None:
         parent, child = socket.socketpair()
         with child:
-            proc = subprocess.Popen([sys.executable, "-m", "pizarra.llm.worker", str(child.fileno())],
-                                    pass_fds=[child.fileno()], stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "pizarra.llm.worker", str(child.fileno())],
+                pass_fds=[child.fileno()],
+                stdin=subprocess.DEVNULL,
+            )
         conn = Connection(parent.detach())
+        if self.nice > 0:  # before the model loads: llama.cpp's threads inherit it from the main thread
+            try:
+                os.setpriority(os.PRIO_PROCESS, proc.pid, os.getpriority(os.PRIO_PROCESS, 0) + self.nice)
+            except OSError:
+                pass
         self._proc, self._conn = proc, conn
         self.starts += 1
-        threading.Thread(target=self._read, args=(proc, conn), name=f"llm-worker-{self.key[-20:]}",
-                         daemon=True).start()
+        threading.Thread(target=self._read, args=(proc, conn), name=f"llm-worker-{self.key[-20:]}", daemon=True).start()
 
     def _read(self, proc: subprocess.Popen, conn: Connection) -> None:
         try:
@@ -162,10 +191,15 @@ class Worker:
                 self._proc, self._conn = None, None
             orphans = [c for c in self._calls.values() if c.proc is proc]
         if code != 0 or orphans:
-            how = f"signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else f"exit {code}"
+            how = (
+                f"signal {signal.Signals(-code).name}"
+                if code < 0 and -code in signal.valid_signals()
+                else f"exit {code}"
+            )
             self.deaths.append({"code": code, "how": how, "at": time.time(), "requests_lost": len(orphans)})
-            log.warning("model worker %s (pid %s) ended: %s; %d request(s) answered 503",
-                        self.key, proc.pid, how, len(orphans))
+            log.warning(
+                "model worker %s (pid %s) ended: %s; %d request(s) answered 503", self.key, proc.pid, how, len(orphans)
+            )
         for c in orphans:
             c.inbox.put(("dead", c.rid, code))
 
@@ -205,6 +239,7 @@ class Worker:
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._start()
+            assert self._proc is not None and self._conn is not None  # _start set them
             call = _Call(next(self._ids), self._proc)
             self._calls[call.rid] = call
             conn = self._conn
@@ -249,8 +284,14 @@ class Worker:
             raise _rebuild(*msg[2])
         raise ModelRestarted(self.key)
 
-    def call(self, name: str, args: tuple = (), kwargs: dict | None = None,
-             cancel: Sequence[threading.Event] = (), budget_s: float | None = None) -> tuple[Any, float]:
+    def call(
+        self,
+        name: str,
+        args: tuple = (),
+        kwargs: dict | None = None,
+        cancel: Sequence[threading.Event] = (),
+        budget_s: float | None = None,
+    ) -> tuple[Any, float]:
         """Run ``engine.<name>(*args, **kwargs)`` in the worker: (its result, seconds the model was busy)."""
         call, conn = self._submit(name, args, kwargs or {}, budget_s)
         for msg in self._messages(call, conn, cancel):
@@ -258,8 +299,14 @@ class Worker:
                 return self._end(msg)
         raise ModelRestarted(self.key)  # not reached: _messages ends with done/error/dead
 
-    def stream(self, name: str, args: tuple = (), kwargs: dict | None = None,
-               cancel: Sequence[threading.Event] = (), budget_s: float | None = None) -> Iterator[Any]:
+    def stream(
+        self,
+        name: str,
+        args: tuple = (),
+        kwargs: dict | None = None,
+        cancel: Sequence[threading.Event] = (),
+        budget_s: float | None = None,
+    ) -> Generator[Any, None, tuple[Any, float]]:
         """The items of the stream ``engine.<name>``; its last value (``return``) is (stats, busy_s)."""
         call, conn = self._submit(name, args, kwargs or {}, budget_s)
         for msg in self._messages(call, conn, cancel):
@@ -275,6 +322,38 @@ class Worker:
 
 # ----------------------------------------------------------------------------------------------
 # Child side
+
+
+def _serve(
+    engine,
+    send: Callable[[tuple], None],
+    rid: int,
+    name: str,
+    args: tuple,
+    kwargs: dict,
+    budget_s: float | None,
+    cancel: threading.Event,
+    t0: float,
+) -> None:
+    """Run one request: a stream's items in batches at most FLUSH_S old, then ("done", stats, busy_s)."""
+    if name in engine.STREAMS:
+        stats: dict[str, Any] = {}
+        batch: list[Any] = []
+        last = float("-inf")
+        generate: Callable[..., Iterator[Any]] = engine.STREAMS[name]
+        for item in generate(*args, **kwargs, cancel=cancel, stats=stats, budget_s=budget_s):
+            batch.append(item)
+            now = time.monotonic()
+            if now - last >= FLUSH_S:
+                send(("items", rid, batch))
+                batch, last = [], now
+        if batch:
+            send(("items", rid, batch))
+        send(("done", rid, stats, time.monotonic() - t0))
+    elif name in engine.CALLS:
+        send(("done", rid, engine.CALLS[name](*args, **kwargs), time.monotonic() - t0))
+    else:
+        raise ValueError(f"the model worker has no function {name!r}")
 
 
 def main(fd: int) -> None:
@@ -322,23 +401,7 @@ def main(fd: int) -> None:
             running[0] = rid
         t0 = time.monotonic()
         try:
-            if name in engine.STREAMS:
-                stats: dict[str, Any] = {}
-                deadline = t0 + budget_s if budget_s is not None else None
-                batch, last = [], float("-inf")
-                for item in engine.STREAMS[name](*args, **kwargs, cancel=cancel, stats=stats, deadline=deadline):
-                    batch.append(item)
-                    now = time.monotonic()
-                    if now - last >= FLUSH_S:
-                        send(("items", rid, batch))
-                        batch, last = [], now
-                if batch:
-                    send(("items", rid, batch))
-                send(("done", rid, stats, time.monotonic() - t0))
-            elif name in engine.CALLS:
-                send(("done", rid, engine.CALLS[name](*args, **kwargs), time.monotonic() - t0))
-            else:
-                raise ValueError(f"the model worker has no function {name!r}")
+            _serve(engine, send, rid, name, args, kwargs, budget_s, cancel, t0)
         except Exception as e:  # noqa: BLE001 - every failure goes back to the caller
             try:
                 send(("error", rid, _describe(e), time.monotonic() - t0))

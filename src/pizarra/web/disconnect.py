@@ -45,15 +45,22 @@ class CancelOnDisconnect:
                     return
                 await body.put(message)
 
+        waits: dict[str, asyncio.Future] = {}  # at most one pending get and one "gone" wait, reused
+
         async def app_receive() -> Message:
-            if not body.empty() or not gone.is_set():
-                get = asyncio.ensure_future(body.get())
-                wait = asyncio.ensure_future(gone.wait())
-                done, _ = await asyncio.wait({get, wait}, return_when=asyncio.FIRST_COMPLETED)
-                if get in done:
-                    wait.cancel()
-                    return get.result()
-                get.cancel()
+            if "get" not in waits and not body.empty():
+                return body.get_nowait()
+            if gone.is_set() and "get" not in waits:
+                return {"type": "http.disconnect"}
+            if "get" not in waits:
+                waits["get"] = asyncio.ensure_future(body.get())
+            if "gone" not in waits:
+                waits["gone"] = asyncio.ensure_future(gone.wait())
+            get = waits["get"]
+            await asyncio.wait({get, waits["gone"]}, return_when=asyncio.FIRST_COMPLETED)
+            if get.done():
+                del waits["get"]
+                return get.result()
             return {"type": "http.disconnect"}
 
         listener = asyncio.ensure_future(listen())
@@ -62,4 +69,6 @@ class CancelOnDisconnect:
                 await self.app(scope, app_receive, send)
         finally:
             listener.cancel()
+            for pending in waits.values():
+                pending.cancel()
             cancel.set()  # response sent (or failed): anything still running for it may stop

@@ -14,6 +14,8 @@ generation through the page ran at a third of llama.cpp's speed. The first event
 stream wake the loop at once (no poll delay on the time to the first token or to the last). A
 PizarraError inside becomes ``{"type": "error", "message": ...}`` in the user's words; any other
 exception is logged and reported without its details. Keep-alive comments every few seconds.
+In classroom mode a request waiting for its turn at a model sends ``{"type": "queue", "model",
+"position", "eta_s"}`` events first (position 0: its turn has come; see ``pizarra.llm.fair``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any, Callable, Iterator
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from pizarra.llm import fair
 from pizarra.errors import PizarraError
 from pizarra.web import i18n
 
@@ -62,6 +65,7 @@ def sse_response(request: Request, make_events: Callable[[threading.Event], Iter
             loop.call_soon_threadsafe(ready.set)
 
         def worker() -> None:
+            fair.on_wait.set(urgent)  # classroom mode: {"type": "queue", "position", "eta_s"} while waiting
             try:
                 for i, event in enumerate(make_events(cancel)):
                     (urgent if i == 0 else put)(event)  # the first one at once (the time to the first token)

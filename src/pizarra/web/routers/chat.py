@@ -26,9 +26,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.config import REPO_ROOT
+from pizarra.chat.hallucination import DEFAULT_MODEL as HALLUC_MODEL
+from pizarra.chat.hallucination import DEFAULTS as HALLUC
+from pizarra.config import reports_dir
 from pizarra.web import i18n
-from pizarra.web.app import chapter_views, render
+from pizarra.web.templating import chapter_page
 
 router = APIRouter()
 SLUG = "instrucciones-chat-alucinaciones"
@@ -74,11 +76,17 @@ class RunIn(BaseModel):
 
 class HallucinationIn(BaseModel):
     question: Annotated[str, Field(min_length=1, max_length=1000)]
-    n: int = Field(5, ge=2, le=10, description="Answers to sample.")
-    temperature: float = Field(1.0, ge=0.1, le=2.0)
-    max_tokens: int = Field(48, ge=4, le=96)
-    threshold: float = Field(0.85, gt=0.0, le=1.0, description="Cosine needed to join a meaning cluster.")
-    flag_at: float = Field(0.9, ge=0.0, le=5.0, description="Semantic entropy (nats) that raises the flag.")
+    n: int = Field(HALLUC["n"], ge=2, le=10, description="Answers to sample.")
+    temperature: float = Field(HALLUC["temperature"], ge=0.1, le=2.0)
+    max_tokens: int = Field(HALLUC["max_tokens"], ge=4, le=96)
+    threshold: float = Field(HALLUC["threshold"], gt=0.0, le=1.0,
+                             description="Cosine needed to join a meaning cluster.")
+    flag_at: float = Field(HALLUC["flag_at"], ge=0.0, le=5.0,
+                           description="Semantic entropy (nats) that raises the flag.")
+    model: ChatModel = Field(HALLUC_MODEL, description="The model that answers (default: the one that measured best).")
+    encoder: Literal["use", "minilm"] = Field(HALLUC["encoder"], description="use: multilingual; minilm: English only.")
+    lang: Literal["es", "en"] | None = Field(None, description="Language of the short-answer system prompt "
+                                                               "(default: the page's).")
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
@@ -110,7 +118,7 @@ def reports() -> dict:
     out = {}
     for name in ("bmi_es", "bmi_en", "halueval", "truthfulqa"):
         try:
-            out[name] = json.loads((REPO_ROOT / "reports" / f"chat_{name}.json").read_text())
+            out[name] = json.loads((reports_dir() / f"chat_{name}.json").read_text())
             out[name].pop("samples", None)
             out[name].pop("examples", None)
             out[name].pop("rows", None)
@@ -123,15 +131,15 @@ def reports() -> dict:
 def page(request: Request) -> HTMLResponse:
     from pizarra.chat.code import BMI_PROMPT_ES, BMI_REFERENCE, BMI_STDIN
     from pizarra.chat.core import CHAT_MODELS, CODE_MODEL, DEFAULT_SYSTEM, LECTURE_PROMPTS
-    from pizarra.chat.hallucination import DEFAULTS, EXAMPLE_QUESTIONS, FOLLOW_UPS, STORY
+    from pizarra.chat.hallucination import DEFAULT_MODEL, DEFAULTS, EXAMPLE_QUESTIONS, FOLLOW_UPS, STORY
 
     lang = i18n.request_lang(request)
-    view = next(c for c in chapter_views(lang) if c["slug"] == SLUG)
-    return render(request, "chat.html", chapter=view, current_slug=SLUG, prompts=LECTURE_PROMPTS,
-                  chat_models=CHAT_MODELS, code_model=CODE_MODEL, default_system=DEFAULT_SYSTEM[lang],
-                  bmi_prompt=BMI_PROMPT_ES, bmi_reference=BMI_REFERENCE, bmi_stdin=BMI_STDIN, story=STORY,
-                  follow_ups=FOLLOW_UPS, questions=EXAMPLE_QUESTIONS, defaults=DEFAULTS, reports=reports(),
-                  ladder=ladder_view(lang))
+    return chapter_page(request, SLUG, prompts=LECTURE_PROMPTS,
+                        chat_models=CHAT_MODELS, code_model=CODE_MODEL, default_system=DEFAULT_SYSTEM[lang],
+                        bmi_prompt=BMI_PROMPT_ES, bmi_reference=BMI_REFERENCE, bmi_stdin=BMI_STDIN, story=STORY,
+                        follow_ups=FOLLOW_UPS, questions=EXAMPLE_QUESTIONS[lang], defaults=DEFAULTS, reports=reports(),
+                        halluc_model=DEFAULT_MODEL,
+                        ladder=ladder_view(lang))
 
 
 # ---------------------------------------------------------------------------------------- API
@@ -158,11 +166,13 @@ def template(req: TemplateIn) -> dict:
 
 
 @router.post("/api/chat/reply", response_model=ReplyOut, tags=["chat"])
-def chat_reply(req: ChatIn) -> dict:
-    """One assistant turn, whole (oldest turns dropped when the conversation outgrows the context)."""
+def chat_reply(req: ChatIn, request: Request) -> dict:
+    """One assistant turn, whole (oldest turns dropped when the conversation outgrows the context).
+    In a class, students are answered by the model the teacher chose."""
     from pizarra.chat.core import reply
+    from pizarra.web.routers.classroom import chat_model_for
 
-    return reply(_messages(req.messages), req.model, req.system, req.max_tokens, req.temperature, req.top_p, req.seed)
+    return reply(_messages(req.messages), chat_model_for(request, req.model), req.system, req.max_tokens, req.temperature, req.top_p, req.seed)
 
 
 @router.post("/api/chat/stream", tags=["chat"])
@@ -174,6 +184,9 @@ def chat_stream(req: ChatIn, request: Request):
     from pizarra.llm import runtime as rt
     from pizarra.web.sse import sse_response
 
+    from pizarra.web.routers.classroom import chat_model_for
+
+    model = chat_model_for(request, req.model)  # a class: the teacher's choice (one model warm for all)
     msgs = check_messages(_messages(req.messages), req.system)  # bad input: 422 before the stream starts
     sampling = rt.Sampling(max_tokens=req.max_tokens, temperature=req.temperature, top_p=req.top_p,
                            seed=req.seed).validated()
@@ -181,7 +194,7 @@ def chat_stream(req: ChatIn, request: Request):
     def events(cancel: threading.Event) -> Iterator[dict]:
         stats: dict = {}
         started = False
-        for piece in rt.stream_chat(req.model, msgs, sampling, cancel=cancel, stats=stats):
+        for piece in rt.stream_chat(model, msgs, sampling, cancel=cancel, stats=stats):
             if not started:
                 started = True
                 yield {"type": "start", "dropped_turns": stats.get("dropped_turns", 0),
@@ -196,7 +209,7 @@ def chat_stream(req: ChatIn, request: Request):
 
 
 @router.post("/api/chat/run", tags=["chat"])
-def run_code(req: RunIn) -> dict:
+def run_code(req: RunIn, request: Request) -> dict:
     """Run ``code`` (or the Python found in ``reply``) in the sandbox with ``stdin``: no network, no
     files outside a temporary folder, 2 s of CPU, 256 MB, 64 kB of output, 5 s of wall clock."""
     from pizarra.chat.code import check_bmi, extract_code
@@ -205,8 +218,13 @@ def run_code(req: RunIn) -> dict:
 
     code = req.code if req.code and req.code.strip() else extract_code(req.reply or "")
     if not code:
-        raise BadInput("No Python code found: send `code`, or a `reply` with a ```python block.")
+        raise BadInput("No Python code found: send `code`, or a `reply` with a ```python block.",
+                       key="err.chat.no_python")
     result = run_python(code, req.stdin).to_dict()
+    lang = i18n.request_lang(request)
+    if result.get("message_key"):  # the sandbox's sentence in the reader's language
+        result["message"] = i18n.fill(result["message_key"], lang, result.get("message_params"))
+    result["status_text"] = i18n.t(f"sandbox.status.{result['status']}", lang)
     return {"code": code, "result": result, "bmi_check": check_bmi(result["stdout"])}
 
 
@@ -217,17 +235,19 @@ def hallucination(req: HallucinationIn, request: Request):
     from pizarra.web.sse import sse_response
 
     question = h.check_limits(req.question, req.n, req.threshold, req.flag_at)
+    system = h.system_prompt(req.lang or i18n.request_lang(request))
 
     def events(cancel: threading.Event) -> Iterator[dict]:
         answers = []
         for i in range(req.n):
             if cancel.is_set():
                 return
-            a = h.sample_answers(question, n=1, temperature=req.temperature, max_tokens=req.max_tokens, seed=req.seed + i)[0]
+            a = h.sample_answers(question, req.model, n=1, temperature=req.temperature, max_tokens=req.max_tokens,
+                                 system=system, seed=req.seed + i)[0]
             answers.append(a)
             yield {"type": "answer", "index": i, "text": a}
-        result = h.analyse(answers, req.threshold, req.flag_at)
-        yield {"type": "result", "question": question, **result}
+        result = h.analyse(answers, req.threshold, req.flag_at, req.encoder, question if h.DEFAULTS["core"] else None)
+        yield {"type": "result", "question": question, "model": req.model, "system": system, **result}
 
     return sse_response(request, events)
 
@@ -246,13 +266,13 @@ def info() -> dict:
     """The lecture's prompts, the sandbox limits, the detector's defaults, the measured reports."""
     from pizarra.chat.code import BMI_STDIN, BMI_VALUE
     from pizarra.chat.core import LECTURE_PROMPTS
-    from pizarra.chat.hallucination import DEFAULTS, FOLLOW_UPS, STORY
+    from pizarra.chat.hallucination import DEFAULT_MODEL, DEFAULTS, FOLLOW_UPS, STORY
     from pizarra.chat.sandbox import Limits, isolation_status
 
     return {"prompts": LECTURE_PROMPTS, "story": STORY, "follow_ups": list(FOLLOW_UPS),
             "bmi": {"stdin": BMI_STDIN, "expected": f"{BMI_VALUE:.2f}"},
             "sandbox": {**Limits().__dict__, "isolation": {k: v for k, v in isolation_status().items() if k != "path"}},
-            "detector": DEFAULTS, "reports": reports()}
+            "detector": {**DEFAULTS, "model": DEFAULT_MODEL}, "reports": reports()}
 
 
 # ------------------------------------------------------------------------------ size ladder
@@ -273,7 +293,7 @@ def ladder_view(lang: str) -> dict:
 def ladder_report() -> dict | None:
     """reports/chat_ladder.json without its per-question answers (the table), or None."""
     try:
-        report = json.loads((REPO_ROOT / "reports" / "chat_ladder.json").read_text())
+        report = json.loads((reports_dir() / "chat_ladder.json").read_text())
     except (OSError, ValueError):
         return None
     report.pop("questions", None)

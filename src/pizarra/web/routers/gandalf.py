@@ -13,14 +13,15 @@ memory (``pizarra.gandalf.game.GameStore``), their progress also in the browser 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.config import REPO_ROOT
+from pizarra.config import reports_dir
 from pizarra.web import i18n, security
-from pizarra.web.app import chapter_views, render
+from pizarra.web.templating import chapter_page
 
 router = APIRouter()
 SLUG = "seguridad-alineamiento"
@@ -73,6 +74,15 @@ class GuessIn(BaseModel):
     guess: str = Field(min_length=1, max_length=100, description="The password you want to try.")
 
 
+class Lesson(BaseModel):
+    """After a win: which kind of attack it was, and why each defense of the level let it through."""
+
+    title: str
+    techniques: list[str]  # pizarra.gandalf.techniques families of the questions that got answers
+    used: str
+    defenses: list[str]  # one sentence per defense of the level
+
+
 class GuessOut(BaseModel):
     level: int
     correct: bool
@@ -80,17 +90,42 @@ class GuessOut(BaseModel):
     finished: bool
     solved: list[int]
     message: str
+    lesson: Lesson | None = None
+
+
+# The families of the last answered questions per (player, level): what the lesson after a win is about.
+_answered: OrderedDict[tuple[str, int], list[str]] = OrderedDict()
+MAX_REMEMBERED = 5000
+
+
+def _remember(pid: str, level: int, techniques: list[str]) -> None:
+    key = (pid, level)
+    seen = [t for t in _answered.pop(key, []) if t not in techniques]
+    _answered[key] = (techniques + seen)[:6]
+    while len(_answered) > MAX_REMEMBERED:
+        _answered.popitem(last=False)
+
+
+def lesson(pid: str, level: int, lang: str) -> dict:
+    from pizarra.gandalf.techniques import defenses
+
+    found = _answered.get((pid, level)) or ["other"]
+    names = ", ".join(i18n.t(f"lesson.technique.{t}", lang) for t in found)
+    return {"title": i18n.t("lesson.title", lang), "techniques": found,
+            "used": i18n.t("lesson.used", lang, techniques=names),
+            "defenses": [i18n.t("lesson.defenses", lang, level=level)]
+            + [i18n.t(f"lesson.defense.{d}", lang) for d in defenses(level)]}
 
 
 def reports() -> dict:
     """``reports/gandalf_eval.json`` and the classifier's card, if present."""
     out = {"eval": None, "classifier": None}
     try:
-        out["eval"] = json.loads((REPO_ROOT / "reports" / "gandalf_eval.json").read_text())
+        out["eval"] = json.loads((reports_dir() / "gandalf_eval.json").read_text())
     except (OSError, ValueError):
         pass
     try:
-        out["classifier"] = json.loads((REPO_ROOT / "reports" / "gandalf_classifier.json").read_text())
+        out["classifier"] = json.loads((reports_dir() / "gandalf_classifier.json").read_text())
     except (OSError, ValueError):
         pass
     return out
@@ -104,9 +139,8 @@ def level_views(lang: str) -> list[dict]:
 @router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 9 page")
 def page(request: Request) -> HTMLResponse:
     lang = i18n.request_lang(request)
-    view = next(c for c in chapter_views(lang) if c["slug"] == SLUG)
-    response = render(request, "gandalf.html", chapter=view, current_slug=SLUG, levels=level_views(lang),
-                      reports=reports(), limits={"prompt": 1000, "guess": 100})
+    response = chapter_page(request, SLUG, levels=level_views(lang),
+                            reports=reports(), limits={"prompt": 1000, "guess": 100})
     player_id(request, response)
     return response
 
@@ -116,10 +150,20 @@ def ask(req: AskIn, request: Request, response: Response) -> dict:
     """Ask Gandalf at ``level``. The answer is checked by the level's defenses before you see it."""
     from pizarra.gandalf.levels import ask as run
 
+    from pizarra.gandalf.techniques import classify
+    from pizarra.web.routers.classroom import check_level, room_and_student
+
     lang = i18n.request_lang(request)
+    check_level(request, req.level)  # a class: the teacher may have closed the level
     pid = player_id(request, response)
     password = store().password(pid, req.level, lang)
     turn = run(req.level, password, req.prompt, lang=lang).public()
+    techniques = classify(req.prompt)
+    if not turn["blocked"]:
+        _remember(pid, req.level, techniques)
+    room, student = room_and_student(request)
+    if student is not None:  # the teacher's live feed of attack techniques
+        room.record_ask(student, req.level, req.prompt, techniques, turn["blocked"], turn["defense"])
     keep = ("word", "score", "threshold", "method", "seed", "attempts", "retried", "first_block", "first_method")
     turn["detail"] = {k: v for k, v in turn["detail"].items() if k in keep}
     if turn["defense"]:
@@ -140,12 +184,19 @@ def ask(req: AskIn, request: Request, response: Response) -> dict:
 @router.post("/api/gandalf/guess", response_model=GuessOut, tags=["gandalf"])
 def guess(req: GuessIn, request: Request, response: Response) -> dict:
     """Try the password of ``level`` (case, accents and spaces do not matter)."""
+    from pizarra.web.routers.classroom import check_level, room_and_student
+
     lang = i18n.request_lang(request)
+    check_level(request, req.level)
     pid = player_id(request, response)
     security.check_guess(request, pid, req.level, lang)  # 429 past settings.guess_limit (5 per 60 s)
     result = store().guess(pid, req.level, req.guess, lang)
+    room, student = room_and_student(request)
+    if student is not None:  # the class's leaderboard
+        room.record_guess(student, req.level, result["correct"])
     key = "finished" if result["finished"] else ("correct" if result["correct"] else "wrong")
-    return {**result, "message": i18n.t(f"gandalf.guess.{key}", lang, level=req.level)}
+    return {**result, "message": i18n.t(f"gandalf.guess.{key}", lang, level=req.level),
+            "lesson": lesson(pid, req.level, lang) if result["correct"] else None}
 
 
 @router.post("/api/gandalf/new", tags=["gandalf"])
@@ -169,7 +220,8 @@ def info(request: Request) -> dict:
     rep = reports()
     table = None
     if rep["eval"]:
-        table = {k: {f: v.get(f) for f in ("leak_rate", "false_refusal_rate", "n_attacks", "n_benign")}
+        table = {k: {f: v.get(f) for f in ("leak_rate", "false_refusal_rate", "false_refusal_rate_topic", "n_attacks",
+                                           "n_benign", "n_topic")}
                  for k, v in rep["eval"].get("levels", {}).items()}
     return {"levels": levels, "limits": {"prompt_chars": MAX_PROMPT_CHARS, "prompt_input_chars": MAX_PROMPT_INPUT,
                                          "guess_chars": 100},
