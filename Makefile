@@ -31,7 +31,7 @@ LLAMA_WHEELS := $(PIZARRA_CACHE_DIR)/wheels/llama-cpp-python-$(LLAMA_KEY)
 
 STAMP := $(VENV)/.pizarra-installed
 
-.PHONY: install run test test-fast lint clean
+.PHONY: install run classroom test test-fast lint clean
 
 install: $(STAMP)
 
@@ -51,7 +51,17 @@ $(STAMP): pyproject.toml constraints.txt
 run: install
 	$(BIN)/pizarra serve --host $(HOST) --port $(PORT)
 
-test: install
+# A class on the local network: prints the address, a QR code, the class code and the teacher's link.
+classroom: install
+	$(BIN)/pizarra serve --classroom --host 0.0.0.0 --port $(PORT)
+
+# ruff (lint + format) on everything, mypy on the core (configured in pyproject.toml); make test runs it first.
+lint: install
+	$(BIN)/ruff check src tests bench setup.py
+	$(BIN)/ruff format --check src tests bench setup.py
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest
 
 test-fast: install

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -28,9 +29,6 @@ def test_page_has_the_lecture_example(client):
         assert r.status_code == 200
         assert LECTURE_PREFIX in r.text and FABLE_START in r.text
         assert "playa" in r.text and "/static/vendor/plotly.min.js" in r.text
-    from pizarra.chapters import BY_SLUG
-
-    assert BY_SLUG["generar-texto"].ready
 
 
 def test_next_token_api(client):
@@ -59,7 +57,7 @@ def test_bad_input_is_422_naming_the_field(client, path, body, field):
 
 def test_stream_out_of_range_is_422_with_the_range(client):
     r = client.get("/api/generation/stream", params={"model": "ngram", "max_tokens": 5000})
-    assert r.status_code == 422 and "1024" in r.json()["error"]["message"]
+    assert r.status_code == 422 and re.search(r"1[,.]?024", r.json()["error"]["message"])  # 1024 / 1,024
     r = client.get("/api/generation/stream", params={"model": "ngram", "temperature": -1})
     assert r.status_code == 422 and "temperature" in r.json()["error"]["message"]
 

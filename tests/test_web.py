@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from pizarra import __version__
 from pizarra.chapters import CHAPTERS
 from pizarra.web import i18n
-from pizarra.web.app import ROUTERS, TEMPLATES_DIR, ErrorBody, Settings, create_app
+from pizarra.web.app import ROUTERS, ErrorBody, Settings, create_app
+from pizarra.web.templating import TEMPLATES_DIR
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,7 @@ def test_every_key_used_in_templates_exists():
     used = set()
     for path in TEMPLATES_DIR.rglob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*["']([\w.\-]+)["']\s*[,)]""", path.read_text()))
-    assert "home.title" in used and "construction.issue" in used  # the regex finds them
+    assert "home.title" in used and "classroom.join.title" in used  # the regex finds them
     missing = used - set(i18n.catalogue("es"))
     assert not missing, missing
 
@@ -156,7 +157,7 @@ def test_home_is_spanish_by_default_and_lists_the_ten_chapters(fresh):
     for c in CHAPTERS:
         assert f'href="/capitulo/{c.slug}"' in r.text
         assert i18n.t(f"chapter.{c.slug}.title", "es") in r.text
-    assert r.text.count('class="card ') == len(CHAPTERS) == 10
+    assert r.text.count('class="card"') == len(CHAPTERS) == 10
 
 
 def test_lang_switch_sets_a_cookie_that_persists(fresh):
@@ -186,33 +187,34 @@ def test_chapter_pages(client, chapter):
     r = client.get(f"/capitulo/{chapter.slug}?lang=es")
     assert r.status_code == 200
     assert i18n.t(f"chapter.{chapter.slug}.title", "es") in r.text
-    under_construction = 'data-status="construction"' in r.text
-    assert under_construction == (not chapter.ready)
-    if not chapter.ready:
-        assert "En construcción" in r.text and f"#{chapter.issue}" in r.text
-        assert i18n.t(f"chapter.{chapter.slug}.summary", "es") in r.text
-        r = client.get(f"/capitulo/{chapter.slug}?lang=en")
-        assert "Under construction" in r.text and f"issue #{chapter.issue}" in r.text
+    assert i18n.t(f"chapter.{chapter.slug}.summary", "es") in r.text
+    assert re.search(rf'href="{chapter.url}"[^>]*aria-current="page"', r.text)
+    assert client.get(f"/capitulo/{chapter.slug}?lang=en").status_code == 200
 
 
-def test_a_chapter_not_ready_gets_the_construction_page(monkeypatch):
-    """Today every chapter has its router; the fallback page is what a new chapter shows first."""
-    import dataclasses
+def test_the_table_of_contents_is_where_each_chapter_lives():
+    """chapters.py names each chapter's package, router, CLI, template, script and catalogue: all real."""
+    import importlib
+    import importlib.util
 
-    from fastapi import FastAPI
-    from fastapi.testclient import TestClient
+    from pizarra.chapters import clis, routers
+    from pizarra.web import templating
 
-    from pizarra.web.routers import pages
+    web = templating.TEMPLATES_DIR.parent
+    for c in CHAPTERS:
+        assert importlib.util.find_spec(c.package) is not None, c.package
+        assert c.router in routers() and importlib.util.find_spec(c.router) is not None, c.router
+        assert (templating.TEMPLATES_DIR / c.template).is_file(), c.template
+        assert (web / c.script).is_file(), c.script
+        assert (web / "locales" / c.locales / "es.json").is_file(), c.locales
+    for module, _ in clis():
+        assert hasattr(importlib.import_module(module), "app"), module
+    assert len(routers()) == len(set(routers())) and routers()[-1] == "pizarra.web.routers.pages"
 
-    chapter = CHAPTERS[-1]
-    monkeypatch.setitem(pages.BY_SLUG, chapter.slug, dataclasses.replace(chapter, ready=False))
-    app = FastAPI()
-    app.include_router(pages.router)  # without the chapter's own router
-    r = TestClient(app).get(f"/capitulo/{chapter.slug}?lang=es")
-    assert r.status_code == 200 and 'data-status="construction"' in r.text
-    assert "En construcción" in r.text and f"#{chapter.issue}" in r.text
-    r = TestClient(app).get(f"/capitulo/{chapter.slug}?lang=en")
-    assert "Under construction" in r.text and f"issue #{chapter.issue}" in r.text
+
+def test_an_unknown_chapter_is_a_404_page(client):
+    r = client.get("/capitulo/no-existe?lang=es", headers={"accept": "text/html"})
+    assert r.status_code == 404 and '<html lang="es">' in r.text
 
 
 def test_layout_has_menu_current_chapter_and_no_outside_urls(client):
@@ -260,14 +262,17 @@ def test_validation_error_is_422_naming_the_fields(fake):
     assert error["status"] == 422
     fields = {f["field"] for f in error["fields"]}
     assert fields == {"query.k", "query.word"}
-    assert "query.k" in error["message"] and "greater than or equal to 1" in error["message"]
-    assert "query.word" in error["message"] and "Field required" in error["message"]
+    assert "«k» (query parameter)" in error["message"] and "greater than or equal to 1" in error["message"]
+    assert "«word» (query parameter)" in error["message"] and "required" in error["message"]
+    es = fake.get("/api/fake/count?k=0&lang=es").json()["error"]  # the same, in Spanish (issue #18)
+    assert "«k» (parámetro de la dirección): debe ser mayor o igual que 1" in es["message"]
+    assert {f["message"] for f in es["fields"]} == {"debe ser mayor o igual que 1", "falta, y es obligatorio"}
 
 
 def test_validation_error_on_a_page_is_a_styled_422_page(fake):
     r = fake.get("/fake/count?k=abc&lang=es")
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
-    assert "Datos no válidos" in r.text and "query.k" in r.text
+    assert "Datos no válidos" in r.text and "«k» (parámetro de la dirección): debe ser un número entero" in r.text
 
 
 def test_api_chapters_rejects_unknown_language(client):
@@ -313,7 +318,7 @@ def test_every_listed_router_exists():
 
     for name in ROUTERS:
         assert importlib.util.find_spec(name) is not None, name
-    assert ROUTERS[-1] == "pizarra.web.routers.pages"  # its /capitulo/{slug} must come last
+    assert ROUTERS[-1] == "pizarra.web.routers.pages"
 
 
 def test_factory_skips_missing_routers_and_attaches_runners(fake, tmp_path):
@@ -335,13 +340,13 @@ def test_health(client):
 def test_api_chapters(client, lang, title):
     rows = client.get(f"/api/chapters?lang={lang}").json()
     assert [r["slug"] for r in rows] == [c.slug for c in CHAPTERS]
-    assert [r["ready"] for r in rows] == [c.ready for c in CHAPTERS]
+    assert all(set(r) == {"number", "slug", "title", "summary", "url"} for r in rows)
     assert rows[2]["title"] == title and rows[2]["url"] == "/capitulo/embeddings"
 
 
 def test_openapi_lists_the_shell_endpoints_and_the_real_error_shape(client):
     schema = client.get("/openapi.json").json()
-    assert {"/", "/capitulo/{slug}", "/api/health", "/api/chapters"} <= set(schema["paths"])
+    assert {"/", "/api/health", "/api/chapters"} <= set(schema["paths"])
     documented = schema["paths"]["/api/chapters"]["get"]["responses"]["422"]
     assert documented["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ErrorBody"
     assert "HTTPValidationError" not in json.dumps(schema)

@@ -8,6 +8,7 @@ stdout (nothing else there). Errors are one readable sentence (on stderr, or as
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -15,10 +16,13 @@ from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from . import __version__
+from . import __version__, chapters
+from .cli_support import JsonOpt, emit_json, err, friendly, out  # noqa: F401  (used by the commands below)
 from .errors import PizarraError
+from .web import i18n
 
 app = typer.Typer(help="Pizarra — laboratorio local de LLMs / local LLM lab.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -32,46 +36,12 @@ app.add_typer(train_app, name="train")
 app.add_typer(artifacts_app, name="artifacts")
 jobs_app = typer.Typer(help="Background jobs (trainings, benchmarks) shared with the web lab.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
-app.add_typer(__import__("pizarra.similarity.cli", fromlist=["app"]).app, name="similarity")
-from .embeddings.cli import app as embeddings_app, top as embeddings_top  # noqa: E402
-app.add_typer(embeddings_app, name="embeddings")
-app.add_typer(embeddings_top)  # pizarra neighbors | analogy | formula
-from .text.cli import app as text_app  # noqa: E402
-app.add_typer(text_app)  # pizarra tokenize | vectorize
-app.add_typer(__import__("pizarra.nets.cli", fromlist=["app"]).app, name="nets")  # pizarra nets check | ladder
-app.add_typer(__import__("pizarra.sentiment.cli", fromlist=["app"]).app)  # pizarra bench imdb | sentiment [eval]
-app.add_typer(__import__("pizarra.images.cli", fromlist=["app"]).app, name="images")  # pizarra images generate | search | steps | train | evaluate
-app.add_typer(__import__("pizarra.generation.cli", fromlist=["app"]).app)  # pizarra next-token | generate | lm
-app.add_typer(__import__("pizarra.gandalf.cli", fromlist=["app"]).app, name="gandalf")  # pizarra gandalf ask | check | eval | train-classifier
-app.add_typer(__import__("pizarra.chat.cli", fromlist=["app"]).app)  # pizarra chat | hallucination check/eval | code run/eval
-
-out = Console()
-err = Console(stderr=True)
-
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout.")
-
-
-def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
-
-
-def friendly(fn: Callable) -> Callable:
-    """Turn Pizarra's errors into a sentence and an exit code (1, or 2 for bad input)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except PizarraError as e:
-            code = 2 if e.status_code == 422 else 1
-            if kwargs.get("as_json"):
-                emit_json({"error": {"type": type(e).__name__, "status": e.status_code, "message": str(e)}})
-            else:
-                err.print(f"[bold red]Error:[/] {e}", highlight=False)
-            raise typer.Exit(code)
-
-    return wrapper
-
+# Every chapter's commands, from the table of contents (pizarra.chapters): a group (pizarra nets ...) or
+# top-level commands (pizarra tokenize, pizarra next-token, pizarra chat ...).
+for _module, _group in chapters.clis():
+    _chapter_app = importlib.import_module(_module).app
+    app.add_typer(_chapter_app, name=_group) if _group else app.add_typer(_chapter_app)
+app.add_typer(importlib.import_module("pizarra.embeddings.cli").top)  # pizarra neighbors | analogy | formula
 
 def _size(n: int | None) -> str:
     if not n:
@@ -87,18 +57,54 @@ def _size(n: int | None) -> str:
 
 
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1", help="Address to bind (local only by default)."),
+def serve(host: Optional[str] = typer.Option(None, help="Address to bind: 127.0.0.1 (default), or 0.0.0.0 "
+                                             "with --classroom."),
           port: int = typer.Option(8000, min=1, max=65535),
+          classroom: bool = typer.Option(False, "--classroom", help="Serve a class on the local network: "
+                                         "class code, QR, teacher's link. / Modo clase."),
+          new_code: bool = typer.Option(False, "--new-code", help="With --classroom: a new class code and "
+                                        "teacher link (default: reuse the last ones)."),
           reload: bool = typer.Option(False, help="Reload on code changes (development).")):
-    """Start the lab: http://HOST:PORT."""
+    """Start the lab: http://HOST:PORT. With --classroom, students join from their own devices."""
     import uvicorn
 
     from .web import security
 
+    host = host or ("0.0.0.0" if classroom else "127.0.0.1")
+    if classroom:
+        _start_classroom(host, port, new_code)
     security.announce_hosts([host])  # the lab answers to the name it is served as (Host check)
-    out.print(f"Pizarra {__version__} → http://{host}:{port}")
+    if not classroom:
+        out.print(f"Pizarra {__version__} → http://{host}:{port}")
     uvicorn.run("pizarra.web.app:create_app", factory=True, host=host, port=port, reload=reload,
                 log_level="info")
+
+
+def _start_classroom(host: str, port: int, new_code: bool) -> None:
+    """classroom.json (owner-only), the LAN addresses allowed as Host, and the teacher's instructions."""
+    import os
+
+    from .classroom import ENV_FILE, net
+    from .classroom.room import Room
+    from .config import cache_dir
+    from .web import security
+
+    path = cache_dir() / "classroom.json"
+    room = Room.create() if new_code else Room.load_or_create(path)
+    urls = net.student_urls(host, port)
+    hosts = [u.split("//", 1)[1].rsplit(":", 1)[0].strip("[]") for u in urls]
+    security.announce_hosts(hosts)  # Host/Origin checks accept the addresses students are given
+    first = urls[0]
+    teacher_url = f"http://127.0.0.1:{port}/profesor?token={room.teacher_token}"
+    room.save(path, student_url=first, teacher_url=teacher_url, student_urls=urls)
+    os.environ[ENV_FILE] = str(path)
+    out.print("\n[bold]Modo clase[/] — los alumnos abren en su móvil o portátil (misma red wifi):", highlight=False)
+    for u in urls:
+        out.print(f"    [bold cyan]{u}[/]", highlight=False)
+    out.print(f"  Código de la clase: [bold]{room.code}[/]", highlight=False)
+    out.print(net.qr_terminal(f"{first}?code={room.code}"), highlight=False)
+    out.print(f"  Tu enlace de profesor (no lo proyectes): {teacher_url}", highlight=False)
+    out.print(f"  Guardado en {path} (solo lo puede leer tu usuario).\n", highlight=False)
 
 
 @app.command()

@@ -5,7 +5,9 @@
 - ``PIZARRA_CACHE``: Pizarra's own writable folder (assembled GGUF files, checksum memo,
   job database, indexes). Default ``~/.cache/pizarra``. Never beside the data: the data
   folder may be read-only.
-- ``PIZARRA_ARTIFACTS``: folder of shipped artifacts. Default ``artifacts/`` at the repo root.
+- ``PIZARRA_ARTIFACTS``: folder of shipped artifacts. Default ``artifacts/`` at the repo root, or,
+  installed without the repository (``pip install .``), the copy inside the package.
+- ``PIZARRA_REPORTS``: folder of measured reports (``reports/``), found the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +16,19 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = Path(__file__).resolve().parent / "_shipped"  # artifacts/ and reports/ copied in by setup.py
+
+
+def in_repository() -> bool:
+    """Running from a checkout (an editable install, the tests), not from an installed wheel."""
+    return (REPO_ROOT / "pyproject.toml").is_file()
+
+
+def _shipped(env: str, name: str) -> Path:
+    value = os.environ.get(env, "").strip()
+    if value:
+        return Path(value).expanduser().resolve()
+    return REPO_ROOT / name if in_repository() else SHIPPED / name
 
 
 def data_dir() -> Path | None:
@@ -30,8 +45,13 @@ def cache_dir() -> Path:
 
 
 def artifacts_dir() -> Path:
-    value = os.environ.get("PIZARRA_ARTIFACTS", "").strip()
-    return Path(value).expanduser().resolve() if value else REPO_ROOT / "artifacts"
+    """The shipped (and user-trained) models: ``$PIZARRA_ARTIFACTS``, else ``artifacts/``."""
+    return _shipped("PIZARRA_ARTIFACTS", "artifacts")
+
+
+def reports_dir() -> Path:
+    """The measured reports the pages show: ``$PIZARRA_REPORTS``, else ``reports/``."""
+    return _shipped("PIZARRA_REPORTS", "reports")
 
 
 def threads() -> int:

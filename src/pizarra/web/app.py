@@ -1,7 +1,7 @@
-"""The lab's web shell: app factory, templates, language, error pages, offline API docs.
+"""The lab's web shell: app factory, middleware, language, error pages, offline API docs.
 
     create_app(settings) -> FastAPI
-        routers      every module in ROUTERS, in order (a chapter adds its router with one line)
+        routers      every module in ROUTERS: the shell's and each chapter's (``pizarra.chapters``)
         /static      CSS, icons; /static/vendor/* is JavaScript read from installed packages
         /docs        Swagger UI and /redoc served from this machine (never from a CDN)
         errors       HTML error page in the user's language, or JSON under /api/
@@ -17,7 +17,6 @@ import importlib.util
 import json
 import logging
 from dataclasses import dataclass, field
-from functools import partial
 from http import HTTPStatus
 from pathlib import Path
 
@@ -26,44 +25,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pizarra import __version__
-from pizarra.chapters import CHAPTERS
+from pizarra import classroom
+from pizarra.chapters import routers
+from pizarra.llm import fair
+from pizarra.classroom.room import Room
 from pizarra.errors import PizarraError
 from pizarra.web import i18n, security
 from pizarra.web.disconnect import CancelOnDisconnect
+from pizarra.web.templating import render
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).parent
-TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
-# Every router of the lab, in one place. A chapter adds its router here with one line.
+# Every router of the lab: the shell's and each chapter's, from the table of contents (``chapters.py``).
 # A module that does not exist (yet) is skipped with a warning, so the shell always builds.
-# ``pages`` goes last: its /capitulo/{slug} answers only the chapters no router above claimed.
-ROUTERS: tuple[str, ...] = (
-    "pizarra.web.routers.models",
-    "pizarra.web.routers.jobs",
-    "pizarra.web.routers.jobs_page",
-    "pizarra.web.routers.text",
-    "pizarra.web.routers.embeddings",
-    "pizarra.web.routers.nets",
-    "pizarra.web.routers.similarity",
-    "pizarra.web.routers.gandalf",
-    "pizarra.web.routers.chat",
-    "pizarra.web.routers.images",
-    "pizarra.web.routers.generation",
-    "pizarra.web.routers.sentiment",
-    "pizarra.web.routers.pages",
-)
+ROUTERS: tuple[str, ...] = routers()
 
-PLOTLY_JS = "/static/vendor/plotly.min.js"  # templates: <script src="{{ plotly_js }}"></script>
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
@@ -72,48 +57,14 @@ class Settings:
     """What a running lab may change. ``db_path``: the job database (None: the runner's default).
     ``allowed_hosts``: the Host names the lab answers as (loopback plus ``$PIZARRA_ALLOWED_HOSTS``);
     ``guess_limit``: Gandalf guesses per player and level as (n, seconds), None: no limit
-    (``$PIZARRA_GUESS_LIMIT``). See ``pizarra.web.security``."""
+    (``$PIZARRA_GUESS_LIMIT``). See ``pizarra.web.security``. ``classroom``: the class when the lab
+    serves one (``$PIZARRA_CLASSROOM``; see ``pizarra.classroom``)."""
 
     db_path: Path | None = None
     routers: tuple[str, ...] = ROUTERS
     allowed_hosts: tuple[str, ...] = field(default_factory=security.default_allowed_hosts)
     guess_limit: tuple[int, float] | None = field(default_factory=security.default_guess_limit)
-
-
-# ----------------------------------------------------------------------------------------------
-# Templates: every page gets the language, a translator, the chapter menu and the version.
-
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-templates.env.globals.update(version=__version__, langs=i18n.LANGS, plotly_js=PLOTLY_JS)
-
-
-def chapter_views(lang: str) -> list[dict]:
-    """The ten chapters with their title, summary and page address in ``lang``."""
-    return [
-        {
-            "number": c.number,
-            "slug": c.slug,
-            "issue": c.issue,
-            "ready": c.ready,
-            "title": i18n.t(f"chapter.{c.slug}.title", lang),
-            "summary": i18n.t(f"chapter.{c.slug}.summary", lang),
-            "url": f"/capitulo/{c.slug}",
-        }
-        for c in CHAPTERS
-    ]
-
-
-def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    """Render template ``name`` in the request's language. Chapter routers use this too."""
-    lang = i18n.request_lang(request)
-    context = {
-        "lang": lang,
-        "t": partial(i18n.t, lang=lang),
-        "chapters": chapter_views(lang),
-        "current_slug": None,
-        **context,
-    }
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    classroom: Room | None = field(default_factory=classroom.from_env)  # None: not classroom mode
 
 
 # ----------------------------------------------------------------------------------------------
@@ -170,8 +121,11 @@ async def on_http_error(request: Request, exc: StarletteHTTPException) -> Respon
     lang = i18n.request_lang(request)
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
     extra = {}
-    if isinstance(exc.detail, str) and exc.detail and exc.detail != phrase:
-        message = exc.detail  # a router's own sentence
+    if getattr(exc, "i18n_key", None):  # a router's sentence from the catalogue
+        message = i18n.error_text(exc, lang)
+    elif isinstance(exc.detail, str) and exc.detail and exc.detail != phrase:
+        # the framework's own English sentences are translated; a router's own is kept
+        message = i18n.http_detail_text(exc.detail, lang) or exc.detail
     else:
         if not isinstance(exc.detail, str):
             extra["detail"] = exc.detail
@@ -182,13 +136,18 @@ async def on_http_error(request: Request, exc: StarletteHTTPException) -> Respon
 
 
 async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
-    """422 that names every bad field and says what was expected."""
-    fields = [
-        {"field": ".".join(str(part) for part in err.get("loc", ())), "message": str(err.get("msg", ""))}
-        for err in exc.errors()
-    ]
-    listing = "; ".join(f"{f['field']}: {f['message']}" for f in fields) + "."
-    message = i18n.t("error.422.message", i18n.request_lang(request), fields=listing)
+    """422 that names every bad field and says what was expected, in the request's language
+    (pydantic's error ``type`` and ``ctx`` through the catalogue, see ``i18n.validation_text``)."""
+    lang = i18n.request_lang(request)
+    fields, listing = [], []
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        text = i18n.validation_text(err, lang)
+        fields.append({"field": ".".join(str(part) for part in loc), "message": text})
+        where = loc[:1] if err.get("type") == "json_invalid" else loc  # ("body", 16): a position, not a field
+        listing.append(f"{i18n.field_label(where, lang)}: {text}")
+    listing_text = "; ".join(listing) + "."
+    message = i18n.t("error.422.message", lang, fields=listing_text[:1].upper() + listing_text[1:])
     return error_response(request, 422, message, fields=fields)
 
 
@@ -200,7 +159,11 @@ async def on_pizarra_error(request: Request, exc: PizarraError) -> Response:
     extra = {"kind": type(exc).__name__}
     if isinstance(getattr(exc, "name", None), str):
         extra["name"] = exc.name
-    return error_response(request, status, i18n.error_text(exc, i18n.request_lang(request)), **extra)
+    if isinstance(getattr(exc, "retry_after", None), int):
+        extra["retry_after"] = exc.retry_after  # 429/503 of a busy model: also the Retry-After header
+    headers = getattr(exc, "headers", None)
+    return error_response(request, status, i18n.error_text(exc, i18n.request_lang(request)),
+                          headers=headers if isinstance(headers, dict) else None, **extra)
 
 
 class CatchAll:
@@ -356,9 +319,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(PizarraError, on_pizarra_error)
-    app.add_middleware(CancelOnDisconnect)  # model work stops when its client goes (see web.disconnect)
+    room = settings.classroom
+    # model work stops when its client goes (see web.disconnect); a class gets shorter turns
+    app.add_middleware(CancelOnDisconnect, budget_s=classroom.BUDGET_S if room is not None else None)
     app.add_middleware(CatchAll)
     app.add_middleware(LangCookie)
+    if room is not None:  # who is asking, and what they may reach (see web.classroom_gate)
+        from pizarra.web.classroom_gate import ClassroomGate
+
+        fair.enable()
+        app.add_middleware(ClassroomGate, room=room)
+    else:
+        fair.disable()
     security.install(app, settings)  # outermost: Host/Origin checks, body limit, headers, guess limit
     return app
 

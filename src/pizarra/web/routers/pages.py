@@ -1,9 +1,8 @@
 """The shell's own pages and API: home, chapter pages, health, chapter list, vendored JavaScript.
 
     GET /                      home: the ten chapters of the lecture
-    GET /capitulo/{slug}       a chapter no other router has claimed: "under construction"
     GET /api/health            {"status": "ok", "version": ...}
-    GET /api/chapters          the chapters with ready flags, titles and summaries
+    GET /api/chapters          the chapters: number, slug, title, summary, page address
     GET /static/vendor/plotly.min.js   Plotly's JavaScript, read from the installed package
 """
 
@@ -14,15 +13,14 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 
 from pizarra import __version__
-from pizarra.chapters import BY_SLUG, CHAPTERS
 from pizarra.errors import AssetMissing
 from pizarra.web import i18n
-from pizarra.web.app import chapter_views, render
+from pizarra.web.templating import chapter_views, render
 
 router = APIRouter()
 
@@ -37,8 +35,6 @@ class Health(BaseModel):
 class ChapterOut(BaseModel):
     number: int
     slug: str
-    issue: int  # the issue that builds it
-    ready: bool
     title: str
     summary: str
     url: str
@@ -49,21 +45,7 @@ class ChapterOut(BaseModel):
 
 @router.get("/", response_class=HTMLResponse, tags=["pages"], summary="Home: the ten chapters")
 async def home(request: Request) -> HTMLResponse:
-    ready = sum(c.ready for c in CHAPTERS)
-    return render(request, "home.html", ready=ready, total=len(CHAPTERS))
-
-
-@router.get(
-    "/capitulo/{slug}", response_class=HTMLResponse, tags=["pages"], summary="A chapter's page"
-)
-async def chapter_page(request: Request, slug: str) -> HTMLResponse:
-    chapter = BY_SLUG.get(slug)
-    if chapter is None:
-        raise HTTPException(404)
-    if chapter.ready:  # a ready chapter's router must be listed before this one in ROUTERS
-        raise RuntimeError(f"chapter {slug!r} is marked ready but no router serves its page")
-    view = next(c for c in chapter_views(i18n.request_lang(request)) if c["slug"] == slug)
-    return render(request, "construction.html", chapter=view, current_slug=slug)
+    return render(request, "home.html")
 
 
 # ------------------------------------------------------------------------------------------ API
@@ -91,10 +73,12 @@ def plotly_js_path() -> Path:
     """plotly.min.js inside the installed ``plotly`` package."""
     spec = importlib.util.find_spec("plotly")
     if spec is None or not spec.submodule_search_locations:
-        raise AssetMissing("plotly", "The plotly package is not installed: pip install plotly.")
+        raise AssetMissing("plotly", "The plotly package is not installed: pip install plotly.",
+                           key="err.plotly.missing")
     path = Path(list(spec.submodule_search_locations)[0]) / "package_data" / "plotly.min.js"
     if not path.is_file():
-        raise AssetMissing("plotly", f"Plotly's JavaScript is missing at {path}; reinstall plotly.")
+        raise AssetMissing("plotly", f"Plotly's JavaScript is missing at {path}; reinstall plotly.",
+                           key="err.plotly.no_js", path=str(path))
     return path
 
 
