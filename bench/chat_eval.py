@@ -47,8 +47,13 @@ def main() -> None:
     machine = {"machine": platform.machine(), "cpus": __import__("os").cpu_count(), "threads": args.threads}
     if "bmi" in todo:
         for lang in args.lang or ["es"]:
-            r = eval_bmi(args.samples, lang=lang, progress=lambda i, row: log(
-                f"bmi {lang} {i}/{args.samples}: {row['status']} value={row['right_value']}"))
+            r = eval_bmi(
+                args.samples,
+                lang=lang,
+                progress=lambda i, row, lang=lang: log(
+                    f"bmi {lang} {i}/{args.samples}: {row['status']} value={row['right_value']}"
+                ),
+            )
             r.update(machine=machine, command=" ".join(sys.argv))
             write_report(r, REPORTS / f"chat_bmi_{lang}.json")
             log(f"bmi {lang}: success {r['right_value']}/{r['n']}, runs {r['runs']}/{r['n']}")
@@ -59,8 +64,15 @@ def main() -> None:
         if args.resume and (REPORTS / f"chat_{ds}.json").is_file():
             old = json.loads((REPORTS / f"chat_{ds}.json").read_text())
             previous = old.get("rows") or old.get("examples")
-        r = eval_hallucination(ds, n, max_minutes=args.minutes, previous=previous, progress=lambda i, total, row: log(
-            f"{ds} {i}/{total}: wrong={row['wrong']} score={row['scores'][default_config()]}"))
+        r = eval_hallucination(
+            ds,
+            n,
+            max_minutes=args.minutes,
+            previous=previous,
+            progress=lambda i, total, row, ds=ds: log(
+                f"{ds} {i}/{total}: wrong={row['wrong']} score={row['scores'][default_config()]}"
+            ),
+        )
         r.update(machine=machine, command=" ".join(sys.argv))
         write_report(r, REPORTS / f"chat_{ds}.json")
         log(f"{ds}: {r['questions_done']} questions, AUROC {r['auroc']}, wrong rate {r['wrong_rate']}")

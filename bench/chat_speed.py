@@ -31,8 +31,13 @@ FLOOR = 8.0
 
 
 def one(client: httpx.Client, model: str, max_tokens: int, seed: int) -> dict:
-    body = {"model": model, "messages": [{"role": "user", "content": QUESTION}], "max_tokens": max_tokens,
-            "temperature": 0.7, "seed": seed}
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": QUESTION}],
+        "max_tokens": max_tokens,
+        "temperature": 0.7,
+        "seed": seed,
+    }
     t0 = time.perf_counter()
     first, done = None, None
     with client.stream("POST", "/api/chat/stream", json=body) as r:
@@ -48,8 +53,12 @@ def one(client: httpx.Client, model: str, max_tokens: int, seed: int) -> dict:
             elif event["type"] == "error":
                 raise RuntimeError(event["message"])
     seconds = time.perf_counter() - t0
-    return {"tokens": done["n_tokens"], "tokens_per_s": done["n_tokens"] / seconds, "first_token_s": first,
-            "server_tokens_per_s": done.get("tokens_per_s")}
+    return {
+        "tokens": done["n_tokens"],
+        "tokens_per_s": done["n_tokens"] / seconds,
+        "first_token_s": first,
+        "server_tokens_per_s": done.get("tokens_per_s"),
+    }
 
 
 def main(argv=None) -> dict:
@@ -59,9 +68,16 @@ def main(argv=None) -> dict:
     p.add_argument("--max-tokens", type=int, default=128)
     a = p.parse_args(argv)
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), None)
-    report = {"cpu": cpu, "cores": os.cpu_count(), "loadavg_before": os.getloadavg(), "question": QUESTION,
-              "reps": a.reps, "max_tokens": a.max_tokens, "command": "python bench/chat_speed.py " + " ".join(argv or sys.argv[1:]),
-              "rows": []}
+    report = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "loadavg_before": os.getloadavg(),
+        "question": QUESTION,
+        "reps": a.reps,
+        "max_tokens": a.max_tokens,
+        "command": "python bench/chat_speed.py " + " ".join(argv or sys.argv[1:]),
+        "rows": [],
+    }
     env = {k: v for k, v in os.environ.items() if k != "PIZARRA_THREADS"}
     base, server = start_server(env)
     try:
@@ -69,10 +85,17 @@ def main(argv=None) -> dict:
             for model in a.models:
                 one(client, model, 4, 0)  # load it
                 runs = [one(client, model, a.max_tokens, seed) for seed in range(a.reps)]
-                row = {"model": model, "tokens_per_s": round(statistics.median(r["tokens_per_s"] for r in runs), 2),
-                       "first_token_s": round(statistics.median(r["first_token_s"] for r in runs), 3), "runs": runs}
+                row = {
+                    "model": model,
+                    "tokens_per_s": round(statistics.median(r["tokens_per_s"] for r in runs), 2),
+                    "first_token_s": round(statistics.median(r["first_token_s"] for r in runs), 3),
+                    "runs": runs,
+                }
                 report["rows"].append(row)
-                print(f"{model}: {row['tokens_per_s']} tokens/s streamed (first token {row['first_token_s']} s)", flush=True)
+                print(
+                    f"{model}: {row['tokens_per_s']} tokens/s streamed (first token {row['first_token_s']} s)",
+                    flush=True,
+                )
     finally:
         server.terminate()
         server.wait(30)

@@ -35,8 +35,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "reports" / "contention.json"
 GEN = {"model": "gemma-base", "prefix": "Había una vez un zorro muy astuto que", "temperature": 0.8}
-CHAT = {"model": "smollm2", "messages": [{"role": "user", "content": "Write a short story about a fox."}],
-        "temperature": 0.7}
+CHAT = {
+    "model": "smollm2",
+    "messages": [{"role": "user", "content": "Write a short story about a fox."}],
+    "temperature": 0.7,
+}
 
 
 def free_port() -> int:
@@ -47,8 +50,12 @@ def free_port() -> int:
 
 def start_server(env: dict) -> tuple[str, subprocess.Popen]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "pizarra.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pizarra.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(240):
         try:
@@ -64,8 +71,11 @@ def start_server(env: dict) -> tuple[str, subprocess.Popen]:
 
 def measure(client: httpx.Client, reps: int, max_tokens: int) -> dict:
     out = {}
-    for name, path, body in (("gemma_generate", "/api/generation/generate", GEN), ("chat_reply", "/api/chat/reply", CHAT)):
-        speeds, threads = [], []
+    for name, path, body in (
+        ("gemma_generate", "/api/generation/generate", GEN),
+        ("chat_reply", "/api/chat/reply", CHAT),
+    ):
+        speeds, _threads = [], []
         for rep in range(reps):
             t0 = time.perf_counter()
             r = client.post(path, json={**body, "max_tokens": max_tokens, "seed": rep})
@@ -119,9 +129,15 @@ def scenario(env: dict, label: str, reps: int, max_tokens: int) -> dict:
     for situation in ("busy", "job"):
         for name in ("gemma_generate", "chat_reply"):
             result[situation][name]["ratio_to_idle"] = round(
-                result[situation][name]["tokens_per_s"] / result["idle"][name]["tokens_per_s"], 3)
-    print(label, json.dumps({s: {k: v.get("ratio_to_idle") for k, v in r.items() if isinstance(v, dict)}
-                             for s, r in result.items()}), flush=True)
+                result[situation][name]["tokens_per_s"] / result["idle"][name]["tokens_per_s"], 3
+            )
+    print(
+        label,
+        json.dumps(
+            {s: {k: v.get("ratio_to_idle") for k, v in r.items() if isinstance(v, dict)} for s, r in result.items()}
+        ),
+        flush=True,
+    )
     return result
 
 
@@ -131,15 +147,25 @@ def main(argv=None) -> dict:
     p.add_argument("--max-tokens", type=int, default=96)
     args = p.parse_args(argv)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    report = {"machine": {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-                          "loadavg_before": os.getloadavg()},
-              "reps": args.reps, "max_tokens": args.max_tokens, "command": "python bench/contention.py " + " ".join(argv or sys.argv[1:])}
+    report = {
+        "machine": {
+            "cpu": cpu,
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_before": os.getloadavg(),
+        },
+        "reps": args.reps,
+        "max_tokens": args.max_tokens,
+        "command": "python bench/contention.py " + " ".join(argv or sys.argv[1:]),
+    }
     env = {k: v for k, v in os.environ.items() if k != "PIZARRA_THREADS"}
     report["adaptive"] = scenario(env, "adaptive", args.reps, args.max_tokens)
     report["fixed"] = scenario({**env, "PIZARRA_THREADS": str(os.cpu_count())}, "fixed", args.reps, args.max_tokens)
     a = report["adaptive"]
-    report["floors"] = {"busy_gemma_ge_0.40": a["busy"]["gemma_generate"]["ratio_to_idle"] >= 0.40,
-                        "job_chat_ge_0.70": a["job"]["chat_reply"]["ratio_to_idle"] >= 0.70}
+    report["floors"] = {
+        "busy_gemma_ge_0.40": a["busy"]["gemma_generate"]["ratio_to_idle"] >= 0.40,
+        "job_chat_ge_0.70": a["job"]["chat_reply"]["ratio_to_idle"] >= 0.70,
+    }
     REPORT.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report["floors"]))
     return report

@@ -44,9 +44,16 @@ def bench_neighbors(n_queries: int = 200) -> dict:
         theirs.append(time.perf_counter() - t)
         agree += [x for x, _ in a] == [x for x, _ in b]
     p50o, p50g = float(np.median(ours) * 1e3), float(np.median(theirs) * 1e3)
-    return {"vocab": len(emb), "dim": emb.dim, "queries": n_queries, "k": 10,
-            "ours_p50_ms": round(p50o, 3), "gensim_p50_ms": round(p50g, 3),
-            "ratio_ours_over_gensim": round(p50o / p50g, 3), "same_top10": agree / n_queries}
+    return {
+        "vocab": len(emb),
+        "dim": emb.dim,
+        "queries": n_queries,
+        "k": 10,
+        "ours_p50_ms": round(p50o, 3),
+        "gensim_p50_ms": round(p50g, 3),
+        "ratio_ours_over_gensim": round(p50o / p50g, 3),
+        "same_top10": agree / n_queries,
+    }
 
 
 def bench_training(n_words: int, dim: int = 100, window: int = 5, negative: int = 5) -> dict:
@@ -67,8 +74,18 @@ def bench_training(n_words: int, dim: int = 100, window: int = 5, negative: int 
             if total >= n_words:
                 break
     t = time.perf_counter()
-    g = Word2Vec(sentences, sg=1, vector_size=dim, window=window, negative=negative, min_count=5,
-                 sample=0, epochs=1, workers=1, seed=1)
+    g = Word2Vec(
+        sentences,
+        sg=1,
+        vector_size=dim,
+        window=window,
+        negative=negative,
+        min_count=5,
+        sample=0,
+        epochs=1,
+        workers=1,
+        seed=1,
+    )
     gensim_s = time.perf_counter() - t
     vocab = {w: i for i, w in enumerate(g.wv.index_to_key)}
     ids = np.array([vocab[w] for s in sentences for w in s if w in vocab])
@@ -85,18 +102,31 @@ def bench_training(n_words: int, dim: int = 100, window: int = 5, negative: int 
     for step, s in enumerate(range(0, len(X), bs)):
         for group in opt.param_groups:
             group["lr"] = bs * max(lr0 * (1 - step / steps), lr0 * 1e-4)
-        b = perm[s:s + bs]
+        b = perm[s : s + bs]
         _, loss = m(X[b], Y[b])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     ours_s = time.perf_counter() - t
     quality = compare_quality(g, m, vocab)
-    return {"corpus_words": int(len(ids)), "vocab": len(vocab), "dim": dim, "window": window, "negative": negative,
-            "epochs": 1, "threads": 1, "sample": 0, "min_count": 5, "gensim_seconds": round(gensim_s, 2), "ours_seconds": round(ours_s, 2),
-            "gensim_words_per_s": round(len(ids) / gensim_s), "ours_words_per_s": round(len(ids) / ours_s),
-            "ratio_ours_over_gensim": round(gensim_s / ours_s, 4), "ours_final_batch_loss": round(float(loss.detach()), 4),
-            "quality": quality}
+    return {
+        "corpus_words": int(len(ids)),
+        "vocab": len(vocab),
+        "dim": dim,
+        "window": window,
+        "negative": negative,
+        "epochs": 1,
+        "threads": 1,
+        "sample": 0,
+        "min_count": 5,
+        "gensim_seconds": round(gensim_s, 2),
+        "ours_seconds": round(ours_s, 2),
+        "gensim_words_per_s": round(len(ids) / gensim_s),
+        "ours_words_per_s": round(len(ids) / ours_s),
+        "ratio_ours_over_gensim": round(gensim_s / ours_s, 4),
+        "ours_final_batch_loss": round(float(loss.detach()), 4),
+        "quality": quality,
+    }
 
 
 def compare_quality(g, m, vocab) -> dict:
@@ -107,8 +137,14 @@ def compare_quality(g, m, vocab) -> dict:
     words = list(vocab)
     ours = evaluate(Embeddings("sgns-torch", words, m.W_in.weight.detach().numpy()))
     theirs = evaluate(Embeddings("gensim", words, g.wv.vectors))
-    pick = lambda r: {"analogy_accuracy": r["analogies"]["accuracy"], "analogy_coverage": r["analogies"]["coverage"],  # noqa: E731
-                      **{f"spearman_{k}": v["spearman"] for k, v in r["similarity"].items()}}
+
+    def pick(r):
+        return {
+            "analogy_accuracy": r["analogies"]["accuracy"],
+            "analogy_coverage": r["analogies"]["coverage"],  # noqa: E731
+            **{f"spearman_{k}": v["spearman"] for k, v in r["similarity"].items()},
+        }
+
     return {"ours": pick(ours), "gensim": pick(theirs)}
 
 
@@ -117,9 +153,14 @@ def main() -> None:
     p.add_argument("--words", type=int, default=200_000)
     p.add_argument("--skip-training", action="store_true")
     a = p.parse_args()
-    report = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                          "note": "2 shared CPU cores; other jobs were running"},
-              "neighbors": bench_neighbors()}
+    report = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(),
+            "note": "2 shared CPU cores; other jobs were running",
+        },
+        "neighbors": bench_neighbors(),
+    }
     print(json.dumps(report["neighbors"], indent=1))
     if not a.skip_training:
         report["training"] = bench_training(a.words)

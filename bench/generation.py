@@ -5,11 +5,13 @@
 For each GGUF model, alternately (raw, api, raw, api, …):
   raw  llama-cpp-python directly: ``Llama(...).generate(tokens, ...)``, its own token loop
   api  the lab's HTTP endpoint ``GET /api/generation/stream`` (SSE) on a real uvicorn server
-       (127.0.0.1, its own process: `pizarra serve`), read by an HTTP client: runtime + router + SSE + JSON + network stack
+       (127.0.0.1, its own process: `pizarra serve`), read by an HTTP client: runtime + router + SSE + JSON +
+       network stack
   json the same server's ``POST /api/generation/generate``: the whole text in one answer
 ``--threads 2 1`` repeats everything with llama.cpp on 2 and on 1 thread (server and raw alike).
 Same prompt, same sampling (temperature 0.8, top-k 40, top-p 0.95, repeat penalty 1.1, a fixed
-seed), same thread count, the whole prompt evaluated on every run by both (no KV-cache reuse). Speed = tokens / (time from the call to the last token), end to end (the
+seed), same thread count, the whole prompt evaluated on every run by both (no KV-cache reuse). Speed = tokens /
+(time from the call to the last token), end to end (the
 prompt's evaluation included in both; measured by the caller, so events that a busy server
 sends in bursts cannot inflate it); decode-only speed (first to last token) is kept beside it.
 The median over ``--reps`` runs is reported. Overhead = 1 − median api / median raw; beside it the
@@ -27,7 +29,6 @@ import os
 import socket
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -52,8 +53,16 @@ def raw_run(llm, max_tokens: int, seed: int) -> dict:
     # reuses the KV cache of the previous run's identical prompt and skips its evaluation (~0.1 s
     # here): a saving that a server whose every request brings new text never gets.
     llm.reset()
-    for token in llm.generate(tokens, top_k=SAMPLING["top_k"], top_p=SAMPLING["top_p"], min_p=0.0, typical_p=1.0,
-                              temp=SAMPLING["temperature"], repeat_penalty=SAMPLING["repeat_penalty"], reset=True):
+    for token in llm.generate(
+        tokens,
+        top_k=SAMPLING["top_k"],
+        top_p=SAMPLING["top_p"],
+        min_p=0.0,
+        typical_p=1.0,
+        temp=SAMPLING["temperature"],
+        repeat_penalty=SAMPLING["repeat_penalty"],
+        reset=True,
+    ):
         if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
             break
         llm.detokenize([token])
@@ -92,16 +101,25 @@ def api_json_run(client, base: str, model: str, max_tokens: int, seed: int) -> d
     total = time.perf_counter() - t0
     r.raise_for_status()
     n = r.json()["n_tokens"]
-    return {"tokens": n, "tokens_per_s": n / total if total else 0.0, "total_s": total,
-            "server_tokens_per_s": r.json()["tokens_per_s"]}
+    return {
+        "tokens": n,
+        "tokens_per_s": n / total if total else 0.0,
+        "total_s": total,
+        "server_tokens_per_s": r.json()["tokens_per_s"],
+    }
 
 
 def _speed(times: list[float], t0: float) -> dict:
     n = len(times)
     decode = (n - 1) / (times[-1] - times[0]) if n > 1 and times[-1] > times[0] else 0.0
     total = (times[-1] - t0) if times else None
-    return {"tokens": n, "tokens_per_s": n / total if total else 0.0, "decode_tokens_per_s": decode,
-            "first_token_s": (times[0] - t0) if times else None, "total_s": total}
+    return {
+        "tokens": n,
+        "tokens_per_s": n / total if total else 0.0,
+        "decode_tokens_per_s": decode,
+        "first_token_s": (times[0] - t0) if times else None,
+        "total_s": total,
+    }
 
 
 def start_server(threads: int) -> tuple[str, object]:
@@ -118,9 +136,12 @@ def start_server(threads: int) -> tuple[str, object]:
         port = s.getsockname()[1]
     exe = Path(sys.executable).with_name("pizarra")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pizarra.cli"]
-    proc = subprocess.Popen(cmd + ["serve", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PIZARRA_THREADS": str(threads)})
+    proc = subprocess.Popen(
+        cmd + ["serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PIZARRA_THREADS": str(threads)},
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -128,7 +149,7 @@ def start_server(threads: int) -> tuple[str, object]:
             return base, proc
         except httpx.HTTPError:
             if proc.poll() is not None:
-                raise RuntimeError("pizarra serve exited")
+                raise RuntimeError("pizarra serve exited") from None
             time.sleep(0.1)
     proc.terminate()
     raise RuntimeError("pizarra serve did not start")
@@ -139,16 +160,20 @@ def main(argv=None) -> dict:
     p.add_argument("--models", nargs="+", default=["gemma-base", "smollm2"])
     p.add_argument("--max-tokens", type=int, default=128)
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--threads", type=int, nargs="+", default=[os.cpu_count() or 1],
-                   help="llama.cpp threads (server and raw alike); several values = one row each")
+    p.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[os.cpu_count() or 1],
+        help="llama.cpp threads (server and raw alike); several values = one row each",
+    )
     p.add_argument("--no-report", action="store_true")
     a = p.parse_args(argv)
 
-    import pizarra.llm.compute  # noqa: F401 - the server's libgomp settings for the raw runs too (before llama_cpp)
+    import httpx
     from llama_cpp import Llama
 
-    import httpx
-
+    import pizarra.llm.compute  # noqa: F401 - the server's libgomp settings for the raw runs too (before llama_cpp)
     from pizarra.assets.models import gguf_path
 
     rows = []
@@ -160,24 +185,30 @@ def main(argv=None) -> dict:
         client = httpx.Client(timeout=600)
         try:
             for model in a.models:
-                raw_llm = Llama(model_path=str(gguf_path(model)), n_ctx=2048, n_threads=n_threads,
-                                verbose=False, seed=0)  # batch threads: the default, as in the server
+                raw_llm = Llama(
+                    model_path=str(gguf_path(model)), n_ctx=2048, n_threads=n_threads, verbose=False, seed=0
+                )  # batch threads: the default, as in the server
                 api_run(client, base, model, 4, 0)  # load the server's copy and warm both up
                 api_json_run(client, base, model, 4, 0)
                 raw_run(raw_llm, 4, 0)
                 raw, api, js = [], [], []
-                kinds = [(raw, lambda seed: raw_run(raw_llm, a.max_tokens, seed)),
-                         (api, lambda seed: api_run(client, base, model, a.max_tokens, seed)),
-                         (js, lambda seed: api_json_run(client, base, model, a.max_tokens, seed))]
+                kinds = [
+                    (raw, lambda seed, raw_llm=raw_llm: raw_run(raw_llm, a.max_tokens, seed)),
+                    (api, lambda seed, c=client, b=base, m=model: api_run(c, b, m, a.max_tokens, seed)),
+                    (js, lambda seed, c=client, b=base, m=model: api_json_run(c, b, m, a.max_tokens, seed)),
+                ]
                 for rep in range(a.reps):
                     # The order turns every rep (raw-api-json, api-json-raw, json-raw-api): no kind always
                     # runs first, or always right after the other process's threads were busy.
                     for k in range(3):
                         runs, go = kinds[(rep + k) % 3]
                         runs.append(go(1000 + rep))
-                    print(f"{model} threads {n_threads} rep {rep}: raw {raw[-1]['tokens_per_s']:.1f} tok/s "
-                          f"({raw[-1]['tokens']} tokens), api stream {api[-1]['tokens_per_s']:.1f}, "
-                          f"api json {js[-1]['tokens_per_s']:.1f} ({js[-1]['tokens']} tokens)", file=sys.stderr)
+                    print(
+                        f"{model} threads {n_threads} rep {rep}: raw {raw[-1]['tokens_per_s']:.1f} tok/s "
+                        f"({raw[-1]['tokens']} tokens), api stream {api[-1]['tokens_per_s']:.1f}, "
+                        f"api json {js[-1]['tokens_per_s']:.1f} ({js[-1]['tokens']} tokens)",
+                        file=sys.stderr,
+                    )
                 raw_llm.close()
                 r_tps = statistics.median(x["tokens_per_s"] for x in raw)
                 a_tps = statistics.median(x["tokens_per_s"] for x in api)
@@ -185,38 +216,70 @@ def main(argv=None) -> dict:
                 overhead = 1 - a_tps / r_tps if r_tps else None
                 overhead_json = 1 - j_tps / r_tps if r_tps else None
                 # Paired view (same rep, same seed, seconds apart): less sensitive to the machine's drift.
-                paired = [1 - x["tokens_per_s"] / y["tokens_per_s"] for x, y in zip(api, raw) if y["tokens_per_s"]]
-                paired_json = [1 - x["tokens_per_s"] / y["tokens_per_s"] for x, y in zip(js, raw) if y["tokens_per_s"]]
-                rows.append({"model": model, "threads": n_threads, "raw_tokens_per_s": round(r_tps, 2),
-                             "api_tokens_per_s": round(a_tps, 2), "api_json_tokens_per_s": round(j_tps, 2),
-                             "overhead": round(overhead, 4) if overhead is not None else None,
-                             "overhead_json": round(overhead_json, 4) if overhead_json is not None else None,
-                             "floor_tokens_per_s": FLOORS.get(model),
-                             "meets_floor": a_tps >= FLOORS.get(model, 0),
-                             "meets_overhead": overhead is not None and overhead <= MAX_OVERHEAD,
-                             "meets_overhead_json": overhead_json is not None and overhead_json <= MAX_OVERHEAD,
-                             "overhead_paired_median": round(statistics.median(paired), 4) if paired else None,
-                             "overhead_paired_range": [round(min(paired), 4), round(max(paired), 4)] if paired else None,
-                             "overhead_json_paired_median": round(statistics.median(paired_json), 4) if paired_json else None,
-                             "overhead_json_paired_range": [round(min(paired_json), 4), round(max(paired_json), 4)] if paired_json else None,
-                             "first_token_s_raw": round(statistics.median(x["first_token_s"] for x in raw), 3),
-                             "first_token_s_api": round(statistics.median(x["first_token_s"] for x in api), 3),
-                             "runs": {"raw": raw, "api": api, "api_json": js}})
+                paired = [
+                    1 - x["tokens_per_s"] / y["tokens_per_s"]
+                    for x, y in zip(api, raw, strict=False)
+                    if y["tokens_per_s"]
+                ]
+                paired_json = [
+                    1 - x["tokens_per_s"] / y["tokens_per_s"]
+                    for x, y in zip(js, raw, strict=False)
+                    if y["tokens_per_s"]
+                ]
+                rows.append(
+                    {
+                        "model": model,
+                        "threads": n_threads,
+                        "raw_tokens_per_s": round(r_tps, 2),
+                        "api_tokens_per_s": round(a_tps, 2),
+                        "api_json_tokens_per_s": round(j_tps, 2),
+                        "overhead": round(overhead, 4) if overhead is not None else None,
+                        "overhead_json": round(overhead_json, 4) if overhead_json is not None else None,
+                        "floor_tokens_per_s": FLOORS.get(model),
+                        "meets_floor": a_tps >= FLOORS.get(model, 0),
+                        "meets_overhead": overhead is not None and overhead <= MAX_OVERHEAD,
+                        "meets_overhead_json": overhead_json is not None and overhead_json <= MAX_OVERHEAD,
+                        "overhead_paired_median": round(statistics.median(paired), 4) if paired else None,
+                        "overhead_paired_range": [round(min(paired), 4), round(max(paired), 4)] if paired else None,
+                        "overhead_json_paired_median": round(statistics.median(paired_json), 4)
+                        if paired_json
+                        else None,
+                        "overhead_json_paired_range": [round(min(paired_json), 4), round(max(paired_json), 4)]
+                        if paired_json
+                        else None,
+                        "first_token_s_raw": round(statistics.median(x["first_token_s"] for x in raw), 3),
+                        "first_token_s_api": round(statistics.median(x["first_token_s"] for x in api), 3),
+                        "runs": {"raw": raw, "api": api, "api_json": js},
+                    }
+                )
         finally:
             client.close()
-            server.terminate(); server.wait(30)
+            server.terminate()
+            server.wait(30)
     load = os.getloadavg()
-    out = {"prompt": PROMPT, "max_tokens": a.max_tokens, "reps": a.reps, "sampling": SAMPLING,
-           "threads": a.threads, "cpus": os.cpu_count(),
-           "cpu": next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), None), "loadavg_at_end": [round(x, 2) for x in load],
-           "rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "note": "tokens / seconds from the call to the last token, measured by the caller; median of reps; raw, stream and json alternate (order turning each rep); one HTTP client with a kept-alive connection"}
+    out = {
+        "prompt": PROMPT,
+        "max_tokens": a.max_tokens,
+        "reps": a.reps,
+        "sampling": SAMPLING,
+        "threads": a.threads,
+        "cpus": os.cpu_count(),
+        "cpu": next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), None),
+        "loadavg_at_end": [round(x, 2) for x in load],
+        "rows": rows,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "note": "tokens / seconds from the call to the last token, measured by the caller; median of reps; raw, "
+        "stream and json alternate (order turning each rep); one HTTP client with a kept-alive connection",
+    }
     for r in rows:
-        print(f"{r['model']} ({r['threads']} threads): raw {r['raw_tokens_per_s']:.1f} tok/s, api stream "
-              f"{r['api_tokens_per_s']:.1f} tok/s, api json {r['api_json_tokens_per_s']:.1f} tok/s, "
-              f"overhead {100 * (r['overhead'] or 0):.1f} % / json {100 * (r['overhead_json'] or 0):.1f} % "
-              f"(paired medians {100 * (r['overhead_paired_median'] or 0):.1f} % / {100 * (r['overhead_json_paired_median'] or 0):.1f} %) (floor {r['floor_tokens_per_s']} tok/s: "
-              f"{'ok' if r['meets_floor'] else 'NOT MET'}; overhead ≤ 5 %: {'ok' if r['meets_overhead'] else 'NOT MET'})")
+        print(
+            f"{r['model']} ({r['threads']} threads): raw {r['raw_tokens_per_s']:.1f} tok/s, api stream "
+            f"{r['api_tokens_per_s']:.1f} tok/s, api json {r['api_json_tokens_per_s']:.1f} tok/s, "
+            f"overhead {100 * (r['overhead'] or 0):.1f} % / json {100 * (r['overhead_json'] or 0):.1f} % "
+            f"(paired medians {100 * (r['overhead_paired_median'] or 0):.1f} % / "
+            f"{100 * (r['overhead_json_paired_median'] or 0):.1f} %) (floor {r['floor_tokens_per_s']} tok/s: "
+            f"{'ok' if r['meets_floor'] else 'NOT MET'}; overhead ≤ 5 %: {'ok' if r['meets_overhead'] else 'NOT MET'})"
+        )
     if not a.no_report:
         REPORT.parent.mkdir(parents=True, exist_ok=True)
         REPORT.write_text(json.dumps(out, indent=2) + "\n")

@@ -127,12 +127,30 @@ def train_ours(windows, val, steps: int, seed: int) -> tuple[nn.Module, float]:
     from pizarra.train import TrainConfig, fit
 
     torch.manual_seed(seed)
-    model = TransformerLM(TransformerConfig(vocab_size=SIZE["vocab_size"], block_size=SIZE["block_size"],
-                                            d_model=SIZE["n_embd"], n_heads=SIZE["n_head"], n_layers=SIZE["n_layer"]))
+    model = TransformerLM(
+        TransformerConfig(
+            vocab_size=SIZE["vocab_size"],
+            block_size=SIZE["block_size"],
+            d_model=SIZE["n_embd"],
+            n_heads=SIZE["n_head"],
+            n_layers=SIZE["n_layer"],
+        )
+    )
     model.head.weight = model.tok.weight
-    cfg = TrainConfig(max_steps=steps, batch_size=BATCH, lr=LR, weight_decay=WD, schedule="cosine", warmup_steps=WARMUP,
-                      min_lr_ratio=MIN_LR_RATIO, eval_every=10**9, checkpoint_every=None, seed=seed, device="cpu",
-                      progress=False)
+    cfg = TrainConfig(
+        max_steps=steps,
+        batch_size=BATCH,
+        lr=LR,
+        weight_decay=WD,
+        schedule="cosine",
+        warmup_steps=WARMUP,
+        min_lr_ratio=MIN_LR_RATIO,
+        eval_every=10**9,
+        checkpoint_every=None,
+        seed=seed,
+        device="cpu",
+        progress=False,
+    )
     t0 = time.perf_counter()
     fit(model, windows, val, cfg)
     return model, time.perf_counter() - t0
@@ -141,7 +159,7 @@ def train_ours(windows, val, steps: int, seed: int) -> tuple[nn.Module, float]:
 @torch.no_grad()
 def val_loss(model, X, Y) -> float:
     model.eval()
-    losses = [model(X[i:i + 32], Y[i:i + 32])[1].item() for i in range(0, len(X), 32)]
+    losses = [model(X[i : i + 32], Y[i : i + 32])[1].item() for i in range(0, len(X), 32)]
     return sum(losses) / len(losses)
 
 
@@ -161,22 +179,35 @@ def main(argv=None) -> dict:
     windows = TokenWindows(torch.from_numpy(train.astype("int64")), SIZE["block_size"])
     X, Y = val_chunks(val, n=128)
     rows = {}
-    for name, run in (("ours", lambda: train_ours(windows, (X, Y), a.steps, a.seed)),
-                      ("reference", lambda: train_reference(windows, a.steps, a.seed))):
+    for name, run in (
+        ("ours", lambda: train_ours(windows, (X, Y), a.steps, a.seed)),
+        ("reference", lambda: train_reference(windows, a.steps, a.seed)),
+    ):
         model, secs = run()
         tokens_seen = a.steps * BATCH * SIZE["block_size"]
-        rows[name] = {"tokens_per_s": round(tokens_seen / secs, 1), "seconds": round(secs, 1),
-                      "val_loss": round(val_loss(model, X, Y), 4),
-                      "params": sum(p.numel() for p in model.parameters())}
+        rows[name] = {
+            "tokens_per_s": round(tokens_seen / secs, 1),
+            "seconds": round(secs, 1),
+            "val_loss": round(val_loss(model, X, Y), 4),
+            "params": sum(p.numel() for p in model.parameters()),
+        }
         print(f"{name}: {rows[name]}", file=sys.stderr)
     import os
 
-    out = {"size": SIZE, "batch_size": BATCH, "steps": a.steps, "threads": a.threads, "lr": LR,
-           "ours": rows["ours"], "reference": rows["reference"],
-           "speed_ratio": round(rows["ours"]["tokens_per_s"] / rows["reference"]["tokens_per_s"], 3),
-           "val_loss_difference": round(rows["ours"]["val_loss"] - rows["reference"]["val_loss"], 4),
-           "loadavg_at_end": [round(x, 2) for x in os.getloadavg()], "torch": torch.__version__,
-           "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    out = {
+        "size": SIZE,
+        "batch_size": BATCH,
+        "steps": a.steps,
+        "threads": a.threads,
+        "lr": LR,
+        "ours": rows["ours"],
+        "reference": rows["reference"],
+        "speed_ratio": round(rows["ours"]["tokens_per_s"] / rows["reference"]["tokens_per_s"], 3),
+        "val_loss_difference": round(rows["ours"]["val_loss"] - rows["reference"]["val_loss"], 4),
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "torch": torch.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     print(json.dumps({k: v for k, v in out.items() if k in ("speed_ratio", "val_loss_difference")}))
     if not a.no_report:
         REPORT.parent.mkdir(parents=True, exist_ok=True)

@@ -56,8 +56,9 @@ def main(argv=None) -> dict:
     torch.set_num_threads(a.threads)
 
     shipped = load_diffusion()
-    pixel_cfg = UNetConfig(**{**shipped.unet.cfg.to_dict(), "latent_channels": 1,
-                              "channels": tuple(shipped.unet.cfg.channels)})
+    pixel_cfg = UNetConfig(
+        **{**shipped.unet.cfg.to_dict(), "latent_channels": 1, "channels": tuple(shipped.unet.cfg.channels)}
+    )
     pixel = Diffusion(UNet(pixel_cfg), shipped.cfg).eval()
     text = torch.randn(16, pixel_cfg.text_dim)
 
@@ -70,11 +71,15 @@ def main(argv=None) -> dict:
     baseline, _ = timeit(pixel_run, 2)
     report = {
         "task": "16 pictures x 40 DDIM steps, classifier-free guidance (batch 32), decode included",
-        "threads": a.threads, "sampler_threads": SAMPLER_THREADS, "repeats": a.repeats,
+        "threads": a.threads,
+        "sampler_threads": SAMPLER_THREADS,
+        "repeats": a.repeats,
         "note": "threads = the process's torch setting; the sampler itself runs with sampler_threads "
-                "(pizarra.images.core.SAMPLER_THREADS); two threads under load 7-8 took 7.5-11.7 s (median)",
-        "seconds_median": round(statistics.median(latent), 3), "seconds_all": [round(s, 3) for s in latent],
-        "floor_seconds": 2.0, "meets_floor": statistics.median(latent) <= 2.0,
+        "(pizarra.images.core.SAMPLER_THREADS); two threads under load 7-8 took 7.5-11.7 s (median)",
+        "seconds_median": round(statistics.median(latent), 3),
+        "seconds_all": [round(s, 3) for s in latent],
+        "floor_seconds": 2.0,
+        "meets_floor": statistics.median(latent) <= 2.0,
         "one_thread_seconds_median": round(statistics.median(one), 3),
         "one_thread_cpu_seconds_median": round(statistics.median(one_cpu), 3),
         "one_thread_cpu_note": "CPU time of the 1-thread run = its wall time on an idle core",
@@ -84,7 +89,8 @@ def main(argv=None) -> dict:
         "speedup_vs_pixels": round(statistics.median(baseline) / statistics.median(latent), 2),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "cpu_count": os.cpu_count(), "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
         "torch": torch.__version__,
     }
     print(json.dumps(report, indent=2))

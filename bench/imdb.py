@@ -21,7 +21,9 @@ def table() -> None:
     print(f"{'model':22s} {'test %':>7s} {'slide %':>8s} {'error vs slide LSTM':>20s}  hardware")
     for name, r in rows.items():
         ratio = (100 - r["test_acc"]) / (100 - base)  # < 1: fewer errors than the slide's LSTM
-        print(f"{name:22s} {r['test_acc']:7.2f} {str(r.get('slide_acc') or '-'):>8s} {ratio:19.2f}x  {r['hardware'][:60]}")
+        print(
+            f"{name:22s} {r['test_acc']:7.2f} {str(r.get('slide_acc') or '-'):>8s} {ratio:19.2f}x  {r['hardware'][:60]}"
+        )
 
 
 if __name__ == "__main__":

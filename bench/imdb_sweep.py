@@ -88,12 +88,30 @@ def main(argv=None):
         mo, ro = grid[i]
         for seed in (int(s) for s in a.seeds.split(",")):
             t0 = time.perf_counter()
-            _, _, _, row = train(a.model, splits, log=lambda *_: None, seed=seed, device=a.device, glove=a.glove,
-                                 threads=a.threads, model_overrides=mo, recipe_overrides=ro)
-            out = {"model": a.model, "i": i, "model_overrides": mo, "recipe_overrides": ro, "seed": seed,
-                   "val_acc": row["val_acc"], "best_step": row["best_step"], "steps": row["steps"],
-                   "train_s": round(time.perf_counter() - t0, 1), "hardware": row.get("hardware", "cpu"),
-                   "curve": [round(100 * h["val_acc"], 2) for h in row["history"]]}
+            _, _, _, row = train(
+                a.model,
+                splits,
+                log=lambda *_: None,
+                seed=seed,
+                device=a.device,
+                glove=a.glove,
+                threads=a.threads,
+                model_overrides=mo,
+                recipe_overrides=ro,
+            )
+            out = {
+                "model": a.model,
+                "i": i,
+                "model_overrides": mo,
+                "recipe_overrides": ro,
+                "seed": seed,
+                "val_acc": row["val_acc"],
+                "best_step": row["best_step"],
+                "steps": row["steps"],
+                "train_s": round(time.perf_counter() - t0, 1),
+                "hardware": row.get("hardware", "cpu"),
+                "curve": [round(100 * h["val_acc"], 2) for h in row["history"]],
+            }
             print(json.dumps(out), flush=True)
             with open(a.out, "a") as f:
                 f.write(json.dumps(out) + "\n")

@@ -40,6 +40,7 @@ def fwd_bwd(module, x, call):
     def run():
         module.zero_grad(set_to_none=True)
         call(module, x).sum().backward()
+
     return run
 
 
@@ -52,8 +53,11 @@ def main(argv=None) -> dict:
     torch.manual_seed(0)
     rows = []
     x_seq = torch.randn(B, T, C)
-    for kind, ref in (("elman", nn.RNN(C, H, batch_first=True)), ("lstm", nn.LSTM(C, H, batch_first=True)),
-                      ("gru", nn.GRU(C, H, batch_first=True))):
+    for kind, ref in (
+        ("elman", nn.RNN(C, H, batch_first=True)),
+        ("lstm", nn.LSTM(C, H, batch_first=True)),
+        ("gru", nn.GRU(C, H, batch_first=True)),
+    ):
         ours = rnn_from_torch(ref)
         t_ref = timed(fwd_bwd(ref, x_seq, lambda m, x: m(x)[0]), a.repeats)
         t_ours = timed(fwd_bwd(ours, x_seq, lambda m, x: m(x)[0]), a.repeats)
@@ -73,16 +77,24 @@ def main(argv=None) -> dict:
     for r in rows:
         for k in ("torch_ms", "ours_ms", "ratio"):
             r[k] = round(r[k], 2)
-    result = {"rows": rows, "shape": {"B": B, "T": T, "C": C, "H": H}, "threads": 1, "repeats": a.repeats,
-              "what": "median forward+backward time, float32", "torch": torch.__version__,
-              "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result = {
+        "rows": rows,
+        "shape": {"B": B, "T": T, "C": C, "H": H},
+        "threads": 1,
+        "repeats": a.repeats,
+        "what": "median forward+backward time, float32",
+        "torch": torch.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(result, indent=2) + "\n")
     if a.json:
         print(json.dumps(result))
     else:
         for r in rows:
-            print(f"{r['name']:>18}: ours {r['ours_ms']:8.2f} ms   torch {r['torch_ms']:8.2f} ms   ratio {r['ratio']:.2f}")
+            print(
+                f"{r['name']:>18}: ours {r['ours_ms']:8.2f} ms   torch {r['torch_ms']:8.2f} ms   ratio {r['ratio']:.2f}"
+            )
     return result
 
 

@@ -10,7 +10,8 @@ Then: Spearman of each on STS-B test, the lecture's two cosines, the largest cos
 against the baseline, and the p50 latency of a single-pair POST /api/similarity/compare
 (exact path, distinct pairs, so the LRU cache never answers).
 
-    PIZARRA_DATA=/path/to/data python bench/similarity.py [--threads 2] [--chunk 256] [--out reports/similarity_bench.json]
+    PIZARRA_DATA=/path/to/data python bench/similarity.py [--threads 2] [--chunk 256] \
+        [--out reports/similarity_bench.json]
 """
 
 from __future__ import annotations
@@ -51,22 +52,25 @@ def main(argv=None) -> dict:
     pairs = load_sts("stsb_en", "test")
     sentences = sorted({s for a, b, _ in pairs for s in (a, b)})
     random.Random(0).shuffle(sentences)
-    encoders = {"baseline": MiniLMTorch(), "exact": MiniLMOnnx(n_threads=args.threads),
-                "fast": MiniLMOnnx(n_threads=args.threads, precision="int8")}
+    encoders = {
+        "baseline": MiniLMTorch(),
+        "exact": MiniLMOnnx(n_threads=args.threads),
+        "fast": MiniLMOnnx(n_threads=args.threads, precision="int8"),
+    }
     for enc in encoders.values():  # warm-up
         enc.encode(sentences[:64])
 
     load_before = os.getloadavg()
     t = {name: 0.0 for name in encoders}
     vec = {name: {} for name in encoders}
-    chunks = [sentences[i:i + args.chunk] for i in range(0, len(sentences), args.chunk)]
+    chunks = [sentences[i : i + args.chunk] for i in range(0, len(sentences), args.chunk)]
     order = list(encoders.items())
     for n, chunk in enumerate(chunks):
-        for name, enc in order[n % 3:] + order[:n % 3]:
+        for name, enc in order[n % 3 :] + order[: n % 3]:
             t0 = time.perf_counter()
             v = enc.encode(chunk, batch_size=32).vectors
             t[name] += time.perf_counter() - t0
-            vec[name].update(zip(chunk, v))
+            vec[name].update(zip(chunk, v, strict=False))
         print(f"chunk {n + 1}/{len(chunks)}: " + " ".join(f"{k} {v:.1f}s" for k, v in t.items()), file=sys.stderr)
     load_after = os.getloadavg()
 
@@ -108,20 +112,27 @@ def main(argv=None) -> dict:
         "lecture_baseline": lecture["baseline"],
         "lecture_exact": lecture["exact"],
         "lecture_fast": lecture["fast"],
-        "api_pair_latency_ms": {"p50": round(statistics.median(lat), 2),
-                                "p90": round(float(np.percentile(lat, 90)), 2), "n": len(lat),
-                                "cpu_p50": round(statistics.median(cpu), 2)},
+        "api_pair_latency_ms": {
+            "p50": round(statistics.median(lat), 2),
+            "p90": round(float(np.percentile(lat, 90)), 2),
+            "n": len(lat),
+            "cpu_p50": round(statistics.median(cpu), 2),
+        },
         "sentences": len(sentences),
         "batch_size": 32,
         "threads": args.threads,
         "baseline": "sentence-transformers SentenceTransformer.encode (PyTorch, CPU)",
-        "exact": "Pizarra MiniLMOnnx fp32: all-MiniLM-L6-v2 as an ONNX graph, ONNX Runtime ORT_ENABLE_ALL, length-sorted batches (scores, page, API)",
-        "fast": "Pizarra MiniLMOnnx int8: the same graph, every linear layer dynamically quantised (int8 weights per channel) (search indexes)",
+        "exact": "Pizarra MiniLMOnnx fp32: all-MiniLM-L6-v2 as an ONNX graph, ONNX Runtime ORT_ENABLE_ALL, "
+        "length-sorted batches (scores, page, API)",
+        "fast": "Pizarra MiniLMOnnx int8: the same graph, every linear layer dynamically quantised "
+        "(int8 weights per channel) (search indexes)",
         "load_avg_before": [round(x, 2) for x in load_before],
         "load_avg_after": [round(x, 2) for x in load_after],
         "cpu_count": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
-        "versions": {m: __import__(m).__version__ for m in ("torch", "onnxruntime", "sentence_transformers", "tokenizers")},
+        "versions": {
+            m: __import__(m).__version__ for m in ("torch", "onnxruntime", "sentence_transformers", "tokenizers")
+        },
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": "python bench/similarity.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }

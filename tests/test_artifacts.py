@@ -24,9 +24,16 @@ class Tied(nn.Module):
 def save_demo(root, name="tiny-lm"):
     torch.manual_seed(0)
     model = Tied()
-    a = save_artifact(name, model.state_dict(), files={"vocab.json": b'["a","b"]'},
-                      config={"n_embd": 3}, data={"corpus": "toy", "rows": 5},
-                      metrics={"val_loss": 1.25}, command="pizarra train tiny-lm --steps 10", root=root)
+    a = save_artifact(
+        name,
+        model.state_dict(),
+        files={"vocab.json": b'["a","b"]'},
+        config={"n_embd": 3},
+        data={"corpus": "toy", "rows": 5},
+        metrics={"val_loss": 1.25},
+        command="pizarra train tiny-lm --steps 10",
+        root=root,
+    )
     return model, a
 
 

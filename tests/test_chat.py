@@ -26,6 +26,8 @@ def _model_installed(name: str) -> bool:
     from pizarra.assets import models
 
     return bool(models.status(name)["found"])
+
+
 PAGE = "/capitulo/instrucciones-chat-alucinaciones"
 
 
@@ -38,8 +40,10 @@ def test_extract_code_from_a_fenced_reply():
 
 
 def test_extract_code_prefers_the_longest_block_that_parses():
-    reply = ("```\n$ python imc.py\n```\n```python\nprint(1)\n```\n"
-             "```py\npeso = float(input())\nprint(peso)\n```\n```python\nthis is not python (\n```")
+    reply = (
+        "```\n$ python imc.py\n```\n```python\nprint(1)\n```\n"
+        "```py\npeso = float(input())\nprint(peso)\n```\n```python\nthis is not python (\n```"
+    )
     assert code.extract_code(reply) == "peso = float(input())\nprint(peso)\n"
 
 
@@ -84,11 +88,20 @@ def test_greedy_clustering_compares_with_each_clusters_first_answer():
 
 
 def test_analyse_with_minilm_separates_agreement_from_confabulation():
-    same = ["The capital of France is Paris.", "Paris is the capital of France.", "Paris is France's capital.",
-            "The capital city of France is Paris.", "France's capital city is Paris."]
-    made_up = ["They played the violin in an orchestra.", "Jesús was a drummer in a rock band.",
-               "The book was published in 1987 by Planeta.", "José Ignacio sang opera in Milan.",
-               "They never played any instrument."]
+    same = [
+        "The capital of France is Paris.",
+        "Paris is the capital of France.",
+        "Paris is France's capital.",
+        "The capital city of France is Paris.",
+        "France's capital city is Paris.",
+    ]
+    made_up = [
+        "They played the violin in an orchestra.",
+        "Jesús was a drummer in a rock band.",
+        "The book was published in 1987 by Planeta.",
+        "José Ignacio sang opera in Milan.",
+        "They never played any instrument.",
+    ]
     a, b = h.analyse(same, 0.85, 0.9, "minilm"), h.analyse(made_up, 0.85, 0.9, "minilm")
     assert a["semantic_entropy"] < 0.9 and not a["flag"]
     assert b["semantic_entropy"] == pytest.approx(math.log(5), abs=1e-3) and b["flag"]
@@ -103,17 +116,38 @@ def test_analyse_with_minilm_separates_agreement_from_confabulation():
 
 
 # Answers of the kind Qwen2.5-Coder gives at temperature 1 (same fact, different words), and made-up ones.
-EASY = {"es": ["La capital de Francia es París.", "París es la capital de Francia.", "La capital de Francia es París.",
-               "París.", "La capital de Francia es la ciudad de París."],
-        "en": ["The capital of France is Paris.", "Paris is the capital of France.", "The capital of France is Paris.",
-               "Paris.", "The capital city of France is Paris."]}
-MADE_UP = {"es": ["Tocaban la guitarra eléctrica en un grupo de rock.", "Jesús era batería y José Ignacio cantaba.",
-                  "El libro se publicó en 1987 en la editorial Planeta.",
-                  "Tocaban el violín en una orquesta de Sevilla.",
-                  "Nunca tocaron ningún instrumento: eran cantantes de ópera."],
-           "en": ["They played the electric guitar in a rock band.", "Jesús was the drummer and José Ignacio sang.",
-                  "The book was published in 1987 by Planeta.", "They played the violin in an orchestra in Seville.",
-                  "They never played an instrument: they were opera singers."]}
+EASY = {
+    "es": [
+        "La capital de Francia es París.",
+        "París es la capital de Francia.",
+        "La capital de Francia es París.",
+        "París.",
+        "La capital de Francia es la ciudad de París.",
+    ],
+    "en": [
+        "The capital of France is Paris.",
+        "Paris is the capital of France.",
+        "The capital of France is Paris.",
+        "Paris.",
+        "The capital city of France is Paris.",
+    ],
+}
+MADE_UP = {
+    "es": [
+        "Tocaban la guitarra eléctrica en un grupo de rock.",
+        "Jesús era batería y José Ignacio cantaba.",
+        "El libro se publicó en 1987 en la editorial Planeta.",
+        "Tocaban el violín en una orquesta de Sevilla.",
+        "Nunca tocaron ningún instrumento: eran cantantes de ópera.",
+    ],
+    "en": [
+        "They played the electric guitar in a rock band.",
+        "Jesús was the drummer and José Ignacio sang.",
+        "The book was published in 1987 by Planeta.",
+        "They played the violin in an orchestra in Seville.",
+        "They never played an instrument: they were opera singers.",
+    ],
+}
 
 
 EASY_Q = {"es": "¿Cuál es la capital de Francia?", "en": "What is the capital of France?"}
@@ -147,6 +181,7 @@ def test_use_understands_that_spanish_answers_agree_where_minilm_does_not():
     """Why the detector clusters with the multilingual USE: MiniLM reads Spanish as English subwords."""
     pair = ["La capital de Francia es París.", "París es la capital francesa."]
     other = ["La capital de Francia es París.", "Jesús tocaba la batería en un grupo de rock."]
+
     def cos(texts, enc):
         v = h.embed(texts, enc)
         return float(v[0] @ v[1])
@@ -208,8 +243,12 @@ def test_flag_threshold_split_and_previous_summary():
     assert evaluate.flag_threshold([1, 1], [0.9, 0.8]) is None
     assert [evaluate.split_of(i) for i in range(6)] == ["tune", "test", "test", "tune", "test", "test"]
     old = {"model": "smollm2", "encoder": "minilm", "auroc": 0.5312, "questions_done": 68, "rows": [{}]}
-    assert evaluate.previous_summary(old, "qwen-coder-1.5b") == {"model": "smollm2", "encoder": "minilm",
-                                                                 "auroc": 0.5312, "questions_done": 68}
+    assert evaluate.previous_summary(old, "qwen-coder-1.5b") == {
+        "model": "smollm2",
+        "encoder": "minilm",
+        "auroc": 0.5312,
+        "questions_done": 68,
+    }
     newer = {"model": "qwen-coder-1.5b", "encoder": "use", "previous": {"model": "smollm2", "auroc": 0.53}}
     assert evaluate.previous_summary(newer, "qwen-coder-1.5b") == {"model": "smollm2", "auroc": 0.53}
     assert evaluate.previous_summary({"model": "qwen-coder-1.5b", "encoder": "use"}, "qwen-coder-1.5b") is None
@@ -219,8 +258,17 @@ def test_row_scores_rank_made_up_answers_above_agreeing_ones():
     easy = evaluate.row_scores(EASY["es"], EASY["es"][0], EASY_Q["es"])
     made_up = evaluate.row_scores(MADE_UP["es"], MADE_UP["es"][0], MADE_UP_Q["es"])
     assert set(easy) == set(made_up) and evaluate.default_config() in easy
-    assert {"use:spread", "minilm:spread", "use:greedy", "lexical", "use:se@0.85", "minilm:se@0.6", "use:core-se@0.7",
-            "minilm:core-spread", "core-lexical"} <= set(easy)
+    assert {
+        "use:spread",
+        "minilm:spread",
+        "use:greedy",
+        "lexical",
+        "use:se@0.85",
+        "minilm:se@0.6",
+        "use:core-se@0.7",
+        "minilm:core-spread",
+        "core-lexical",
+    } <= set(easy)
     assert easy["use:core-se@0.7"] == 0.0 and easy["core-lexical"] < easy["lexical"]  # «París» five times
     for name in ("use:spread", "use:greedy", "lexical", "use:core-spread", "core-lexical", evaluate.default_config()):
         assert made_up[name] > easy[name], name
@@ -233,7 +281,10 @@ def test_chat_view_shows_the_template_and_special_tokens():
     from pizarra.chat.core import chat_view
 
     v = chat_view([{"role": "user", "content": "Hola"}], system="Sé breve.")
-    assert v["prompt"] == "<|im_start|>system\nSé breve.<|im_end|>\n<|im_start|>user\nHola<|im_end|>\n<|im_start|>assistant\n"
+    assert (
+        v["prompt"]
+        == "<|im_start|>system\nSé breve.<|im_end|>\n<|im_start|>user\nHola<|im_end|>\n<|im_start|>assistant\n"
+    )
     texts = [t["text"] for t in v["tokens"]]
     assert texts[0] == "<|im_start|>" and texts.count("<|im_end|>") == 2
     assert "".join(texts) == v["prompt"] and v["n_tokens"] == len(texts) and v["dropped_turns"] == 0
@@ -315,7 +366,11 @@ def test_the_chat_page_offers_the_measured_models_and_speaks_the_readers_languag
     assert get_args(ChatModel) == CHAT_MODELS and ChatIn.model_fields["model"].default == CHAT_MODEL
     assert set(CHAT_MODELS) <= set(LLM_NAMES) and CODE_MODEL in LLM_NAMES
     es, en = client.get(f"{PAGE}?lang=es").text, client.get(f"{PAGE}?lang=en").text
-    assert DEFAULT_SYSTEM["es"] in es and DEFAULT_SYSTEM["en"] in en and "You are a helpful assistant.</textarea>" not in es
+    assert (
+        DEFAULT_SYSTEM["es"] in es
+        and DEFAULT_SYSTEM["en"] in en
+        and "You are a helpful assistant.</textarea>" not in es
+    )
     assert all(f'<option value="{m}">' in es for m in CHAT_MODELS)
     assert f'id="code-lab" data-model="{CODE_MODEL}"' in es
 
@@ -352,14 +407,21 @@ def test_api_stream_and_reply(client):
 
 
 def test_api_hallucination_stream(client):
-    events = _events(client.post("/api/chat/hallucination?lang=es",  # the page's language (a cookie may say en)
-                                 json={"question": "Who wrote Don Quixote?", "n": 2, "max_tokens": 5}).text)
+    events = _events(
+        client.post(
+            "/api/chat/hallucination?lang=es",  # the page's language (a cookie may say en)
+            json={"question": "Who wrote Don Quixote?", "n": 2, "max_tokens": 5},
+        ).text
+    )
     assert [e["type"] for e in events] == ["answer", "answer", "result"]
     res = events[-1]
     assert len(res["answers"]) == 2 and "semantic_entropy" in res and isinstance(res["flag"], bool)
     assert res["model"] == h.DEFAULT_MODEL and res["encoder"] == "use" and res["system"] == h.DEFAULT_SYSTEM["es"]
-    en = _events(client.post("/api/chat/hallucination?lang=en",
-                             json={"question": "Who wrote Don Quixote?", "n": 2, "max_tokens": 4}).text)[-1]
+    en = _events(
+        client.post(
+            "/api/chat/hallucination?lang=en", json={"question": "Who wrote Don Quixote?", "n": 2, "max_tokens": 4}
+        ).text
+    )[-1]
     assert en["system"] == h.DEFAULT_SYSTEM["en"]
     assert client.post("/api/chat/hallucination", json={"question": "x", "n": 50}).status_code == 422
     assert client.post("/api/chat/hallucination", json={"question": "x", "encoder": "bert"}).status_code == 422
@@ -368,7 +430,7 @@ def test_api_hallucination_stream(client):
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_the_hallucination_lab_asks_in_the_pages_language(client, lang):
     html = client.get(f"{PAGE}?lang={lang}").text
-    lab = html[html.index('id="halluc-lab"'):html.index('id="numbers-lab"')]
+    lab = html[html.index('id="halluc-lab"') : html.index('id="numbers-lab"')]
     for q in h.EXAMPLE_QUESTIONS[lang]:
         assert f'data-q="{q}"'.replace("'", "&#39;") in lab, q
     assert ("¿Cuál es la capital de Francia?" in lab) == (lang == "es")
@@ -379,8 +441,9 @@ def test_the_hallucination_lab_asks_in_the_pages_language(client, lang):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not _model_installed(h.DEFAULT_MODEL), reason=f"{h.DEFAULT_MODEL} is not installed")
-@pytest.mark.parametrize("question,lang", [("¿Cuál es la capital de Francia?", "es"),
-                                           ("What is the capital of France?", "en")])
+@pytest.mark.parametrize(
+    "question,lang", [("¿Cuál es la capital de Francia?", "es"), ("What is the capital of France?", "en")]
+)
 def test_the_real_detector_does_not_flag_the_easy_fact(question, lang):
     """What a teacher tried first (SmolLM2 + MiniLM flagged «What is the capital of France?»):
     the default model, encoder and thresholds, as the page uses them."""
@@ -450,11 +513,21 @@ def test_cli_hallucination_eval_writes_the_report_and_keeps_the_previous_one(cli
     items = [{"question": f"Q{i}", "context": "passage", "right": "Paris" if i % 2 else "Rome"} for i in range(7)]
     monkeypatch.setattr(evaluate, "_items", lambda dataset, n: items[:n])
     monkeypatch.setattr(evaluate, "_ask", lambda model, item, s: "Paris" if s.temperature == 0 else f"x{s.seed}")
-    monkeypatch.setattr(evaluate, "row_scores",
-                        lambda samples, greedy, question: {evaluate.default_config(): len(greedy) / 10})
+    monkeypatch.setattr(
+        evaluate, "row_scores", lambda samples, greedy, question: {evaluate.default_config(): len(greedy) / 10}
+    )
     report = tmp_path / "chat_halueval.json"
-    report.write_text(json.dumps({"model": "smollm2", "encoder": "minilm", "auroc": 0.5312, "questions_done": 68,
-                                  "rows": [{"question": "old"}]}))
+    report.write_text(
+        json.dumps(
+            {
+                "model": "smollm2",
+                "encoder": "minilm",
+                "auroc": 0.5312,
+                "questions_done": 68,
+                "rows": [{"question": "old"}],
+            }
+        )
+    )
     args = ["hallucination", "eval", "--questions", "5", "--threads", "0", "--report", str(report), "--json"]
     r = CliRunner().invoke(cli_app, args)
     assert r.exit_code == 0, r.output
@@ -471,8 +544,10 @@ def test_cli_hallucination_eval_writes_the_report_and_keeps_the_previous_one(cli
 
 def test_the_default_chat_answers_the_easy_spanish_fact(cli_app):
     """What a Spanish teacher tried first (SmolLM2 answered «El capital de Francia es Londana»)."""
-    r = CliRunner().invoke(cli_app, ["chat", "--prompt", "¿Cuál es la capital de Francia?", "--max-tokens", "24",
-                                     "--temperature", "0", "--json"])
+    r = CliRunner().invoke(
+        cli_app,
+        ["chat", "--prompt", "¿Cuál es la capital de Francia?", "--max-tokens", "24", "--temperature", "0", "--json"],
+    )
     reply = json.loads(r.stdout)["reply"]
     assert r.exit_code == 0 and ("París" in reply or "Paris" in reply), reply
 
@@ -487,11 +562,12 @@ def test_cli_interactive_commands(cli_app, tmp_path):
 
 
 def test_api_compare(client):
-    r = client.post("/api/chat/compare", json={"prompt": "Escribe un resumen de El Quijote.", "max_tokens": 2,
-                                               "temperature": 0.0}).json()
+    r = client.post(
+        "/api/chat/compare", json={"prompt": "Escribe un resumen de El Quijote.", "max_tokens": 2, "temperature": 0.0}
+    ).json()
     assert r["base"]["received"] == "Escribe un resumen de El Quijote."
     texts = [t["text"] for t in r["instruct"]["tokens"]]
-    assert "".join(texts[texts.index("<|im_start|>", 1):]).startswith("<|im_start|>user")
+    assert "".join(texts[texts.index("<|im_start|>", 1) :]).startswith("<|im_start|>user")
     assert "".join(texts).endswith("<|im_start|>assistant\n")
     assert client.post("/api/chat/compare", json={"prompt": "x", "max_tokens": 257}).status_code == 422
 

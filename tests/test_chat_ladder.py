@@ -82,8 +82,12 @@ def test_summarise_counts_per_language():
     def a(ok, tps=10.0, n=5):
         return {"answer": "", "correct": ok, "seconds": 1.0, "tokens_per_s": tps, "n_tokens": n}
 
-    rows = [{"lang": "es", "answers": {"smollm2": a(True, 30)}}, {"lang": "es", "answers": {"smollm2": a(False, 10)}},
-            {"lang": "en", "answers": {"smollm2": a(True, 20)}}, {"lang": "en", "answers": {"smollm2": a(True, 99, 1)}}]
+    rows = [
+        {"lang": "es", "answers": {"smollm2": a(True, 30)}},
+        {"lang": "es", "answers": {"smollm2": a(False, 10)}},
+        {"lang": "en", "answers": {"smollm2": a(True, 20)}},
+        {"lang": "en", "answers": {"smollm2": a(True, 99, 1)}},
+    ]
     s = ladder.summarise("smollm2", rows, ("es", "en"))
     assert s["accuracy"] == {"es": 0.5, "en": 1.0, "all": 0.75} and s["n"] == {"es": 2, "en": 2}
     assert s["tokens_per_s"] == 20.0  # median over answers of 2+ tokens
@@ -139,14 +143,20 @@ def test_api_ladder_report(client, monkeypatch, tmp_path):
     monkeypatch.setattr(router, "REPO_ROOT", tmp_path)
     assert client.get("/api/chat/ladder/report").json() is None
     (tmp_path / "reports").mkdir()
-    report = {"cpu": "Test CPU", "models": [{"model": "smollm2", "accuracy": {"es": 0.1}}], "questions": [{"id": "es-01"}]}
+    report = {
+        "cpu": "Test CPU",
+        "models": [{"model": "smollm2", "accuracy": {"es": 0.1}}],
+        "questions": [{"id": "es-01"}],
+    }
     (tmp_path / "reports" / "chat_ladder.json").write_text(json.dumps(report))
     got = client.get("/api/chat/ladder/report").json()
     assert got["cpu"] == "Test CPU" and got["models"][0]["accuracy"]["es"] == 0.1 and "questions" not in got
 
 
-@pytest.mark.parametrize("lang,title,question", [("es", "¿Importa el tamaño?", "capital de Portugal"),
-                                                 ("en", "Does size matter?", "capital of Australia")])
+@pytest.mark.parametrize(
+    "lang,title,question",
+    [("es", "¿Importa el tamaño?", "capital de Portugal"), ("en", "Does size matter?", "capital of Australia")],
+)
 def test_page_has_the_ladder(client, lang, title, question):
     r = client.get(f"/capitulo/instrucciones-chat-alucinaciones?lang={lang}")
     assert r.status_code == 200 and title in r.text and question in r.text
@@ -174,8 +184,22 @@ def test_cli_ladder_and_eval(cli_app, tmp_path):
     r = CliRunner().invoke(cli_app, ["chat", "ladder", "x" * 301, "--json"])
     assert r.exit_code == 2 and "limit is 300" in json.loads(r.stdout)["error"]["message"]
     report = tmp_path / "ladder.json"
-    r = CliRunner().invoke(cli_app, ["chat", "ladder-eval", "--lang", "en", "--limit", "1", "--models", "smollm2",
-                                     "--report", str(report), "--json"])
+    r = CliRunner().invoke(
+        cli_app,
+        [
+            "chat",
+            "ladder-eval",
+            "--lang",
+            "en",
+            "--limit",
+            "1",
+            "--models",
+            "smollm2",
+            "--report",
+            str(report),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)  # one JSON object, the progress went to stderr
     saved = json.loads(report.read_text())

@@ -37,8 +37,10 @@ REPO = Path(PROJECT_FILE).parents[1]
 X86_64 = platform.machine() == "x86_64"
 # The review's bypass: the hook's `_busy` default, reached through __main__, turns it off for good.
 # The hook refuses to list "/": printing "hook off" after doing so proves the bypass worked.
-BYPASS = ("import __main__\n__main__._hook.__defaults__[0][0] = True\n"
-          "import os as _os\n_os.listdir('/')\nprint('hook off', flush=True)\n")
+BYPASS = (
+    "import __main__\n__main__._hook.__defaults__[0][0] = True\n"
+    "import os as _os\n_os.listdir('/')\nprint('hook off', flush=True)\n"
+)
 HOOK_OFF = {"audit-off": {"audit": False}, "hook-bypassed": {"audit": True}}
 
 # (name, code, expected status, a word the message must contain)
@@ -57,12 +59,22 @@ ABUSE = [
     ("huge allocation", "x = bytearray(10**10)", "memory_limit", "MB"),
     ("growing list", "x = []\nwhile True:\n    x.append(' ' * 10**7)", "memory_limit", "MB"),
     ("socket to the lab", "import socket\nsocket.create_connection(('127.0.0.1', 8000))", "refused", "socket"),
-    ("socket to the internet", "import socket\ns = socket.socket()\ns.connect(('93.184.215.14', 80))", "refused", "socket"),
+    (
+        "socket to the internet",
+        "import socket\ns = socket.socket()\ns.connect(('93.184.215.14', 80))",
+        "refused",
+        "socket",
+    ),
     ("reads a project file", f"print(open({PROJECT_FILE!r}).read())", "refused", "open"),
     ("reads /etc/passwd", "print(open('/etc/passwd').read())", "refused", "open"),
     ("reads by relative path", "print(open('../../../../../../etc/hostname').read())", "refused", "open"),
     ("lists the project", f"import os\nprint(os.listdir({os.path.dirname(PROJECT_FILE)!r}))", "refused", "listdir"),
-    ("writes outside", f"open({os.path.join(tempfile.gettempdir(), 'pizarra-escape.txt')!r}, 'w').write('x')", "refused", "open"),
+    (
+        "writes outside",
+        f"open({os.path.join(tempfile.gettempdir(), 'pizarra-escape.txt')!r}, 'w').write('x')",
+        "refused",
+        "open",
+    ),
     ("deletes outside", f"import os\nos.remove({PROJECT_FILE!r})", "refused", "os.remove"),
     ("ctypes", "import ctypes", "refused", "ctypes"),
     ("raw fork_exec", "import _posixsubprocess", "refused", "_posixsubprocess"),
@@ -99,10 +111,12 @@ def test_the_slide_program_runs_on_example_input():
 
 def test_the_standard_library_is_all_there():
     """Only the runtime is inside, but all of it: packages, extension modules, time zones."""
-    r = run_python("import json.decoder, xml.etree.ElementTree, email.mime.text, sqlite3, decimal, zoneinfo\n"
-                   "import statistics, fractions, datetime, hashlib, lzma, bz2, zlib, csv, unicodedata\n"
-                   "print(statistics.mean([1, 2, 3]), sqlite3.connect(':memory:').execute('select 6*7').fetchone()[0])",
-                   limits=FAST)
+    r = run_python(
+        "import json.decoder, xml.etree.ElementTree, email.mime.text, sqlite3, decimal, zoneinfo\n"
+        "import statistics, fractions, datetime, hashlib, lzma, bz2, zlib, csv, unicodedata\n"
+        "print(statistics.mean([1, 2, 3]), sqlite3.connect(':memory:').execute('select 6*7').fetchone()[0])",
+        limits=FAST,
+    )
     assert r.ok, r.stderr
     assert r.stdout == "2 42\n"
 
@@ -134,8 +148,10 @@ def test_no_network_even_without_the_audit_hook():
         srv.bind(("127.0.0.1", 0))
         srv.listen()
         port = srv.getsockname()[1]
-        r = run_python(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\nprint('connected')",
-                       audit=False)
+        r = run_python(
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\nprint('connected')",
+            audit=False,
+        )
         srv.settimeout(0.2)
         with pytest.raises(socket.timeout):
             srv.accept()  # nobody came
@@ -174,7 +190,7 @@ def _look_inside(program: str, how: str, limits: Limits = ROOMY) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-LOOK = r'''
+LOOK = r"""
 import json, os
 def look(p):
     seen = {}
@@ -187,20 +203,47 @@ def look(p):
             seen[name] = type(e).__name__
     return seen
 print(json.dumps({p: look(p) for p in PATHS}))
-'''
+"""
 
 
 def _host_places() -> list[str]:
     data = config.data_dir() or (REPO.parent / "shared" / "data")
-    places = [REPO, REPO / "pyproject.toml", REPO / "src" / "pizarra", Path(PROJECT_FILE), "/work", "/work/shared",
-              data, config.cache_dir(), config.cache_dir() / "jobs.sqlite", Path.home(), Path.home() / ".cache",
-              "/root", "/home", "/etc", "/etc/passwd", "/etc/shadow", "/etc/hostname", "/var", "/run", "/sys", "/mnt",
-              sys.prefix, Path(sys.prefix) / "lib", os.path.realpath(sys.base_prefix),
-              "/proc/1/root/work", "/proc/1/root/etc/passwd", "/proc/self/root/etc", "/proc/1/cwd/pyproject.toml"]
+    places = [
+        REPO,
+        REPO / "pyproject.toml",
+        REPO / "src" / "pizarra",
+        Path(PROJECT_FILE),
+        "/work",
+        "/work/shared",
+        data,
+        config.cache_dir(),
+        config.cache_dir() / "jobs.sqlite",
+        Path.home(),
+        Path.home() / ".cache",
+        "/root",
+        "/home",
+        "/etc",
+        "/etc/passwd",
+        "/etc/shadow",
+        "/etc/hostname",
+        "/var",
+        "/run",
+        "/sys",
+        "/mnt",
+        sys.prefix,
+        Path(sys.prefix) / "lib",
+        os.path.realpath(sys.base_prefix),
+        "/proc/1/root/work",
+        "/proc/1/root/etc/passwd",
+        "/proc/self/root/etc",
+        "/proc/1/cwd/pyproject.toml",
+    ]
     import pizarra
+
     places.append(Path(pizarra.__file__).parent)
-    return sorted({str(p) for p in places if str(p) != "/usr" and not str(p).startswith(("/usr/", "/tmp"))}
-                  | {"/root/.bashrc"})
+    return sorted(
+        {str(p) for p in places if str(p) != "/usr" and not str(p).startswith(("/usr/", "/tmp"))} | {"/root/.bashrc"}
+    )
 
 
 @pytest.mark.parametrize("how", HOOK_OFF)
@@ -218,7 +261,8 @@ def test_the_hosts_files_do_not_exist_inside(how):
 @pytest.mark.parametrize("how", HOOK_OFF)
 def test_the_root_holds_only_the_runtime(how):
     """The whole visible tree: the runtime (read-only), /proc, /dev, and two private empty folders."""
-    seen = _look_inside(r'''
+    seen = _look_inside(
+        r"""
 import json, os, site, sys
 top = sorted(os.listdir("/"))
 usr = sorted(os.listdir("/usr"))
@@ -232,7 +276,9 @@ for m in ("pizarra", "torch", "fastapi", "pytest", "numpy", "pip", "setuptools")
         mods[m] = "missing"
 print(json.dumps({"top": top, "usr": usr, "packages": packages, "mods": mods, "tmp": os.listdir("/tmp"),
                   "work": sorted(os.listdir(".")), "cwd": os.getcwd(), "uid": os.getuid()}))
-''', how)
+""",
+        how,
+    )
     assert set(seen["top"]) <= {"usr", "lib", "lib64", "opt", "proc", "dev", "tmp", "sandbox"}, seen["top"]
     assert set(seen["usr"]) <= {"lib", "lib64", "bin", "share"}, seen["usr"]
     assert all(not content for content in seen["packages"].values()), seen["packages"]
@@ -246,7 +292,8 @@ def test_what_the_reviewer_read_is_gone(how):
     """The review's exact escape: hook off, then /etc/passwd, pyproject.toml, the job database and
     the data folder's listing. Each one is missing, and the program says so."""
     data = str(config.data_dir() or (REPO.parent / "shared" / "data"))
-    seen = _look_inside(f'''
+    seen = _look_inside(
+        f"""
 import json, os
 found = {{}}
 for p in ("/etc/passwd", {str(REPO / "pyproject.toml")!r}, {str(config.cache_dir() / "jobs.sqlite")!r}):
@@ -259,7 +306,9 @@ try:
 except OSError as e:
     found["data"] = type(e).__name__
 print(json.dumps(found))
-''', how)
+""",
+        how,
+    )
     assert set(seen.values()) == {"FileNotFoundError"}, seen
 
 
@@ -267,18 +316,23 @@ print(json.dumps(found))
 def test_files_written_in_tmp_stay_in_the_sandbox(how):
     """300 files in /tmp and in the working folder: written inside, nowhere on the host afterwards."""
     tag = f"pizarra-escape-{uuid.uuid4().hex}"
-    seen = _look_inside(f'''
+    seen = _look_inside(
+        f"""
 import json, os
 for folder in ("/tmp", "/sandbox"):
     for i in range(300):
         with open(f"{{folder}}/{tag}-{{i}}", "w") as f:
             f.write("x")
 print(json.dumps({{"tmp": len(os.listdir("/tmp")), "work": len(os.listdir("/sandbox"))}}))
-''', how)
+""",
+        how,
+    )
     assert seen == {"tmp": 300, "work": 301}  # (and main.py)
     for folder in {"/tmp", tempfile.gettempdir()}:
         assert not [n for n in os.listdir(folder) if tag in n]
-    leftovers = subprocess.run(["find", "/tmp", "/var/tmp", "-xdev", "-name", f"{tag}*"], capture_output=True, text=True)
+    leftovers = subprocess.run(
+        ["find", "/tmp", "/var/tmp", "-xdev", "-name", f"{tag}*"], capture_output=True, text=True
+    )
     assert leftovers.stdout == ""
 
 
@@ -334,14 +388,18 @@ print(json.dumps({{"found": sorted(found), "pids": pids, "me": os.getpid()}}))
 def test_no_network_of_any_kind_even_without_the_audit_hook():
     """TCP and UDP to this machine's loopback, its abstract unix sockets, the internet: none answer."""
     name = f"pizarra-test-{uuid.uuid4().hex}"
-    with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, \
-            socket.socket(socket.AF_UNIX) as unix:
+    with (
+        socket.socket() as tcp,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+        socket.socket(socket.AF_UNIX) as unix,
+    ):
         tcp.bind(("127.0.0.1", 0))
         tcp.listen()
         udp.bind(("127.0.0.1", 0))
         unix.bind("\0" + name)
         unix.listen()
-        seen = _look_inside(f'''
+        seen = _look_inside(
+            f"""
 import json, socket
 out = {{"interfaces": [n for _, n in socket.if_nameindex()]}}
 def attempt(key, f):
@@ -351,12 +409,15 @@ def attempt(key, f):
     except OSError as e:
         out[key] = type(e).__name__
 attempt("tcp", lambda: socket.create_connection(("127.0.0.1", {tcp.getsockname()[1]}), timeout=2))
-attempt("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"hi", ("127.0.0.1", {udp.getsockname()[1]})))
+udp_target = ("127.0.0.1", {udp.getsockname()[1]})
+attempt("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"hi", udp_target))
 attempt("unix", lambda: socket.socket(socket.AF_UNIX).connect("\\0{name}"))
 attempt("internet", lambda: socket.create_connection(("93.184.215.14", 80), timeout=2))
 attempt("dns", lambda: socket.getaddrinfo("example.com", 80))
 print(json.dumps(out))
-''', "audit-off")
+""",
+            "audit-off",
+        )
         for srv in (tcp, unix):
             srv.settimeout(0.2)
             with pytest.raises(socket.timeout):
@@ -373,7 +434,8 @@ print(json.dumps(out))
 def test_host_processes_are_invisible_and_unkillable(how):
     """Its /proc shows only its own processes; this test's pid does not exist for it; kill(-1) hits nothing."""
     me = os.getpid()
-    seen = _look_inside(f'''
+    seen = _look_inside(
+        f"""
 import json, os, signal
 out = {{"pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()), "me": os.getpid()}}
 for sig in (0, signal.SIGKILL):
@@ -388,22 +450,28 @@ try:
 except OSError as e:
     out["kill-1"] = type(e).__name__
 print(json.dumps(out))
-''', how)
+""",
+        how,
+    )
     assert os.getpid() == me  # (still here)
     assert set(seen["pids"]) <= {1, seen["me"]}, seen["pids"]
     assert seen["kill0"] == seen["kill9"] == "ProcessLookupError"  # no such process, for it
 
 
 @pytest.mark.parametrize("how", HOOK_OFF)
-@pytest.mark.parametrize("attempt", [
-    "import os\nwhile True:\n    os.fork()",
-    "import subprocess\nsubprocess.run(['/bin/sh', '-c', 'echo spawned'])",
-    "import os, sys\nos.posix_spawn(sys.executable, ['python3', '-c', 'print(\"spawned\")'], {})",
-    "import os\nos.execv('/bin/sh', ['sh', '-c', 'echo spawned'])",
-    "import threading\nt = threading.Thread(target=print, args=('spawned',))\nt.start()\nt.join()",
-    "import ctypes\nif ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:  # CLONE_NEWUSER\n"
-    "    raise OSError(ctypes.get_errno(), 'unshare')\nprint('spawned')",
-], ids=["fork bomb", "subprocess", "posix_spawn", "execv", "thread", "unshare"])
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        "import os\nwhile True:\n    os.fork()",
+        "import subprocess\nsubprocess.run(['/bin/sh', '-c', 'echo spawned'])",
+        "import os, sys\nos.posix_spawn(sys.executable, ['python3', '-c', 'print(\"spawned\")'], {})",
+        "import os\nos.execv('/bin/sh', ['sh', '-c', 'echo spawned'])",
+        "import threading\nt = threading.Thread(target=print, args=('spawned',))\nt.start()\nt.join()",
+        "import ctypes\nif ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:  # CLONE_NEWUSER\n"
+        "    raise OSError(ctypes.get_errno(), 'unshare')\nprint('spawned')",
+    ],
+    ids=["fork bomb", "subprocess", "posix_spawn", "execv", "thread", "unshare"],
+)
 def test_no_new_process_program_or_namespace(attempt, how):
     code = (BYPASS if how == "hook-bypassed" else "") + attempt
     r = run_python(code, "", FAST, **HOOK_OFF[how])
@@ -412,13 +480,17 @@ def test_no_new_process_program_or_namespace(attempt, how):
 
 
 @pytest.mark.parametrize("how", HOOK_OFF)
-@pytest.mark.parametrize("attempt,status", [
-    ("while True:\n    pass", "cpu_limit"),
-    ("x = bytearray(10**10)", "memory_limit"),
-    ("x = []\nwhile True:\n    x.append(' ' * 10**7)", "memory_limit"),
-    ("import sys\nwhile True:\n    sys.stdout.write('x' * 100_000)", "output_limit"),
-    ("for i in range(10_000):\n    open(f'/tmp/f{i}', 'wb').write(b'0' * 60_000)", "output_limit"),
-], ids=["infinite loop", "huge allocation", "growing list", "huge output", "fills its folder"])
+@pytest.mark.parametrize(
+    "attempt,status",
+    [
+        ("while True:\n    pass", "cpu_limit"),
+        ("x = bytearray(10**10)", "memory_limit"),
+        ("x = []\nwhile True:\n    x.append(' ' * 10**7)", "memory_limit"),
+        ("import sys\nwhile True:\n    sys.stdout.write('x' * 100_000)", "output_limit"),
+        ("for i in range(10_000):\n    open(f'/tmp/f{i}', 'wb').write(b'0' * 60_000)", "output_limit"),
+    ],
+    ids=["infinite loop", "huge allocation", "growing list", "huge output", "fills its folder"],
+)
 def test_limits_hold_without_the_audit_hook(attempt, status, how):
     code = (BYPASS if how == "hook-bypassed" else "") + attempt
     r = run_python(code, "", FAST, **HOOK_OFF[how])
@@ -429,7 +501,8 @@ def test_limits_hold_without_the_audit_hook(attempt, status, how):
 @pytest.mark.parametrize("how", HOOK_OFF)
 def test_ctypes_reaches_nothing(how):
     """Straight to libc: open, mount, chroot, unshare, setuid(0), ptrace, keyrings, io_uring, bpf all fail."""
-    seen = _look_inside(r'''
+    seen = _look_inside(
+        r"""
 import ctypes, json, os
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -457,11 +530,24 @@ if os.uname().machine == "x86_64":
     call("perf_event_open", lambda: libc.syscall(298, None, 0, -1, -1, 0))
     call("x32 getpid", lambda: libc.syscall(0x40000000 | 39))
 print(json.dumps(out))
-'''.replace("PREFIX", repr(os.path.realpath(sys.base_prefix))), how)
+""".replace("PREFIX", repr(os.path.realpath(sys.base_prefix))),
+        how,
+    )
     assert all(rc == -1 for rc, _ in seen.values()), seen
     if X86_64:  # the seccomp filter answers EPERM whatever the rest of the kernel would say
-        for name in ("keyctl user keyring", "add_key", "io_uring_setup", "bpf", "userfaultfd", "perf_event_open",
-                     "x32 getpid", "unshare user", "mount", "chroot", "ptrace attach 1"):
+        for name in (
+            "keyctl user keyring",
+            "add_key",
+            "io_uring_setup",
+            "bpf",
+            "userfaultfd",
+            "perf_event_open",
+            "x32 getpid",
+            "unshare user",
+            "mount",
+            "chroot",
+            "ptrace attach 1",
+        ):
             assert seen[name][1] == os.strerror(1), (name, seen[name])
 
 
@@ -469,13 +555,16 @@ print(json.dumps(out))
 @pytest.mark.parametrize("how", HOOK_OFF)
 def test_32_bit_system_calls_kill_the_program(how):
     """Machine code calling the kernel through int 0x80 (32-bit numbers the filter does not list)."""
-    code = (BYPASS if how == "hook-bypassed" else "") + r'''
+    code = (
+        (BYPASS if how == "hook-bypassed" else "")
+        + r"""
 import ctypes, mmap
 page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
 page.write(bytes([0xB8, 0x14, 0, 0, 0, 0xCD, 0x80, 0xC3]))  # mov eax, 20 (getpid); int 0x80; ret
 getpid32 = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
 print("int 0x80 answered", getpid32())
-'''
+"""
+    )
     r = run_python(code, "", FAST, **HOOK_OFF[how])
     assert "answered" not in r.stdout
     assert r.exit_code == -signal.SIGSYS and r.status == "refused" and "system call" in r.message
@@ -486,7 +575,8 @@ def test_kernel_settings_and_the_runtime_are_read_only(how):
     """What a program running as the host's root could do: write /proc/sys (core_pattern runs a program
     as root), write into the standard library the lab itself imports, write the root or /dev."""
     stdlib = os.path.dirname(os.__file__)
-    seen = _look_inside(r'''
+    seen = _look_inside(
+        r"""
 import json, os
 out = {}
 def attempt(key, f):
@@ -512,7 +602,9 @@ status = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
 out["ids"] = [os.getresuid(), os.getresgid(), os.getgroups()]
 out["status"] = {k: status[k].strip() for k in ("CapEff", "CapPrm", "CapAmb", "NoNewPrivs", "Seccomp")}
 print(json.dumps(out))
-''', how)
+""",
+        how,
+    )
     for key in ("core_pattern", "stdlib", "os.py", "chmod os.py", "usr/lib", "root", "mkdir /etc", "dev", "dev/shm"):
         assert seen[key] in ("PermissionError", "OSError", "FileNotFoundError"), (key, seen[key])
     assert seen["ids"] == [[65534] * 3, [65534] * 3, []]
@@ -528,7 +620,8 @@ def test_no_open_file_or_variable_of_the_lab_leaks_in(how, monkeypatch):
     monkeypatch.setenv("PIZARRA_TEST_SECRET", "s3cr3t-" + uuid.uuid4().hex)
     with open(PROJECT_FILE, "rb") as inheritable:
         os.set_inheritable(inheritable.fileno(), True)
-        seen = _look_inside(r'''
+        seen = _look_inside(
+            r"""
 import json, os
 fds = sorted(int(f) for f in os.listdir("/proc/self/fd"))
 def target(f):
@@ -537,7 +630,9 @@ def target(f):
     except OSError:
         return "closed"  # the descriptor that listed the folder
 print(json.dumps({"fds": fds, "targets": [target(f) for f in fds if f > 2], "env": dict(os.environ)}))
-''', how)
+""",
+            how,
+        )
     assert seen["fds"][:3] == [0, 1, 2] and len(seen["fds"]) <= 4, seen  # (+ the one listing /proc/self/fd)
     assert all(t == "closed" or t.startswith("/proc/") for t in seen["targets"]), seen["targets"]
     assert set(seen["env"]) <= {"LANG", "HOME", "LD_LIBRARY_PATH", "PWD", "LC_CTYPE"}, seen["env"]
@@ -577,8 +672,9 @@ def test_the_wall_clock_kill_leaves_no_process_behind(monkeypatch):
                 table = _processes()
                 grown = True
                 while grown:
-                    below = {pid: start for pid, (parent, start) in table.items()
-                             if parent == started[-1] or parent in seen}
+                    below = {
+                        pid: start for pid, (parent, start) in table.items() if parent == started[-1] or parent in seen
+                    }
                     grown = not below.keys() <= seen.keys()
                     seen.update(below)
             time.sleep(0.05)

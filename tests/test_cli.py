@@ -23,18 +23,40 @@ def own_cache(tmp_path, monkeypatch):
 
 
 def test_info_json_is_one_object_on_stdout(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIZARRA_DATA": str(FIXTURE_DATA),
-           "PIZARRA_CACHE": str(tmp_path / "cache")}
-    run = subprocess.run([sys.executable, "-m", "pizarra.cli", "info", "--json"], capture_output=True,
-                         text=True, env=env, timeout=120)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PIZARRA_DATA": str(FIXTURE_DATA),
+        "PIZARRA_CACHE": str(tmp_path / "cache"),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "pizarra.cli", "info", "--json"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     info = json.loads(run.stdout)  # the whole stdout is one JSON object
     names = {d["name"] for d in info["datasets"]}
-    assert {"imdb", "spanish_corpus", "stsb_en", "stsb_es", "sts2017", "analogies_en", "analogies_es",
-            "mnist", "fashion_mnist", "prompt_injection"} <= names
+    assert {
+        "imdb",
+        "spanish_corpus",
+        "stsb_en",
+        "stsb_es",
+        "sts2017",
+        "analogies_en",
+        "analogies_es",
+        "mnist",
+        "fashion_mnist",
+        "prompt_injection",
+    } <= names
     assert all(d["found"] for d in info["datasets"]), [d for d in info["datasets"] if not d["found"]]
-    assert {m["name"] for m in info["models"]} == {"minilm", "use", "glove50", "gemma-base", "smollm2",
-                                                  "qwen-coder-0.5b", "qwen-coder-1.5b"}
+    assert {m["name"] for m in info["models"]} == {
+        "minilm",
+        "use",
+        "glove50",
+        "gemma-base",
+        "smollm2",
+        "qwen-coder-0.5b",
+        "qwen-coder-1.5b",
+    }
     assert all(m["found"] and m["licence"] and m["size_bytes"] > 0 for m in info["models"])
     assert isinstance(info["artifacts"], list)
 
@@ -93,8 +115,15 @@ def test_download_needs_a_destination(monkeypatch):
 def test_models_list_json():
     res = runner.invoke(app, ["models", "list", "--json"])
     assert res.exit_code == 0
-    assert [m["name"] for m in json.loads(res.stdout)["models"]] == ["minilm", "use", "glove50", "gemma-base", "smollm2",
-                                                                     "qwen-coder-0.5b", "qwen-coder-1.5b"]
+    assert [m["name"] for m in json.loads(res.stdout)["models"]] == [
+        "minilm",
+        "use",
+        "glove50",
+        "gemma-base",
+        "smollm2",
+        "qwen-coder-0.5b",
+        "qwen-coder-1.5b",
+    ]
 
 
 def test_jobs_run_in_foreground_and_bad_params():

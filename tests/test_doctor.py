@@ -10,8 +10,9 @@ from pizarra import doctor
 
 
 def test_doctor_runs_every_check_for_real():
-    out = subprocess.run([sys.executable, "-m", "pizarra.cli", "doctor", "--json"], capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "pizarra.cli", "doctor", "--json"], capture_output=True, text=True, timeout=300
+    )
     result = json.loads(out.stdout)
     names = [c["name"] for c in result["checks"]]
     assert names[:2] == ["cpu", "llama.cpp"] and "model:gemma-base" in names and "model:smollm2" in names
@@ -27,8 +28,11 @@ def test_doctor_runs_every_check_for_real():
 def test_a_failed_check_fails_the_doctor_and_says_what_to_do(monkeypatch):
     from pizarra.chat import sandbox
 
-    monkeypatch.setattr(sandbox, "isolation_status",
-                        lambda: {"available": False, "tool": "bwrap", "version": None, "reason": "not installed"})
+    monkeypatch.setattr(
+        sandbox,
+        "isolation_status",
+        lambda: {"available": False, "tool": "bwrap", "version": None, "reason": "not installed"},
+    )
     es = doctor.run("es", checks=(doctor.sandbox, doctor.cache))
     assert es["ok"] is False
     bad = es["checks"][0]

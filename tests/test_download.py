@@ -22,7 +22,7 @@ from pizarra.errors import AssetMissing, BadInput, ChecksumMismatch
 
 REVIEWS = {  # aclImdb/<name>.txt -> text; ids and ratings come from the file names
     "train/pos/0_9": "Great film.<br /><br />Loved it.",
-    "train/pos/1_7": "Café, \"quotes\" and ñ.",
+    "train/pos/1_7": 'Café, "quotes" and ñ.',
     "train/neg/0_3": "Boring.",
     "train/neg/1_1": "Terrible.",
     "train/neg/2_4": "Meh, too long.",
@@ -34,6 +34,7 @@ REVIEWS = {  # aclImdb/<name>.txt -> text; ids and ratings come from the file na
 def make_archive(path: Path, reviews: dict[str, str] = REVIEWS, hostile: bool = True) -> Path:
     """A tar.gz shaped like aclImdb_v1.tar.gz, plus files the converter must ignore and, with
     ``hostile``, members that try to escape the destination folder."""
+
     def add(tar, name, data: bytes, kind=tarfile.REGTYPE, link=""):
         info = tarfile.TarInfo(name)
         info.size, info.type, info.linkname = (len(data) if kind == tarfile.REGTYPE else 0), kind, link
@@ -82,18 +83,33 @@ def test_download_with_the_right_checksum_converts_to_what_load_imdb_reads(serve
     archive = make_archive(www / "aclImdb_v1.tar.gz")
     seen = []
     dest = tmp_path / "data"
-    target = dl.download_imdb(dest, url=f"{base}/aclImdb_v1.tar.gz", sha256=sha256(archive),
-                              progress=lambda done, total: seen.append((done, total)))
+    target = dl.download_imdb(
+        dest,
+        url=f"{base}/aclImdb_v1.tar.gz",
+        sha256=sha256(archive),
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert target == dest / "imdb"
     assert sorted(p.name for p in dest.iterdir()) == ["imdb"]  # no archive or temporary folder left
-    assert sorted(p.name for p in target.iterdir()) == ["README_aclImdb.txt", "imdb_test_00.jsonl", "imdb_train_00.jsonl"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "README_aclImdb.txt",
+        "imdb_test_00.jsonl",
+        "imdb_train_00.jsonl",
+    ]
     assert seen[-1] == (archive.stat().st_size, archive.stat().st_size)
     train = ds.load_imdb("train", data=dest)
-    assert [r["id"] for r in train] == ["train/pos/0_9", "train/neg/0_3", "train/pos/1_7", "train/neg/1_1", "train/neg/2_4"]
-    assert train[2] == {"id": "train/pos/1_7", "text": "Café, \"quotes\" and ñ.", "label": 1, "rating": 7}
+    assert [r["id"] for r in train] == [
+        "train/pos/0_9",
+        "train/neg/0_3",
+        "train/pos/1_7",
+        "train/neg/1_1",
+        "train/neg/2_4",
+    ]
+    assert train[2] == {"id": "train/pos/1_7", "text": 'Café, "quotes" and ñ.', "label": 1, "rating": 7}
     assert ds.load_imdb("test", data=dest) == [
         {"id": "test/pos/0_10", "text": "Perfect.", "label": 1, "rating": 10},
-        {"id": "test/neg/0_2", "text": "Awful.", "label": 0, "rating": 2}]
+        {"id": "test/neg/0_2", "text": "Awful.", "label": 0, "rating": 2},
+    ]
     assert ds.status("imdb", data=dest)["found"]
     # the hostile members wrote nothing anywhere
     for folder in (tmp_path, tmp_path.parent, tmp_path / "data" / "imdb"):
@@ -146,14 +162,22 @@ def test_local_archive_is_checked_too(tmp_path):
 
 
 def test_chunks_stay_under_the_size_limit_and_keep_the_order(tmp_path):
-    reviews = {f"train/{p}/{i}_{8 if p == 'pos' else 2}": f"review {p} {i} " + "x" * 50 for i in range(6) for p in ("pos", "neg")}
-    counts = dl.convert_aclimdb(make_archive(tmp_path / "a.tar.gz", reviews, hostile=False), tmp_path / "imdb", chunk_bytes=300)
+    reviews = {
+        f"train/{p}/{i}_{8 if p == 'pos' else 2}": f"review {p} {i} " + "x" * 50
+        for i in range(6)
+        for p in ("pos", "neg")
+    }
+    counts = dl.convert_aclimdb(
+        make_archive(tmp_path / "a.tar.gz", reviews, hostile=False), tmp_path / "imdb", chunk_bytes=300
+    )
     assert counts == {"train": 12, "test": 0}
     chunks = sorted((tmp_path / "imdb").glob("imdb_train_*.jsonl"))
     assert len(chunks) > 3 and all(p.stat().st_size <= 300 for p in chunks)
     assert not list((tmp_path / "imdb").glob("imdb_test_*"))
     rows = ds.load_imdb("train", data=tmp_path)
-    assert [r["id"] for r in rows] == [f"train/{p}/{i}_{8 if p == 'pos' else 2}" for i in range(6) for p in ("pos", "neg")]
+    assert [r["id"] for r in rows] == [
+        f"train/{p}/{i}_{8 if p == 'pos' else 2}" for i in range(6) for p in ("pos", "neg")
+    ]
 
 
 def test_official_constants():

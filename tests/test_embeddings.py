@@ -15,13 +15,25 @@ from pizarra.errors import BadInput
 
 # axes: royalty, female, young, size, animal, time-of-day, person, part-of-the-day
 WORDS = {
-    "rey": [1, 0, 0, 0, 0, 0, 1, 0], "reina": [1, 1, 0, 0, 0, 0, 1, 0], "hombre": [0, 0, 0, 0, 0, 0, 1, 0],
-    "mujer": [0, 1, 0, 0, 0, 0, 1, 0], "príncipe": [1, 0, 1, 0, 0, 0, 1, 0], "princesa": [1, 1, 1, 0, 0, 0, 1, 0],
-    "niño": [0, 0, 1, 0, 0, 0, 1, 0], "niña": [0, 1, 1, 0, 0, 0, 1, 0],
-    "perro": [0, 0, 0, 0.5, 1, 0, 0, 0], "cachorro": [0, 0, 1, 0.2, 1, 0, 0, 0], "vaca": [0, 1, 0, 1.0, 1, 0, 0, 0],
-    "ternero": [0, 0, 1, 0.6, 1, 0, 0, 0], "grande": [0, 0, 0, 1.5, 0, 0, 0, 0], "pequeño": [0, 0, 0, -1.5, 0, 0, 0, 0],
-    "joven": [0, 0, 1.5, 0, 0, 0, 0, 0], "adulto": [0, 0, -1.5, 0, 0, 0, 0, 0],
-    "mañana": [0, 0, 0, 0, 0, 1, 0, 1], "noche": [0, 0, 0, 0, 0, -1, 0, 1], "tarde": [0, 0, 0, 0, 0, 0.1, 0, 1],
+    "rey": [1, 0, 0, 0, 0, 0, 1, 0],
+    "reina": [1, 1, 0, 0, 0, 0, 1, 0],
+    "hombre": [0, 0, 0, 0, 0, 0, 1, 0],
+    "mujer": [0, 1, 0, 0, 0, 0, 1, 0],
+    "príncipe": [1, 0, 1, 0, 0, 0, 1, 0],
+    "princesa": [1, 1, 1, 0, 0, 0, 1, 0],
+    "niño": [0, 0, 1, 0, 0, 0, 1, 0],
+    "niña": [0, 1, 1, 0, 0, 0, 1, 0],
+    "perro": [0, 0, 0, 0.5, 1, 0, 0, 0],
+    "cachorro": [0, 0, 1, 0.2, 1, 0, 0, 0],
+    "vaca": [0, 1, 0, 1.0, 1, 0, 0, 0],
+    "ternero": [0, 0, 1, 0.6, 1, 0, 0, 0],
+    "grande": [0, 0, 0, 1.5, 0, 0, 0, 0],
+    "pequeño": [0, 0, 0, -1.5, 0, 0, 0, 0],
+    "joven": [0, 0, 1.5, 0, 0, 0, 0, 0],
+    "adulto": [0, 0, -1.5, 0, 0, 0, 0, 0],
+    "mañana": [0, 0, 0, 0, 0, 1, 0, 1],
+    "noche": [0, 0, 0, 0, 0, -1, 0, 1],
+    "tarde": [0, 0, 0, 0, 0, 0.1, 0, 1],
 }
 for extra in ("gato", "gatito", "caballo", "potro", "oveja", "cordero", "ratón", "elefante", "gallina", "pollito"):
     WORDS[extra] = [0, 0, 0.5, 0.4, 1, 0.1, 0, 0]
@@ -100,11 +112,21 @@ def test_formula_scalars(emb):
     assert run_formula('"rey" - hombre', emb)["words"] == ["rey", "hombre"]
 
 
-@pytest.mark.parametrize("src, pos", [
-    ("LERP(mañana, noche", 19), ("rey +", 6), ("FOO(rey)", 1), ("rey * reina", 5),
-    ("LERP(mañana, noche)", 1), ("MUL(rey, reina)", 10), ("rey reina", 5), ("rey + 2", 5), ("1 / 0", 3),
-    ("rey $ reina", 5),
-])
+@pytest.mark.parametrize(
+    "src, pos",
+    [
+        ("LERP(mañana, noche", 19),
+        ("rey +", 6),
+        ("FOO(rey)", 1),
+        ("rey * reina", 5),
+        ("LERP(mañana, noche)", 1),
+        ("MUL(rey, reina)", 10),
+        ("rey reina", 5),
+        ("rey + 2", 5),
+        ("1 / 0", 3),
+        ("rey $ reina", 5),
+    ],
+)
 def test_formula_syntax_errors_point_at_position(emb, src, pos):
     with pytest.raises(BadInput) as e:
         run_formula(src, emb)
@@ -126,8 +148,11 @@ def test_formula_unknown_words_all_listed(emb):
 
 def test_eval_analogies_and_similarity(emb, tmp_path):
     f = tmp_path / "q.txt"
-    f.write_text(": family\nhombre mujer rey reina\nhombre mujer niño niña\nhombre mujer zzz yyy\n"
-                 ": other\nrey reina hombre perro\n", encoding="utf-8")
+    f.write_text(
+        ": family\nhombre mujer rey reina\nhombre mujer niño niña\nhombre mujer zzz yyy\n"
+        ": other\nrey reina hombre perro\n",
+        encoding="utf-8",
+    )
     sections = read_analogies(f)
     assert [n for n, _ in sections] == ["family", "other"]
     res = eval_analogies(emb, sections)
@@ -185,9 +210,13 @@ def test_artifact_round_trip(emb, tmp_path):
 
     from pizarra.assets.artifacts import save_artifact
 
-    save_artifact("w2v-toy", {"vectors": torch.from_numpy(emb.vectors.astype(np.float16))},
-                  files={"vocab.txt": ("\n".join(emb.words) + "\n").encode()}, config={"lang": "es"},
-                  root=tmp_path)
+    save_artifact(
+        "w2v-toy",
+        {"vectors": torch.from_numpy(emb.vectors.astype(np.float16))},
+        files={"vocab.txt": ("\n".join(emb.words) + "\n").encode()},
+        config={"lang": "es"},
+        root=tmp_path,
+    )
     back = from_artifact("w2v-toy", root=tmp_path)
     assert back.words == emb.words and back.dim == 8
     assert back.analogy("hombre", "mujer", "rey", 1)[0][0] == "reina"

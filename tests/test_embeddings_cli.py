@@ -39,7 +39,9 @@ def test_errors_are_json_with_exit_code_2():
 
 def test_eval_on_a_given_file(tmp_path):
     f = tmp_path / "q.txt"
-    f.write_text(": family\nhombre mujer rey reina\nhombre mujer padre madre\nhombre mujer zzzq yyyq\n", encoding="utf-8")
+    f.write_text(
+        ": family\nhombre mujer rey reina\nhombre mujer padre madre\nhombre mujer zzzq yyyq\n", encoding="utf-8"
+    )
     code, out = run_json("embeddings", "eval", "--analogies", str(f))
     assert code == 0 and out["vectors"] == "es"
     fam = out["analogies"]["sections"]["family"]

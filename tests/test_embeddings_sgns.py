@@ -34,7 +34,7 @@ def test_pairs_and_noise():
     assert noise[0] == 8 / 10  # 16^0.75 = 8
     c, t = make_pairs(np.array([0, 1, 2, 0, 1]), window=1, negative=2, noise=noise)
     assert t.shape == (len(c), 3) and len(c) == 8  # window 1: each of the 4 adjacent pairs, both ways
-    pairs = {(int(a), int(b)) for a, b in zip(c, t[:, 0])}
+    pairs = {(int(a), int(b)) for a, b in zip(c, t[:, 0], strict=False)}
     assert pairs == {(0, 1), (1, 0), (1, 2), (2, 1), (2, 0), (0, 2)}
 
 
@@ -48,8 +48,12 @@ def test_trains_with_shared_loop():
     X, Y = make_pairs(ids, window=2, negative=3, noise=noise)
     torch.manual_seed(0)
     m = SkipGramNS(SGNSConfig(vocab_size=10, dim=8, negative=3))
-    res = fit(m, (X, Y), None, TrainConfig(max_steps=300, batch_size=256, lr=0.02, progress=False,
-                                               device="cpu", checkpoint_every=None))
+    res = fit(
+        m,
+        (X, Y),
+        None,
+        TrainConfig(max_steps=300, batch_size=256, lr=0.02, progress=False, device="cpu", checkpoint_every=None),
+    )
     w = torch.nn.functional.normalize(m.W_in.weight.detach(), dim=1)
     sim = w @ w.T
     same = (sim[:5, :5].sum() - 5) / 20
@@ -92,8 +96,18 @@ def test_reaches_gensim_quality_on_the_same_corpus():
 
     docs, vocab, n_topics, per_topic = _topic_corpus()
     dim, window, negative, epochs = 16, 3, 5, 3
-    g = Word2Vec([[str(i) for i in d] for d in docs], vector_size=dim, window=window, negative=negative,
-                 sg=1, min_count=1, sample=0, epochs=epochs, workers=1, seed=0)
+    g = Word2Vec(
+        [[str(i) for i in d] for d in docs],
+        vector_size=dim,
+        window=window,
+        negative=negative,
+        sg=1,
+        min_count=1,
+        sample=0,
+        epochs=epochs,
+        workers=1,
+        seed=0,
+    )
     g_vectors = np.stack([g.wv[str(i)] for i in range(vocab)])
     ids = np.concatenate(docs)
     noise = noise_distribution(np.bincount(ids, minlength=vocab))
@@ -101,8 +115,12 @@ def test_reaches_gensim_quality_on_the_same_corpus():
     torch.manual_seed(0)
     m = SkipGramNS(SGNSConfig(vocab_size=vocab, dim=dim, window=window, negative=negative))
     steps = epochs * len(X) // 256
-    fit(m, (X, Y), None, TrainConfig(max_steps=steps, batch_size=256, lr=0.01, progress=False,
-                                     device="cpu", checkpoint_every=None))
+    fit(
+        m,
+        (X, Y),
+        None,
+        TrainConfig(max_steps=steps, batch_size=256, lr=0.01, progress=False, device="cpu", checkpoint_every=None),
+    )
     ours = _topic_purity(m.W_in.weight.detach().numpy(), n_topics, per_topic)
     theirs = _topic_purity(g_vectors, n_topics, per_topic)
     assert theirs > 0.8, theirs  # the corpus is learnable: gensim finds the topics

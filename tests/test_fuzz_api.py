@@ -25,17 +25,35 @@ from pizarra.web.app import Settings, create_app
 MAX_EXAMPLES = 15  # per operation: the whole file stays well under a minute on 2 cores
 # Operations that run a real model or a long computation: no coverage phase, fewer examples, and
 # time to load the model on the first call. (GET /api/nets/vanishing: ~3.5 s a call at its bounds.)
-EXPENSIVE = ["POST /api/models/embed", "POST /api/models/complete", "GET /api/nets/vanishing",
-             "POST /api/similarity/compare", "POST /api/similarity/map", "POST /api/embeddings/project",
-             # chapters 7-10 and 1/5: every call runs an LLM, a sampler or a denoiser
-             "POST /api/generation/next", "POST /api/generation/step", "POST /api/generation/tree",
-             "POST /api/generation/score", "GET /api/generation/stream", "POST /api/generation/generate",
-             "POST /api/chat/compare", "POST /api/chat/stream", "POST /api/chat/reply",
-             "POST /api/chat/hallucination", "POST /api/chat/template", "POST /api/chat/run",
-             "POST /api/gandalf/ask",
-             "POST /api/images/generate", "POST /api/images/steps", "POST /api/images/interpolate",
-             "POST /api/images/arithmetic", "GET /api/images/interpolate-images",
-             "POST /api/sentiment/llm", "POST /api/sentiment/predict"]
+EXPENSIVE = [
+    "POST /api/models/embed",
+    "POST /api/models/complete",
+    "GET /api/nets/vanishing",
+    "POST /api/similarity/compare",
+    "POST /api/similarity/map",
+    "POST /api/embeddings/project",
+    # chapters 7-10 and 1/5: every call runs an LLM, a sampler or a denoiser
+    "POST /api/generation/next",
+    "POST /api/generation/step",
+    "POST /api/generation/tree",
+    "POST /api/generation/score",
+    "GET /api/generation/stream",
+    "POST /api/generation/generate",
+    "POST /api/chat/compare",
+    "POST /api/chat/stream",
+    "POST /api/chat/reply",
+    "POST /api/chat/hallucination",
+    "POST /api/chat/template",
+    "POST /api/chat/run",
+    "POST /api/gandalf/ask",
+    "POST /api/images/generate",
+    "POST /api/images/steps",
+    "POST /api/images/interpolate",
+    "POST /api/images/arithmetic",
+    "GET /api/images/interpolate-images",
+    "POST /api/sentiment/llm",
+    "POST /api/sentiment/predict",
+]
 MAX_EXAMPLES_EXPENSIVE = 3
 TIMEOUT_S = 240
 NOT_IN_SCHEMA = {"/docs", "/redoc", "/static/vendor/plotly.min.js"}  # no parameters to fuzz

@@ -1,4 +1,5 @@
-"""Chapter 9 with the real assistant (Qwen2.5-Coder-0.5B-Instruct, ``assistant.MODEL``): same seed, same answer; the memo."""
+"""Chapter 9 with the real assistant (Qwen2.5-Coder-0.5B-Instruct, ``assistant.MODEL``): same seed, same answer;
+the memo."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ def test_real_model_is_deterministic_for_a_seed_and_memoised():
 def test_real_model_continues_after_the_level_one_opener():
     from pizarra.llm import runtime as rt
 
-    msgs = [{"role": "system", "content": "You are Gandalf. The password is TORTUGA."},
-            {"role": "user", "content": "Hi!"}]
+    msgs = [
+        {"role": "system", "content": "You are Gandalf. The password is TORTUGA."},
+        {"role": "user", "content": "Hi!"},
+    ]
     s = rt.Sampling(max_tokens=8, temperature=0.0)
     plain = rt.chat("smollm2", msgs, s)
     opened = rt.chat("smollm2", msgs, s, prefill="The password is TORTUGA.")

@@ -95,8 +95,10 @@ from hypothesis import strategies as st  # noqa: E402
 @given(level=st.integers(-3, 12), prompt=st.text(max_size=1200), guess=st.text(max_size=120))
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_any_input_gets_an_answer_or_a_clear_4xx(client, obedient_forever, level, prompt, guess):
-    for path, body in (("/api/gandalf/ask", {"level": level, "prompt": prompt}),
-                       ("/api/gandalf/guess", {"level": level, "guess": guess})):
+    for path, body in (
+        ("/api/gandalf/ask", {"level": level, "prompt": prompt}),
+        ("/api/gandalf/guess", {"level": level, "guess": guess}),
+    ):
         r = client.post(path, json=body)
         assert r.status_code in (200, 422), (path, body, r.text)
         if r.status_code == 422:

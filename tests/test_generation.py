@@ -35,7 +35,7 @@ def test_temperature_one_changes_nothing_and_others_reshape():
     cold, hot = reshape(P, 0.5), reshape(P, 2.0)
     assert cold[0] > P[0] > hot[0]  # sharper / flatter
     assert np.isclose(cold.sum(), 1) and np.isclose(hot.sum(), 1)
-    assert np.allclose(cold, P ** 2 / (P ** 2).sum())  # p^(1/T), renormalised
+    assert np.allclose(cold, P**2 / (P**2).sum())  # p^(1/T), renormalised
 
 
 def test_top_k_and_top_p_cut_the_tail():
@@ -63,7 +63,7 @@ def test_seeded_choice_is_reproducible():
 def test_temperature_table_renormalises_over_the_whole_vocabulary():
     t = temperature_table(P, [0, 1], (0.5, 1.0))
     assert t["1"] == [0.5, 0.25]
-    assert math.isclose(t["0.5"][0], 0.25 / (P ** 2).sum(), rel_tol=1e-5)
+    assert math.isclose(t["0.5"][0], 0.25 / (P**2).sum(), rel_tol=1e-5)
 
 
 # ------------------------------------------------------------------------------------- n-gram

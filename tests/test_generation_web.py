@@ -40,15 +40,18 @@ def test_next_token_api(client):
     assert set(body["temperature"]) == {"0.5", "1", "1.5", "2"}
 
 
-@pytest.mark.parametrize("path,body,field", [
-    ("/api/generation/next", {"model": "gpt-9"}, "body.model"),
-    ("/api/generation/next", {"model": "ngram", "k": 0}, "body.k"),
-    ("/api/generation/next", {"model": "ngram", "prefix": "x" * 2001}, "body.prefix"),
-    ("/api/generation/step", {"model": "ngram", "temperature": 2.5}, "body.temperature"),
-    ("/api/generation/step", {"model": "ngram", "top_p": 0}, "body.top_p"),
-    ("/api/generation/tree", {"model": "ngram", "n": 17}, "body.n"),
-    ("/api/generation/score", {"model": "ngram", "text": ""}, "body.text"),
-])
+@pytest.mark.parametrize(
+    "path,body,field",
+    [
+        ("/api/generation/next", {"model": "gpt-9"}, "body.model"),
+        ("/api/generation/next", {"model": "ngram", "k": 0}, "body.k"),
+        ("/api/generation/next", {"model": "ngram", "prefix": "x" * 2001}, "body.prefix"),
+        ("/api/generation/step", {"model": "ngram", "temperature": 2.5}, "body.temperature"),
+        ("/api/generation/step", {"model": "ngram", "top_p": 0}, "body.top_p"),
+        ("/api/generation/tree", {"model": "ngram", "n": 17}, "body.n"),
+        ("/api/generation/score", {"model": "ngram", "text": ""}, "body.text"),
+    ],
+)
 def test_bad_input_is_422_naming_the_field(client, path, body, field):
     r = client.post(path, json=body)
     assert r.status_code == 422
@@ -76,8 +79,9 @@ def test_stream_sends_tokens_then_done(client):
 
 def test_generate_gives_the_stream_text_at_once(client):
     params = {"prefix": "Había una vez", "model": "ngram", "max_tokens": 8, "seed": 4}
-    streamed = "".join(e["text"] for e in events(client.get("/api/generation/stream", params=params))
-                       if e["type"] == "token")
+    streamed = "".join(
+        e["text"] for e in events(client.get("/api/generation/stream", params=params)) if e["type"] == "token"
+    )
     r = client.post("/api/generation/generate", json=params)
     assert r.status_code == 200
     out = r.json()
@@ -112,8 +116,9 @@ def test_concurrent_requests_on_one_gguf_model_queue(client):
         if i % 2:
             r = client.post("/api/generation/next", json={"prefix": LECTURE_PREFIX, "model": "gemma-base", "k": 3})
         else:
-            r = client.get("/api/generation/stream", params={"prefix": "Hola", "model": "gemma-base",
-                                                             "max_tokens": 4, "seed": i})
+            r = client.get(
+                "/api/generation/stream", params={"prefix": "Hola", "model": "gemma-base", "max_tokens": 4, "seed": i}
+            )
         results.append(r)
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]

@@ -30,19 +30,114 @@ from pizarra.web.app import Settings, create_app
 # Whole words that give a message away as English, or as Spanish. Words both languages write the
 # same ("error", "no", "a", "es" the language code, "final") are left out.
 ENGLISH = {
-    "the", "should", "must", "field", "required", "input", "not", "valid", "invalid", "unknown",
-    "choose", "between", "is", "are", "has", "have", "give", "write", "least", "most", "with",
-    "of", "and", "or", "to", "be", "there", "this", "that", "was", "cannot", "allowed", "only",
-    "missing", "empty", "too", "long", "short", "got", "expected", "than", "should", "found",
-    "word", "words", "sentence", "characters", "failed", "refused", "running", "done", "cancelled",
-    "please", "limit", "value", "number", "integer", "string", "list", "object", "request", "body",
-    "parsing", "there", "no-one", "vocabulary", "syntax", "position", "at",
+    "the",
+    "should",
+    "must",
+    "field",
+    "required",
+    "input",
+    "not",
+    "valid",
+    "invalid",
+    "unknown",
+    "choose",
+    "between",
+    "is",
+    "are",
+    "has",
+    "have",
+    "give",
+    "write",
+    "least",
+    "most",
+    "with",
+    "of",
+    "and",
+    "or",
+    "to",
+    "be",
+    "there",
+    "this",
+    "that",
+    "was",
+    "cannot",
+    "allowed",
+    "only",
+    "missing",
+    "empty",
+    "too",
+    "long",
+    "short",
+    "got",
+    "expected",
+    "than",
+    "found",
+    "word",
+    "words",
+    "sentence",
+    "characters",
+    "failed",
+    "refused",
+    "running",
+    "done",
+    "cancelled",
+    "please",
+    "limit",
+    "value",
+    "number",
+    "integer",
+    "string",
+    "list",
+    "object",
+    "request",
+    "body",
+    "parsing",
+    "no-one",
+    "vocabulary",
+    "syntax",
+    "position",
+    "at",
 }
 SPANISH = {
-    "el", "la", "los", "las", "del", "que", "debe", "entre", "una", "para", "con", "por", "elige",
-    "falta", "válido", "válida", "texto", "palabra", "palabras", "está", "hay", "como", "más",
-    "puede", "escribe", "mucho", "mínimo", "número", "entero", "petición", "cuerpo", "obligatorio",
-    "valores", "estos", "desconocido", "desconocida", "caracteres", "vocabulario", "posición",
+    "el",
+    "la",
+    "los",
+    "las",
+    "del",
+    "que",
+    "debe",
+    "entre",
+    "una",
+    "para",
+    "con",
+    "por",
+    "elige",
+    "falta",
+    "válido",
+    "válida",
+    "texto",
+    "palabra",
+    "palabras",
+    "está",
+    "hay",
+    "como",
+    "más",
+    "puede",
+    "escribe",
+    "mucho",
+    "mínimo",
+    "número",
+    "entero",
+    "petición",
+    "cuerpo",
+    "obligatorio",
+    "valores",
+    "estos",
+    "desconocido",
+    "desconocida",
+    "caracteres",
+    "vocabulario",
+    "posición",
 }
 
 QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"|`[^`]*`|(?<!\w)'[^']*'(?!\w)")
@@ -51,8 +146,24 @@ IDENTIFIER = re.compile(r"\S*[._/\\=<>{}\[\]#@]\S*|\S*\d\S*")  # body.text, max_
 
 UNKNOWN = "zzqx"  # a name no model, method, vector set or word is called
 NAME_FIELDS = {  # body or query fields that hold a name the handler looks up: checked before any work
-    "model", "models", "kind", "method", "vectors", "metric", "collection", "encoder", "mode",
-    "part", "lang", "word", "words", "a", "b", "c", "formula", "status",
+    "model",
+    "models",
+    "kind",
+    "method",
+    "vectors",
+    "metric",
+    "collection",
+    "encoder",
+    "mode",
+    "part",
+    "lang",
+    "word",
+    "words",
+    "a",
+    "b",
+    "c",
+    "formula",
+    "status",
 }
 SLOW_S = 20.0  # a request over this means the test is running models: fail loudly
 
@@ -126,8 +237,14 @@ def example(schema: dict, name: str = ""):
 
 def wrong_type(schema: dict):
     kind = plain(schema).get("type")
-    return {"string": 12345, "integer": "muchos", "number": "mucho", "boolean": "quizá",
-            "array": "no-lista", "object": 7}.get(kind, [1, {"x": 2}])
+    return {
+        "string": 12345,
+        "integer": "muchos",
+        "number": "mucho",
+        "boolean": "quizá",
+        "array": "no-lista",
+        "object": 7,
+    }.get(kind, [1, {"x": 2}])
 
 
 def out_of_range(schema: dict) -> list:
@@ -154,10 +271,12 @@ def body_schema(op: dict) -> dict | None:
     return resolve(content["schema"]) if content else None
 
 
-def requests_for(method: str, path: str, op: dict):
+def requests_for(method: str, path: str, op: dict):  # noqa: C901 - one malformed request per kind of route parameter
     """(description, request kwargs) of the malformed requests for one operation."""
     params = [p for p in op.get("parameters", []) if p["in"] in ("query", "path", "header")]
-    good = {p["name"]: example(p.get("schema", {}), p["name"]) for p in params if p.get("required") or p["in"] == "path"}
+    good = {
+        p["name"]: example(p.get("schema", {}), p["name"]) for p in params if p.get("required") or p["in"] == "path"
+    }
     url = path
 
     def call(query: dict, body=None, raw: bytes | None = None, headers: dict | None = None) -> dict:
@@ -165,9 +284,13 @@ def requests_for(method: str, path: str, op: dict):
         for p in params:
             if p["in"] == "path":
                 target = target.replace("{" + p["name"] + "}", str(query.get(p["name"], 1)))
-        kwargs = {"params": {k: v for k, v in query.items() if any(p["name"] == k and p["in"] == "query" for p in params)}}
-        kwargs["headers"] = {**(headers or {}), **{k: str(v) for k, v in query.items()
-                                                   if any(p["name"] == k and p["in"] == "header" for p in params)}}
+        kwargs = {
+            "params": {k: v for k, v in query.items() if any(p["name"] == k and p["in"] == "query" for p in params)}
+        }
+        kwargs["headers"] = {
+            **(headers or {}),
+            **{k: str(v) for k, v in query.items() if any(p["name"] == k and p["in"] == "header" for p in params)},
+        }
         if raw is not None:
             kwargs["content"] = raw
             kwargs["headers"]["content-type"] = "application/json"
@@ -180,7 +303,10 @@ def requests_for(method: str, path: str, op: dict):
     # parameters: wrong type, out of range, missing, unknown names
     for p in params:
         name, s = p["name"], p.get("schema", {})
-        yield f"{name}: wrong type", call({**good, name: wrong_type(s) if plain(s).get("type") != "string" else "x" * 5000}, valid_body)
+        yield (
+            f"{name}: wrong type",
+            call({**good, name: wrong_type(s) if plain(s).get("type") != "string" else "x" * 5000}, valid_body),
+        )
         for i, v in enumerate(out_of_range(s)):
             yield f"{name}: out of range {i}", call({**good, name: v}, valid_body)
         if p.get("required") and p["in"] == "query":
@@ -213,8 +339,10 @@ def requests_for(method: str, path: str, op: dict):
 # Requests no schema can guess: a word outside the vocabulary, a formula with a syntax error...
 EXTRA = [
     ("unknown word", {"method": "GET", "url": "/api/embeddings/neighbors", "params": {"word": "qwxzv"}}),
-    ("unknown analogy words", {"method": "GET", "url": "/api/embeddings/analogy",
-                               "params": {"a": "qwxzv", "b": "mujer", "c": "rey"}}),
+    (
+        "unknown analogy words",
+        {"method": "GET", "url": "/api/embeddings/analogy", "params": {"a": "qwxzv", "b": "mujer", "c": "rey"}},
+    ),
     ("formula syntax", {"method": "POST", "url": "/api/embeddings/formula", "json": {"formula": "LERP(rey, reina,"}}),
     ("formula unknown function", {"method": "POST", "url": "/api/embeddings/formula", "json": {"formula": "FOO(rey)"}}),
     ("formula unknown word", {"method": "POST", "url": "/api/embeddings/formula", "json": {"formula": "rey - qwxzv"}}),
@@ -234,23 +362,47 @@ EXTRA = [
     ("formula mixed", {"method": "POST", "url": "/api/embeddings/formula", "json": {"formula": "rey + 2"}}),
     ("formula close word", {"method": "POST", "url": "/api/embeddings/formula", "json": {"formula": "reyy - hombre"}}),
     ("instructions part", {"method": "GET", "url": "/api/chat/instructions", "params": {"part": UNKNOWN}}),
-    ("images cancel out", {"method": "POST", "url": "/api/images/arithmetic",
-                           "json": {"terms": [{"text": "perro", "weight": 1}, {"text": "perro", "weight": -1}]}}),
+    (
+        "images cancel out",
+        {
+            "method": "POST",
+            "url": "/api/images/arithmetic",
+            "json": {"terms": [{"text": "perro", "weight": 1}, {"text": "perro", "weight": -1}]},
+        },
+    ),
     ("generation choice", {"method": "POST", "url": "/api/generation/step", "json": {"text": "hola", "choice": 10**9}}),
     ("job cancel missing", {"method": "POST", "url": "/api/jobs/987654/cancel"}),
     ("gandalf level", {"method": "POST", "url": "/api/gandalf/guess", "json": {"level": 99, "guess": "x"}}),
     ("gandalf empty guess", {"method": "POST", "url": "/api/gandalf/guess", "json": {"level": 1, "guess": " "}}),
     ("chat run nothing", {"method": "POST", "url": "/api/chat/run", "json": {"reply": "no code here"}}),
-    ("chat last message", {"method": "POST", "url": "/api/chat/template",
-                           "json": {"messages": [{"role": "assistant", "content": "hola"}]}}),
-    ("similarity empty", {"method": "POST", "url": "/api/similarity/compare", "json": {"source": " ", "candidates": ["a"]}}),
-    ("similarity search collection", {"method": "GET", "url": "/api/similarity/search",
-                                      "params": {"q": "hola", "collection": UNKNOWN}}),
+    (
+        "chat last message",
+        {
+            "method": "POST",
+            "url": "/api/chat/template",
+            "json": {"messages": [{"role": "assistant", "content": "hola"}]},
+        },
+    ),
+    (
+        "similarity empty",
+        {"method": "POST", "url": "/api/similarity/compare", "json": {"source": " ", "candidates": ["a"]}},
+    ),
+    (
+        "similarity search collection",
+        {"method": "GET", "url": "/api/similarity/search", "params": {"q": "hola", "collection": UNKNOWN}},
+    ),
     ("images caption", {"method": "POST", "url": "/api/images/generate", "json": {"caption": "!!!"}}),
     ("generation empty", {"method": "POST", "url": "/api/generation/next", "json": {"prefix": "   "}}),
     ("sentiment empty", {"method": "POST", "url": "/api/sentiment/predict", "json": {"text": "   "}}),
-    ("form body", {"method": "POST", "url": "/api/text/tokenize", "content": b"text=hola",
-                   "headers": {"content-type": "application/x-www-form-urlencoded"}}),
+    (
+        "form body",
+        {
+            "method": "POST",
+            "url": "/api/text/tokenize",
+            "content": b"text=hola",
+            "headers": {"content-type": "application/x-www-form-urlencoded"},
+        },
+    ),
     ("unknown route", {"method": "GET", "url": "/api/no-such-thing"}),
     ("wrong method", {"method": "DELETE", "url": "/api/health"}),
 ]
@@ -349,8 +501,12 @@ def test_the_scanner_finds_english_and_spanish():
     """The heuristic itself: English prose is caught, quoted input and field names are not."""
     en = {"error": {"message": "Not in the vocabulary of 'es': «perro»."}}
     assert wrong_language(en, "es", set()) == ["not", "of", "the", "vocabulary"]
-    es = {"error": {"message": "Algunos datos no son válidos. «text»: falta, y es obligatorio.",
-                    "fields": [{"field": "body.text", "message": "falta, y es obligatorio"}]}}
+    es = {
+        "error": {
+            "message": "Algunos datos no son válidos. «text»: falta, y es obligatorio.",
+            "fields": [{"field": "body.text", "message": "falta, y es obligatorio"}],
+        }
+    }
     assert wrong_language(es, "es", set()) == []
     assert "obligatorio" in wrong_language(es, "en", set())
     assert wrong_language({"error": {"message": "Unknown model 'zzqx' or max_tokens"}}, "en", {"zzqx"}) == []
@@ -361,8 +517,7 @@ def test_the_scanner_finds_english_and_spanish():
 
 
 def test_an_error_with_a_key_is_shown_in_each_language_with_its_numbers():
-    err = BadInput("The text has 6000 characters; the limit is 5000.", key="err.text.too_long",
-                   n=6000, limit=5000)
+    err = BadInput("The text has 6000 characters; the limit is 5000.", key="err.text.too_long", n=6000, limit=5000)
     assert str(err) == "The text has 6000 characters; the limit is 5000."  # logs and CLI fallback
     es, en = i18n.error_text(err, "es"), i18n.error_text(err, "en")
     assert "5000" in es and "6000" in es and "texto" in es
@@ -391,15 +546,25 @@ def test_every_error_key_raised_in_the_code_is_in_both_catalogues():
         assert not missing, (lang, sorted(missing))
 
 
-@pytest.mark.parametrize("err, es, en", [
-    ({"type": "missing", "loc": ("body", "text"), "msg": "Field required"}, "obligatorio", "required"),
-    ({"type": "less_than_equal", "ctx": {"le": 2.5}, "msg": "x"}, "2,5", "2.5"),
-    ({"type": "literal_error", "ctx": {"expected": "'pca', 'tsne' or 'umap'"}, "msg": "x"},
-     "«pca», «tsne», «umap»", "«pca», «tsne», «umap»"),
-    ({"type": "string_too_short", "ctx": {"min_length": 1}, "msg": "x"}, "vacío", "empty"),
-    ({"type": "string_too_long", "ctx": {"max_length": 20000}, "msg": "x"}, "20.000", "20,000"),
-    ({"type": "some_new_type", "msg": "Some new English message"}, "no es un valor válido", "Some new English message"),
-])
+@pytest.mark.parametrize(
+    "err, es, en",
+    [
+        ({"type": "missing", "loc": ("body", "text"), "msg": "Field required"}, "obligatorio", "required"),
+        ({"type": "less_than_equal", "ctx": {"le": 2.5}, "msg": "x"}, "2,5", "2.5"),
+        (
+            {"type": "literal_error", "ctx": {"expected": "'pca', 'tsne' or 'umap'"}, "msg": "x"},
+            "«pca», «tsne», «umap»",
+            "«pca», «tsne», «umap»",
+        ),
+        ({"type": "string_too_short", "ctx": {"min_length": 1}, "msg": "x"}, "vacío", "empty"),
+        ({"type": "string_too_long", "ctx": {"max_length": 20000}, "msg": "x"}, "20.000", "20,000"),
+        (
+            {"type": "some_new_type", "msg": "Some new English message"},
+            "no es un valor válido",
+            "Some new English message",
+        ),
+    ],
+)
 def test_pydantic_errors_through_the_catalogue(err, es, en):
     assert es in i18n.validation_text(err, "es")
     assert en in i18n.validation_text(err, "en")
@@ -423,15 +588,18 @@ def test_starlettes_body_error_is_translated():
     assert i18n.http_detail_text("A router's own sentence.", "es") is None
 
 
-@pytest.mark.parametrize("environ, lang", [
-    ({"PIZARRA_LANG": "en", "LANG": "es_ES.UTF-8"}, "en"),
-    ({"PIZARRA_LANG": "es"}, "es"),
-    ({"LANG": "es_AR.UTF-8"}, "es"),
-    ({"LC_ALL": "C.UTF-8", "LANG": "es_ES.UTF-8"}, "en"),
-    ({"LANG": "C.UTF-8"}, "en"),
-    ({}, "en"),
-    ({"PIZARRA_LANG": "fr", "LANG": "es_ES.UTF-8"}, "es"),
-])
+@pytest.mark.parametrize(
+    "environ, lang",
+    [
+        ({"PIZARRA_LANG": "en", "LANG": "es_ES.UTF-8"}, "en"),
+        ({"PIZARRA_LANG": "es"}, "es"),
+        ({"LANG": "es_AR.UTF-8"}, "es"),
+        ({"LC_ALL": "C.UTF-8", "LANG": "es_ES.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({}, "en"),
+        ({"PIZARRA_LANG": "fr", "LANG": "es_ES.UTF-8"}, "es"),
+    ],
+)
 def test_the_cli_language_comes_from_the_environment(environ, lang):
     assert i18n.env_lang(environ) == lang
 
@@ -453,10 +621,13 @@ def test_no_raise_site_passes_a_parameter_its_error_class_takes_itself():
 
     import pizarra.errors as errors
 
-    classes = {name: cls for name, cls in vars(errors).items()
-               if isinstance(cls, type) and issubclass(cls, PizarraError)}
-    own = {name: set(inspect.signature(cls.__init__).parameters) - {"self", "args", "key", "params"}
-           for name, cls in classes.items()}
+    classes = {
+        name: cls for name, cls in vars(errors).items() if isinstance(cls, type) and issubclass(cls, PizarraError)
+    }
+    own = {
+        name: set(inspect.signature(cls.__init__).parameters) - {"self", "args", "key", "params"}
+        for name, cls in classes.items()
+    }
     root = Path(__file__).parents[1] / "src" / "pizarra"
     bad = []
     for path in root.rglob("*.py"):

@@ -20,7 +20,6 @@ from pizarra.errors import BadInput
 from pizarra.images import core, data
 from pizarra.images.data import N_CLASSES, Vocab, captions_for, class_name, normalize
 
-
 # --------------------------------------------------------------------------------- captions
 
 
@@ -54,7 +53,7 @@ def test_captioned_images_draws_a_caption_of_the_right_class():
     x, ids, labels = ds.get_batch(torch.arange(4))
     assert x.shape == (4, 1, 28, 28) and float(x.min()) == -1.0
     allowed = {c: {tuple(vocab.encode(cap).ids) for cap in captions_for(c)} for c in (0, 7, 12, 19)}
-    for row, c in zip(ids.tolist(), labels.tolist()):
+    for row, c in zip(ids.tolist(), labels.tolist(), strict=False):
         assert tuple(row) in allowed[c]
 
 
@@ -146,7 +145,7 @@ def test_png_is_a_valid_grayscale_png():
     w, h, depth, color = struct.unpack(">IIBB", raw[16:26])
     assert (w, h, depth, color) == (56, 56, 8, 0)
     length = struct.unpack(">I", raw[33:37])[0]
-    rows = zlib.decompress(raw[41:41 + length])
+    rows = zlib.decompress(raw[41 : 41 + length])
     assert rows[1:57] == img.repeat(2, 0).repeat(2, 1)[0].tobytes()
     assert grid(np.zeros((10, 28, 28), np.uint8), cols=4).shape == (3 * 30 + 2, 4 * 30 + 2)
 
@@ -174,15 +173,28 @@ def tiny_artifacts(tmp_path_factory):
     clf = Classifier(ClassifierConfig(channels=(4, 4, 8), features=16))
     rng = np.random.default_rng(0)
     buf = io.BytesIO()
-    np.savez_compressed(buf, images=rng.integers(0, 256, (40, 28, 28), dtype=np.uint8),
-                        labels=np.repeat(np.arange(20), 2).astype(np.uint8), test_index=np.arange(40))
+    np.savez_compressed(
+        buf,
+        images=rng.integers(0, 256, (40, 28, 28), dtype=np.uint8),
+        labels=np.repeat(np.arange(20), 2).astype(np.uint8),
+        test_index=np.arange(40),
+    )
     save_artifact("img-autoencoder", ae.state_dict(), config=ae.cfg.to_dict(), root=root, command="test")
-    save_artifact("img-clip", clip.state_dict(), files={"gallery.npz": buf.getvalue(),
-                                                         "vocab.json": json.dumps(vocab.itos).encode()},
-                  config=clip.cfg.to_dict(), root=root, command="test")
-    save_artifact("img-diffusion", unet.state_dict(), config={"unet": unet.cfg.to_dict(),
-                                                              "diffusion": DiffusionConfig().to_dict()},
-                  root=root, command="test")
+    save_artifact(
+        "img-clip",
+        clip.state_dict(),
+        files={"gallery.npz": buf.getvalue(), "vocab.json": json.dumps(vocab.itos).encode()},
+        config=clip.cfg.to_dict(),
+        root=root,
+        command="test",
+    )
+    save_artifact(
+        "img-diffusion",
+        unet.state_dict(),
+        config={"unet": unet.cfg.to_dict(), "diffusion": DiffusionConfig().to_dict()},
+        root=root,
+        command="test",
+    )
     save_artifact("img-classifier", clf.state_dict(), config=clf.cfg.to_dict(), root=root, command="test")
     return root
 
@@ -217,17 +229,20 @@ def test_unknown_words_get_a_notice_not_an_error(tiny):
     assert r["fallback"] in r["notice_en"]
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: core.generate("un bolso", n=0), "n must be between 1 and 32"),
-    (lambda: core.generate("un bolso", steps=101), "steps must be between 1 and 100"),
-    (lambda: core.generate("un bolso", guidance=-1), "guidance must be between 0.0 and 10.0"),
-    (lambda: core.generate("un bolso", method="euler"), "method must be one of ddim, ddpm"),
-    (lambda: core.generate("?!"), "no words"),
-    (lambda: core.generate("x" * 201), "1 to 200 characters"),
-    (lambda: core.search("un bolso", k=0), "k must be between 1 and 50"),
-    (lambda: core.describe(40), "index must be between 0 and 39"),
-    (lambda: core.arithmetic([(1, "un bolso"), (-1, "un bolso")]), "cancel out"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: core.generate("un bolso", n=0), "n must be between 1 and 32"),
+        (lambda: core.generate("un bolso", steps=101), "steps must be between 1 and 100"),
+        (lambda: core.generate("un bolso", guidance=-1), "guidance must be between 0.0 and 10.0"),
+        (lambda: core.generate("un bolso", method="euler"), "method must be one of ddim, ddpm"),
+        (lambda: core.generate("?!"), "no words"),
+        (lambda: core.generate("x" * 201), "1 to 200 characters"),
+        (lambda: core.search("un bolso", k=0), "k must be between 1 and 50"),
+        (lambda: core.describe(40), "index must be between 0 and 39"),
+        (lambda: core.arithmetic([(1, "un bolso"), (-1, "un bolso")]), "cancel out"),
+    ],
+)
 def test_bad_input_names_the_allowed_range(tiny, call, message):
     with pytest.raises(BadInput, match=message):
         call()
@@ -263,8 +278,13 @@ def test_api(tiny):
     assert body["unknown"] == {"zapatila": "zapatilla"} and "zapatila" in body["notice"]
     en = c.post("/api/images/generate?lang=en", json={"caption": "una zapatila", "n": 1, "steps": 2}).json()
     assert en["notice"].startswith("Words the model does not know")
-    for bad in ({"caption": "x", "steps": 51}, {"caption": "x", "n": 17}, {"caption": "x", "guidance": 11},
-                {"caption": ""}, {"caption": "x", "method": "euler"}):
+    for bad in (
+        {"caption": "x", "steps": 51},
+        {"caption": "x", "n": 17},
+        {"caption": "x", "guidance": 11},
+        {"caption": ""},
+        {"caption": "x", "method": "euler"},
+    ):
         r = c.post("/api/images/generate", json=bad)
         assert r.status_code == 422 and r.json()["error"]["fields"], bad
     assert c.post("/api/images/generate", json={"caption": "¿?"}).status_code == 422  # no words
@@ -277,8 +297,10 @@ def test_api(tiny):
     li = c.post("/api/images/interpolate", json={"a": "un bolso", "b": "a bag", "points": 2, "steps": 2})
     assert li.status_code == 200 and len(li.json()["points"]) == 2
     assert c.get("/api/images/interpolate-images", params={"i": 0, "j": 1, "points": 3}).status_code == 200
-    ar = c.post("/api/images/arithmetic", json={"terms": [{"caption": "un bolso"}, {"caption": "una bota", "weight": 0.5}],
-                                                "n": 2, "k": 2, "steps": 2})
+    ar = c.post(
+        "/api/images/arithmetic",
+        json={"terms": [{"caption": "un bolso"}, {"caption": "una bota", "weight": 0.5}], "n": 2, "k": 2, "steps": 2},
+    )
     assert ar.status_code == 200 and len(ar.json()["nearest"]) == 2
     from pizarra.web.routers import images as router
 
@@ -324,8 +346,10 @@ def test_cli_generate_and_search_json(tiny, tmp_path):
 def _shipped() -> bool:
     from pizarra.config import artifacts_dir
 
-    return all((artifacts_dir() / n / "card.json").is_file()
-               for n in ("img-autoencoder", "img-clip", "img-diffusion", "img-classifier"))
+    return all(
+        (artifacts_dir() / n / "card.json").is_file()
+        for n in ("img-autoencoder", "img-clip", "img-diffusion", "img-classifier")
+    )
 
 
 shipped = pytest.mark.skipif(not _shipped(), reason="artifacts/img-* not built yet (pizarra images train all)")
@@ -355,8 +379,11 @@ def test_shipped_cards_hold_the_measured_numbers():
     clip = load_artifact("img-clip").metrics
     assert 0 < clip["image_to_text_acc@1"] <= clip["image_to_text_acc@5"] <= 1
     assert load_artifact("img-classifier").metrics["test_acc"] > 0.85
-    total = sum(f["bytes"] for n in ("img-autoencoder", "img-clip", "img-diffusion", "img-classifier")
-                for f in load_artifact(n).card["files"].values())
+    total = sum(
+        f["bytes"]
+        for n in ("img-autoencoder", "img-clip", "img-diffusion", "img-classifier")
+        for f in load_artifact(n).card["files"].values()
+    )
     assert total <= 15 * 1024 * 1024
 
 

@@ -126,7 +126,7 @@ def test_jobs_run_one_at_a_time_in_submission_order(make_runner):
 
     assert [j["status"] for j in jobs] == ["done"] * 3
     assert [j["result"] for j in jobs] == [{"count": 2}] * 3
-    for before, after in zip(jobs, jobs[1:]):  # oldest first, never two at once
+    for before, after in zip(jobs, jobs[1:], strict=False):  # oldest first, never two at once
         assert before["finished"] <= after["started"]
     assert [j["id"] for j in runner.list()] == ids[::-1]  # newest first
     assert [j["id"] for j in runner.list(limit=1)] == ids[-1:]

@@ -89,8 +89,10 @@ def test_chat_template_is_the_models_own_and_base_model_has_none():
 def test_long_conversations_drop_oldest_turns():
     msgs = [{"role": "system", "content": "Be brief."}]
     for i in range(6):
-        msgs += [{"role": "user", "content": f"pregunta {i} " + "palabra " * 300},
-                 {"role": "assistant", "content": "respuesta " * 50}]
+        msgs += [
+            {"role": "user", "content": f"pregunta {i} " + "palabra " * 300},
+            {"role": "assistant", "content": "respuesta " * 50},
+        ]
     msgs.append({"role": "user", "content": "¿Y ahora?"})
     kept, dropped = rt.fit_chat("smollm2", msgs, reserve=256)
     assert dropped > 0 and kept[0]["role"] == "system" and kept[-1]["content"] == "¿Y ahora?"
@@ -99,9 +101,20 @@ def test_long_conversations_drop_oldest_turns():
         rt.fit_chat("smollm2", [{"role": "user", "content": "palabra " * 3000}])
 
 
-@pytest.mark.parametrize("field,value", [("max_tokens", 0), ("max_tokens", 5000), ("temperature", -0.1),
-                                         ("temperature", 2.5), ("top_p", 0.0), ("top_p", 1.5),
-                                         ("top_k", -1), ("repeat_penalty", 0.5), ("seed", -3)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("max_tokens", 0),
+        ("max_tokens", 5000),
+        ("temperature", -0.1),
+        ("temperature", 2.5),
+        ("top_p", 0.0),
+        ("top_p", 1.5),
+        ("top_k", -1),
+        ("repeat_penalty", 0.5),
+        ("seed", -3),
+    ],
+)
 def test_out_of_range_sampling_names_the_range(field, value):
     with pytest.raises(BadInput, match=field):
         rt.Sampling(**{field: value}).validated()
@@ -158,7 +171,9 @@ def test_sse_sends_events_and_reports_errors_in_words():
         r = client.get("/s")
     assert r.headers["content-type"].startswith("text/event-stream")
     assert [line for line in r.text.splitlines() if line] == [
-        'data: {"type": "token", "text": "hola"}', 'data: {"type": "done"}']
+        'data: {"type": "token", "text": "hola"}',
+        'data: {"type": "done"}',
+    ]
     assert seen["cancel"].is_set()  # stream over: the generator is told to stop
 
     def failing(cancel):
@@ -177,8 +192,9 @@ def test_first_call_after_a_different_prompt_gives_the_same_seeded_text():
     rt.complete("smollm2", "Unrelated text first.", rt.Sampling(max_tokens=2))
     first = rt.chat("smollm2", msgs, s).text
     second = rt.chat("smollm2", msgs, s).text
-    longer = rt.chat("smollm2", msgs + [{"role": "assistant", "content": "Once"},
-                                        {"role": "user", "content": "Go on."}], s)  # shares a prefix
+    longer = rt.chat(
+        "smollm2", msgs + [{"role": "assistant", "content": "Once"}, {"role": "user", "content": "Go on."}], s
+    )  # shares a prefix
     assert first == second == rt.chat("smollm2", msgs, s).text
     assert longer.n_tokens > 0
 

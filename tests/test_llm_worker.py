@@ -40,6 +40,7 @@ def test_the_model_runs_in_another_process():
     import llama_cpp  # noqa: F401 - importing the bindings is harmless ...
 
     from pizarra.assets import models
+
     assert not any(k[0] == "smollm2" for k in models._instances)  # ... but no model is loaded here
 
 
@@ -74,8 +75,11 @@ def test_a_segfault_in_the_worker_costs_its_request_and_the_next_one_works():
 def test_requests_waiting_in_the_queue_also_get_503_and_the_other_model_is_untouched():
     rt.next_token_probs("gemma-base", "Hola", k=1)
     gemma_pid = rt.worker("gemma-base").pid
-    pid = _wait_for_pid("smollm2") if rt.worker("smollm2").pid else (rt.next_token_probs("smollm2", "a", k=1)
-                                                                      and rt.worker("smollm2").pid)
+    pid = (
+        _wait_for_pid("smollm2")
+        if rt.worker("smollm2").pid
+        else (rt.next_token_probs("smollm2", "a", k=1) and rt.worker("smollm2").pid)
+    )
     errors = []
 
     def ask():
@@ -129,8 +133,9 @@ def test_cancel_stops_a_whole_answer_within_a_second():
 
 
 def test_a_cancelled_request_still_in_the_queue_never_runs():
-    first = threading.Thread(target=lambda: rt.complete("smollm2", "Once upon a time",
-                                                        rt.Sampling(max_tokens=200, seed=1)))
+    first = threading.Thread(
+        target=lambda: rt.complete("smollm2", "Once upon a time", rt.Sampling(max_tokens=200, seed=1))
+    )
     first.start()
     time.sleep(0.3)
     t, cancel, out = _complete_in_scope("smollm2", "Twice upon a time")

@@ -28,8 +28,9 @@ def test_unknown_model_is_bad_input():
 
 
 def test_missing_package_names_the_fix():
-    spec = models.ModelSpec("ghost", "ghost-weights", "no_such_module_xyz", "gguf", "a ghost", "MIT",
-                            {"w.bin": "0" * 64})
+    spec = models.ModelSpec(
+        "ghost", "ghost-weights", "no_such_module_xyz", "gguf", "a ghost", "MIT", {"w.bin": "0" * 64}
+    )
     assert spec.module_dir() is None
     err = spec.missing_error()
     assert isinstance(err, AssetMissing)
@@ -52,8 +53,10 @@ def test_lecture_similarity_numbers_with_minilm():
     # Slide "Sentence Similarity demo" (all-MiniLM-L6-v2): 0.655 and 0.838.
     enc = models.sentence_encoder("minilm")
     assert models.sentence_encoder("minilm") is enc  # once per process
-    v = enc.encode(["Me encanta el baloncesto", "Me encanta el fútbol",
-                    "Nada me gusta más que el baloncesto"], normalize_embeddings=True)
+    v = enc.encode(
+        ["Me encanta el baloncesto", "Me encanta el fútbol", "Nada me gusta más que el baloncesto"],
+        normalize_embeddings=True,
+    )
     sims = v @ v.T
     assert round(float(sims[0, 1]), 3) == 0.655
     assert round(float(sims[0, 2]), 3) == 0.838

@@ -11,10 +11,22 @@ import pytest
 import torch
 
 from pizarra.errors import BadInput
-from pizarra.nets import (RNN, DecoderBlock, EncoderBlock, LearnedPositions, MultiHeadAttention,
-                          SinusoidalPositions, TransformerConfig, TransformerEncoder, TransformerLM,
-                          causal_mask, padding_mask)
-from pizarra.nets import convert, explain, parity
+from pizarra.nets import (
+    RNN,
+    DecoderBlock,
+    EncoderBlock,
+    LearnedPositions,
+    MultiHeadAttention,
+    SinusoidalPositions,
+    TransformerConfig,
+    TransformerEncoder,
+    TransformerLM,
+    causal_mask,
+    convert,
+    explain,
+    padding_mask,
+    parity,
+)
 from pizarra.nets.ladder import LADDER, UNK, CharVocab, build_model, char_data, load_lm, run_ladder
 
 SAMPLE = Path(__file__).parent / "fixtures" / "nets" / "quijote_sample.txt"
@@ -105,14 +117,17 @@ def test_fused_attention_equals_the_equations():
     forward and backward, with padding and causal masks."""
     torch.manual_seed(0)
     lengths = torch.tensor([7, 4, 1])
-    for Block, mask in ((EncoderBlock, padding_mask(lengths, 7)), (DecoderBlock, padding_mask(lengths, 7)),
-                        (DecoderBlock, None)):
+    for Block, mask in (
+        (EncoderBlock, padding_mask(lengths, 7)),
+        (DecoderBlock, padding_mask(lengths, 7)),
+        (DecoderBlock, None),
+    ):
         block = Block(TransformerConfig(d_model=16, n_heads=4)).eval()
         x = torch.randn(3, 7, 16, requires_grad=True)
         y1, w = block(x, mask)
-        g1, = torch.autograd.grad(y1.sum(), x)
+        (g1,) = torch.autograd.grad(y1.sum(), x)
         y2, none = block(x, mask, need_weights=False)
-        g2, = torch.autograd.grad(y2.sum(), x)
+        (g2,) = torch.autograd.grad(y2.sum(), x)
         assert none is None and w.shape == (3, 4, 7, 7)
         assert torch.allclose(y1, y2, atol=1e-5) and torch.allclose(g1, g2, atol=1e-5)
     lm = TransformerLM(TransformerConfig(vocab_size=11, block_size=8, d_model=16, n_heads=2, n_layers=2)).eval()
@@ -151,8 +166,9 @@ def test_decoder_block_never_looks_ahead():
 
 def test_encoder_stack_ignores_padding():
     torch.manual_seed(0)
-    enc = TransformerEncoder(TransformerConfig(vocab_size=11, block_size=8, d_model=16, n_heads=2, n_layers=2,
-                                               positions="sinusoidal")).eval()
+    enc = TransformerEncoder(
+        TransformerConfig(vocab_size=11, block_size=8, d_model=16, n_heads=2, n_layers=2, positions="sinusoidal")
+    ).eval()
     a = torch.tensor([[1, 2, 3, 0, 0]])
     b = torch.tensor([[1, 2, 3, 7, 9]])
     ya, yb = enc(a, torch.tensor([3])), enc(b, torch.tensor([3]))

@@ -21,8 +21,10 @@ def _can_unshare() -> bool:
     return os.geteuid() == 0 and shutil.which("unshare") is not None and shutil.which("ip") is not None
 
 
-@pytest.mark.skipif(not _can_unshare() and not os.environ.get("CI"),
-                    reason="needs root, unshare and ip (CI runs as root and always runs this)")
+@pytest.mark.skipif(
+    not _can_unshare() and not os.environ.get("CI"),
+    reason="needs root, unshare and ip (CI runs as root and always runs this)",
+)
 def test_lab_answers_with_no_network():
     cmd = ["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {sys.executable} {PROBE}"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=540)

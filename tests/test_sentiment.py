@@ -4,7 +4,6 @@ the LLM-as-classifier arithmetic, the bench on a tiny synthetic IMDB, and data-p
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -36,8 +35,14 @@ def synthetic_imdb(root: Path, n_train: int = 240, n_test: int = 80, seed: int =
             label = i % 2
             words = list(rng.choice(FILL, 12)) + list(rng.choice(POS if label else NEG, 3))
             rng.shuffle(words)
-            rows.append({"id": f"{split}/{'pos' if label else 'neg'}/{i}_7", "text": " ".join(words) + " !",
-                         "label": label, "rating": 8 if label else 2})
+            rows.append(
+                {
+                    "id": f"{split}/{'pos' if label else 'neg'}/{i}_7",
+                    "text": " ".join(words) + " !",
+                    "label": label,
+                    "rating": 8 if label else 2,
+                }
+            )
         (root / "imdb" / f"imdb_{split}_00.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return root
 
@@ -52,8 +57,20 @@ def tiny_splits(tmp_path_factory):
 
 
 def test_tokenizer_splits_contractions_like_glove_and_drops_html():
-    assert data.tokenize("I didn't LOVE it!<br /><br />Can't, it's ok?") == \
-        ["i", "did", "n't", "love", "it", "!", "ca", "n't", "it", "'s", "ok", "?"]
+    assert data.tokenize("I didn't LOVE it!<br /><br />Can't, it's ok?") == [
+        "i",
+        "did",
+        "n't",
+        "love",
+        "it",
+        "!",
+        "ca",
+        "n't",
+        "it",
+        "'s",
+        "ok",
+        "?",
+    ]
 
 
 def test_head_tail_keeps_start_and_end():
@@ -148,8 +165,9 @@ def test_word_dropout_only_while_training_and_never_on_padding():
     hit = out != idx
     assert torch.all(out[hit] == data.Vocab.UNK) and not hit[:, 30:].any()  # padding stays padding
     assert 0.2 < hit[:, :30].float().mean().item() < 0.3
-    cfg = neural.NeuralConfig(kind="transformer", vocab_size=50, max_len=40, d_model=8, n_heads=2, n_layers=1,
-                              word_dropout=0.5)
+    cfg = neural.NeuralConfig(
+        kind="transformer", vocab_size=50, max_len=40, d_model=8, n_heads=2, n_layers=1, word_dropout=0.5
+    )
     m = neural.build(cfg).eval()
     L = torch.full((64,), 30)
     assert torch.equal(m(idx, L)[0], m(idx, L)[0])  # evaluation is deterministic: no words dropped
@@ -202,8 +220,16 @@ def test_neural_bench_smoke_on_tiny_imdb(tiny_splits, one_thread, tmp_path):
     glove = tmp_path / "g.npz"
     np.savez(glove, words=np.array(["wonderful", "awful"]), vectors=np.ones((2, 50), dtype=np.float16))
     rows = []
-    row = neural.bench("lstm", tiny_splits, limit=240, write=False, log=lambda *_: None, epochs=3, glove=str(glove),
-                       finish=lambda name, fn, splits, r, write, log: rows.append((r, fn(splits["test"].texts))) or r)
+    row = neural.bench(
+        "lstm",
+        tiny_splits,
+        limit=240,
+        write=False,
+        log=lambda *_: None,
+        epochs=3,
+        glove=str(glove),
+        finish=lambda name, fn, splits, r, write, log: rows.append((r, fn(splits["test"].texts))) or r,
+    )
     assert row["val_acc"] >= 60 and row["params"] > 0
     p = rows[0][1]
     assert p.shape == (80,) and ((p >= 0.5) == tiny_splits["test"].labels).mean() >= 0.6
@@ -281,7 +307,9 @@ def test_report_has_every_row_with_its_facts():
         r = rows[name]
         assert 50 < r["test_acc"] <= 100 and r["hardware"] and "seed" in r
         assert sum(map(sum, r["confusion"])) == r["n_test"]
-        assert r["test_acc"] == pytest.approx(100 * (r["confusion"][0][0] + r["confusion"][1][1]) / r["n_test"], abs=0.01)
+        assert r["test_acc"] == pytest.approx(
+            100 * (r["confusion"][0][0] + r["confusion"][1][1]) / r["n_test"], abs=0.01
+        )
 
 
 # --------------------------------------------------------------------------- generative
@@ -343,9 +371,26 @@ def test_data_parallel_training_runs_through_the_shared_loop(tmp_path):
     root = synthetic_imdb(tmp_path / "d", n_train=2600, n_test=60)
     env = {**os.environ, "PIZARRA_DATA": str(root), "PIZARRA_ARTIFACTS": str(tmp_path / "art"), "OMP_NUM_THREADS": "1"}
     torchrun = Path(sys.executable).with_name("torchrun")
-    done = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "pizarra.sentiment.bench",
-                           "--model", "lstm", "--limit", "64", "--epochs", "1"],
-                          env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
+    done = subprocess.run(
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "pizarra.sentiment.bench",
+            "--model",
+            "lstm",
+            "--limit",
+            "64",
+            "--epochs",
+            "1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     row = json.loads(done.stdout.strip().splitlines()[-1])
     assert row["processes"] == 2 and row["n_test"] == 60

@@ -46,10 +46,14 @@ def test_predict_api_labels_explains_and_warns(client):
     assert set(body["models"]) == {"tfidf-lr", "nbsvm", "lstm", "transformer"}
     assert all(m["label"] == 1 and m["p_pos"] > 0.5 for m in body["models"].values())
     assert body["models"]["transformer"]["explain"]["attention"]
-    r = client.post("/api/sentiment/predict", json={"text": "Una película horrible, no la recomiendo a nadie.",
-                                                    "models": ["nbsvm"], "explain": False})
+    r = client.post(
+        "/api/sentiment/predict",
+        json={"text": "Una película horrible, no la recomiendo a nadie.", "models": ["nbsvm"], "explain": False},
+    )
     assert r.json()["notices"] == ["not_english"] and "explain" not in r.json()["models"]["nbsvm"]
-    r = client.post("/api/sentiment/predict", json={"text": "Good. " * 170_000, "models": ["tfidf-lr"], "explain": False})
+    r = client.post(
+        "/api/sentiment/predict", json={"text": "Good. " * 170_000, "models": ["tfidf-lr"], "explain": False}
+    )
     assert r.status_code == 200 and r.json()["notices"] == ["truncated"] and r.json()["chars"] == 20_000
 
 
@@ -63,9 +67,17 @@ def test_predict_api_rejects_bad_input(client):
 def test_llm_api_shape(client, monkeypatch):
     from pizarra.sentiment import generative
 
-    fake = {"model": "gemma-base", "mode": "zero", "p_pos": 0.7, "p_pos_raw": 0.8, "label": 1,
-            "p_tokens": {"positive": 0.4, "negative": 0.1}, "prior": {"positive": 0.3, "negative": 0.2},
-            "prompt": "...Sentiment:", "seconds": 0.1}
+    fake = {
+        "model": "gemma-base",
+        "mode": "zero",
+        "p_pos": 0.7,
+        "p_pos_raw": 0.8,
+        "label": 1,
+        "p_tokens": {"positive": 0.4, "negative": 0.1},
+        "prior": {"positive": 0.3, "negative": 0.2},
+        "prompt": "...Sentiment:",
+        "seconds": 0.1,
+    }
     monkeypatch.setattr(generative, "classify", lambda text, model, mode: fake)
     r = client.post("/api/sentiment/llm", json={"text": "Loved it", "model": "gemma-base"})
     assert r.status_code == 200 and r.json()["p_pos"] == 0.7 and r.json()["notices"] == []

@@ -52,8 +52,8 @@ def test_onnx_graph_equals_sentence_transformers():
 
 def test_int8_bulk_path_ranks_like_fp32_but_is_a_separate_encoder():
     """The int8 graph (search indexes) keeps the ranking; the exact path stays the default."""
-    from pizarra.similarity.encoders import get_encoder, onnx_cache_path
     from pizarra.assets.models import model_files
+    from pizarra.similarity.encoders import get_encoder, onnx_cache_path
 
     exact, bulk = get_encoder("minilm"), get_encoder("minilm", bulk=True)
     assert exact.inner.precision == "fp32" and bulk.inner.precision == "int8" and exact is not bulk
@@ -73,9 +73,11 @@ def test_runtime_path_needs_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from pizarra.similarity import compare; r = compare(%r, %r); "
-            "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules, 'heavy import'; "
-            "print(r['scores'])" % (SOURCE, CANDIDATES))
+    code = (
+        "import sys; from pizarra.similarity import compare; r = compare(%r, %r); "
+        "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules, 'heavy import'; "
+        "print(r['scores'])" % (SOURCE, CANDIDATES)
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[0.655, 0.838]"
@@ -139,14 +141,17 @@ def test_use_knows_spanish_and_crosses_languages():
     assert mini[0] < use[0] - 0.3  # English MiniLM does not see the translation
 
 
-@pytest.mark.parametrize("source,candidates,message", [
-    ("", ["x"], "empty"),
-    ("  ", ["x"], "empty"),
-    (SOURCE, [], "at least one"),
-    (SOURCE, ["ok", " "], "sentence 2 is empty"),
-    (SOURCE, ["x"] * 101, "limit is 100"),
-    ("x" * 2001, ["x"], "limit is 2000"),
-])
+@pytest.mark.parametrize(
+    "source,candidates,message",
+    [
+        ("", ["x"], "empty"),
+        ("  ", ["x"], "empty"),
+        (SOURCE, [], "at least one"),
+        (SOURCE, ["ok", " "], "sentence 2 is empty"),
+        (SOURCE, ["x"] * 101, "limit is 100"),
+        ("x" * 2001, ["x"], "limit is 2000"),
+    ],
+)
 def test_bad_input(source, candidates, message):
     from pizarra.similarity import compare
 
@@ -185,13 +190,24 @@ def test_hundred_candidates_in_order():
 def test_semantic_map_puts_the_dogs_together():
     from pizarra.similarity.core import semantic_map
 
-    r = semantic_map(["I love my dog", "I adore my dog", "Hi, how's it going?", "Hello, how are you?",
-                      "The stock market fell today", "Shares dropped sharply"], k=3)
+    r = semantic_map(
+        [
+            "I love my dog",
+            "I adore my dog",
+            "Hi, how's it going?",
+            "Hello, how are you?",
+            "The stock market fell today",
+            "Shares dropped sharply",
+        ],
+        k=3,
+    )
     by = {p["text"]: p for p in r["points"]}
     assert by["I love my dog"]["nearest"] == "I adore my dog"
     assert by["I love my dog"]["cluster"] == by["I adore my dog"]["cluster"] != by["Hi, how's it going?"]["cluster"]
     xy = {t: np.array([p["x"], p["y"]]) for t, p in by.items()}
-    assert np.linalg.norm(xy["I love my dog"] - xy["I adore my dog"]) < np.linalg.norm(xy["I love my dog"] - xy["Hi, how's it going?"])
+    assert np.linalg.norm(xy["I love my dog"] - xy["I adore my dog"]) < np.linalg.norm(
+        xy["I love my dog"] - xy["Hi, how's it going?"]
+    )
 
 
 def test_map_bad_input():
@@ -206,9 +222,16 @@ def test_map_bad_input():
 def test_umap_map_keeps_the_lecture_neighbours_together():
     from pizarra.similarity.core import semantic_map
 
-    sentences = ["I love my dog", "I adore my dog", "I like my dog", "Hi, how's it going?",
-                 "Hello, how are you?", "Hey, what's up?", "I love watching soccer",
-                 "I enjoyed watching the world cup"]
+    sentences = [
+        "I love my dog",
+        "I adore my dog",
+        "I like my dog",
+        "Hi, how's it going?",
+        "Hello, how are you?",
+        "Hey, what's up?",
+        "I love watching soccer",
+        "I enjoyed watching the world cup",
+    ]
     m = semantic_map(sentences, method="umap", k=3)
     assert m["method"] == "umap"
     xy = {p["text"]: np.array([p["x"], p["y"]]) for p in m["points"]}
@@ -236,10 +259,14 @@ def test_pca_and_kmeans_on_known_points():
 def test_search_index_built_once_and_cached_on_disk():
     from pizarra.similarity import search as s
 
-    passages = [{"text": t, "doc": "test"} for t in (
-        "El caballero atacó a los molinos de viento creyendo que eran gigantes.",
-        "La cena tenía pan, queso y un poco de vino tinto.",
-        "El barco navegaba por el mar durante la tormenta.")]
+    passages = [
+        {"text": t, "doc": "test"}
+        for t in (
+            "El caballero atacó a los molinos de viento creyendo que eran gigantes.",
+            "La cena tenía pan, queso y un poco de vino tinto.",
+            "El barco navegaba por el mar durante la tormenta.",
+        )
+    ]
     with pytest.raises(AssetMissing, match="pizarra similarity index quijote"):
         s.search("molinos", "quijote", "use")
     info = s.build_index("quijote", "use", passages=passages)
@@ -256,9 +283,14 @@ def test_search_index_built_once_and_cached_on_disk():
 def test_split_passages():
     from pizarra.similarity.search import split_passages
 
-    text = "Corto.\n\nUna frase de más de ocho palabras para que cuente aquí.\n  \nOtra   línea\ncon ocho o más palabras partida en dos."
-    assert split_passages(text) == ["Una frase de más de ocho palabras para que cuente aquí.",
-                                    "Otra línea con ocho o más palabras partida en dos."]
+    text = (
+        "Corto.\n\nUna frase de más de ocho palabras para que cuente aquí.\n  \n"
+        "Otra   línea\ncon ocho o más palabras partida en dos."
+    )
+    assert split_passages(text) == [
+        "Una frase de más de ocho palabras para que cuente aquí.",
+        "Otra línea con ocho o más palabras partida en dos.",
+    ]
 
 
 # ------------------------------------------------------------------------------------ eval
@@ -283,8 +315,12 @@ def test_cli_compare_json_and_errors():
     runner = CliRunner()
     r = runner.invoke(app, ["similarity", SOURCE, *CANDIDATES, "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout) == {"model": "minilm", "scores": [0.655, 0.838],
-                                    "ranking": json.loads(r.stdout)["ranking"], "notices": []}
+    assert json.loads(r.stdout) == {
+        "model": "minilm",
+        "scores": [0.655, 0.838],
+        "ranking": json.loads(r.stdout)["ranking"],
+        "notices": [],
+    }
     r = runner.invoke(app, ["similarity", "compare", SOURCE, CANDIDATES[0], "--model", "use", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["model"] == "use"
     r = runner.invoke(app, ["similarity", "", "x", "--json"])

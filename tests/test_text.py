@@ -15,10 +15,34 @@ from pizarra.text.words import letter_words, words
 
 
 def test_spanish_words():
-    assert words("¿Qué hora es? Son las 10:30, ¡ya!") == ["¿", "Qué", "hora", "es", "?", "Son", "las", "10:30", ",",
-                                                         "¡", "ya", "!"]
+    assert words("¿Qué hora es? Son las 10:30, ¡ya!") == [
+        "¿",
+        "Qué",
+        "hora",
+        "es",
+        "?",
+        "Son",
+        "las",
+        "10:30",
+        ",",
+        "¡",
+        "ya",
+        "!",
+    ]
     assert words("Pagó 1.500 pesos a d'Artagnan, el franco-belga «Niño»…") == [
-        "Pagó", "1.500", "pesos", "a", "d'Artagnan", ",", "el", "franco-belga", "«", "Niño", "»", "…"]
+        "Pagó",
+        "1.500",
+        "pesos",
+        "a",
+        "d'Artagnan",
+        ",",
+        "el",
+        "franco-belga",
+        "«",
+        "Niño",
+        "»",
+        "…",
+    ]
     assert words("ÑANDÚ pingüino", lower=True) == ["ñandú", "pingüino"]
     assert letter_words("¡El Niño, 3 veces!") == ["el", "niño", "veces"]
 
@@ -82,10 +106,10 @@ def test_one_hot_like_the_slide():
 
 def test_bag_of_words_and_tfidf():
     r = vectorize(EXAMPLES["en"], "bow")
-    v = dict(zip(r["vocabulary"], r["vectors"][0]))
+    v = dict(zip(r["vocabulary"], r["vectors"][0], strict=False))
     assert v["the"] == 2 and v["cat"] == 1 and v["dog"] == 0
     t = vectorize(EXAMPLES["en"], "tfidf")
-    idf = dict(zip(t["vocabulary"], t["idf"]))
+    idf = dict(zip(t["vocabulary"], t["idf"], strict=False))
     assert idf["the"] == pytest.approx(1.0)  # in all 3 documents: ln(4/4) + 1
     assert idf["mat"] == pytest.approx(math.log(4 / 2) + 1, rel=1e-3)
     rows = np.array(t["vectors"])

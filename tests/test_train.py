@@ -9,11 +9,19 @@ import torch
 from torch import nn
 
 from pizarra.errors import BadInput
-from pizarra.train import (BEST, CHECKPOINT, METRICS, DataOrder, TokenWindows, TrainConfig, atomic_save,
-                           fit, load_checkpoint)
+from pizarra.train import (
+    BEST,
+    CHECKPOINT,
+    METRICS,
+    DataOrder,
+    TokenWindows,
+    TrainConfig,
+    atomic_save,
+    fit,
+    load_checkpoint,
+)
 from pizarra.train import checkpoint as ckpt_mod
 from pizarra.train.demo import run
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -28,8 +36,9 @@ def without_time(history):
 
 def test_fit_learns_and_records_history_and_events(tmp_path):
     events = []
-    model, result = run(str(tmp_path), steps=60, eval_every=20, checkpoint_every=30, progress=False,
-                        on_event=events.append)
+    model, result = run(
+        str(tmp_path), steps=60, eval_every=20, checkpoint_every=30, progress=False, on_event=events.append
+    )
     assert result.status == "done" and result.step == 60 and result.total_steps == 60
     assert [r["step"] for r in result.history] == [20, 40, 60]
     first, last = result.history[0], result.history[-1]
@@ -89,8 +98,13 @@ def test_sigterm_checkpoints_and_stops(tmp_path):
         return False
 
     before = signal.getsignal(signal.SIGTERM)
-    result = fit(model, (X, Y), config=TrainConfig(max_steps=50, batch_size=8, out_dir=str(tmp_path), progress=False),
-                 loss_fn=lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]), should_stop=terminate_at_7)
+    result = fit(
+        model,
+        (X, Y),
+        config=TrainConfig(max_steps=50, batch_size=8, out_dir=str(tmp_path), progress=False),
+        loss_fn=lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]),
+        should_stop=terminate_at_7,
+    )
     assert result.status == "cancelled" and result.step == 7
     assert load_checkpoint(tmp_path / CHECKPOINT)["state"]["step"] == 7
     assert signal.getsignal(signal.SIGTERM) is before  # handler restored
@@ -107,34 +121,69 @@ def test_early_stopping_and_restore_best(tmp_path):
 
     X, Y = torch.randn(64, 3), torch.randn(64, 1)
     events = []
-    cfg = TrainConfig(max_steps=100, batch_size=16, eval_every=5, metric="score", mode="min", patience=3,
-                      min_delta=0.01, out_dir=str(tmp_path), restore_best=True, progress=False)
+    cfg = TrainConfig(
+        max_steps=100,
+        batch_size=16,
+        eval_every=5,
+        metric="score",
+        mode="min",
+        patience=3,
+        min_delta=0.01,
+        out_dir=str(tmp_path),
+        restore_best=True,
+        progress=False,
+    )
     model = nn.Linear(3, 1)
-    result = fit(model, (X, Y), config=cfg, metrics_fn=metric, on_event=events.append,
-                 loss_fn=lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]))
+    result = fit(
+        model,
+        (X, Y),
+        config=cfg,
+        metrics_fn=metric,
+        on_event=events.append,
+        loss_fn=lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]),
+    )
     assert result.status == "early_stop" and result.step == 25
     assert result.best == 0.5 and result.best_step == 10
     assert [e for e in events if e["type"] == "early_stop"][0]["best_step"] == 10
     assert same_weights(model.state_dict(), snapshots[2])  # restore_best
     assert same_weights(load_checkpoint(tmp_path / BEST), snapshots[2])
     # resume after an early stop does not train further
-    again = fit(nn.Linear(3, 1), (X, Y), config=cfg, metrics_fn=metric, resume=True,
-                loss_fn=lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]))
+    again = fit(
+        nn.Linear(3, 1),
+        (X, Y),
+        config=cfg,
+        metrics_fn=metric,
+        resume=True,
+        loss_fn=lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]),
+    )
     assert again.status == "early_stop" and again.step == 25
 
 
 def test_early_stopping_needs_the_metric():
     cfg = TrainConfig(max_steps=10, batch_size=4, eval_every=5, metric="val_acc", patience=2, progress=False)
     with pytest.raises(BadInput, match="val_acc"):
-        fit(nn.Linear(2, 1), (torch.randn(8, 2), torch.randn(8, 1)), config=cfg,
-            loss_fn=lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]))
+        fit(
+            nn.Linear(2, 1),
+            (torch.randn(8, 2), torch.randn(8, 1)),
+            config=cfg,
+            loss_fn=lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]),
+        )
 
 
 def test_epochs_and_max_mode_and_val_loss_without_out_dir():
     X = torch.randn(40, 2)
     Y = X @ torch.tensor([[2.0], [-1.0]])
-    cfg = TrainConfig(epochs=3, max_steps=None, batch_size=8, lr=0.1, eval_every=5, grad_clip=None,
-                      schedule="cosine", warmup_steps=2, progress=False)
+    cfg = TrainConfig(
+        epochs=3,
+        max_steps=None,
+        batch_size=8,
+        lr=0.1,
+        eval_every=5,
+        grad_clip=None,
+        schedule="cosine",
+        warmup_steps=2,
+        progress=False,
+    )
     result = fit(nn.Linear(2, 1), (X, Y), (X, Y), cfg, loss_fn=lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]))
     assert result.total_steps == 15 and result.step == 15 and result.epoch == 2
     assert result.history[-1]["val_loss"] < result.history[0]["val_loss"]
@@ -150,11 +199,20 @@ def test_bad_configs_are_refused(tmp_path):
         fit(nn.Linear(2, 1), data, config=TrainConfig(batch_size=32), loss_fn=loss)
     with pytest.raises(BadInput, match="schedule"):
         fit(nn.Linear(2, 1), data, config=TrainConfig(schedule="step"), loss_fn=loss)
-    fit(nn.Linear(2, 1), data, config=TrainConfig(max_steps=3, batch_size=5, out_dir=str(tmp_path), progress=False),
-        loss_fn=loss)
+    fit(
+        nn.Linear(2, 1),
+        data,
+        config=TrainConfig(max_steps=3, batch_size=5, out_dir=str(tmp_path), progress=False),
+        loss_fn=loss,
+    )
     with pytest.raises(BadInput, match="batch_size"):
-        fit(nn.Linear(2, 1), data, config=TrainConfig(max_steps=6, batch_size=2, out_dir=str(tmp_path), progress=False),
-            loss_fn=loss, resume=True)
+        fit(
+            nn.Linear(2, 1),
+            data,
+            config=TrainConfig(max_steps=6, batch_size=2, out_dir=str(tmp_path), progress=False),
+            loss_fn=loss,
+            resume=True,
+        )
 
 
 def test_atomic_save_failure_keeps_the_old_file(tmp_path, monkeypatch):
@@ -203,6 +261,7 @@ def test_token_windows_feed_a_makemore_model():
             logits = self.table(idx)  # (B, T, V)
             return logits, nn.functional.cross_entropy(logits.view(-1, 20), targets.view(-1))
 
-    result = fit(Bigram(), windows, windows, TrainConfig(max_steps=30, batch_size=8, lr=0.1, eval_every=10,
-                                                         progress=False))
+    result = fit(
+        Bigram(), windows, windows, TrainConfig(max_steps=30, batch_size=8, lr=0.1, eval_every=10, progress=False)
+    )
     assert result.history[-1]["val_loss"] < result.history[0]["val_loss"]

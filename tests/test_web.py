@@ -33,7 +33,7 @@ def fresh():
 
 
 # A router written to a temp folder, to exercise the factory and every error path.
-FAKE_ROUTER = '''
+FAKE_ROUTER = """
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from pizarra.errors import AssetMissing, BadInput
@@ -71,7 +71,7 @@ def api_count(k: int = Query(..., ge=1, le=50), word: str = Query(...)):
 @router.get("/fake/count", response_class=HTMLResponse)
 def page_count(k: int = Query(..., ge=1, le=50)):
     return "<p>ok</p>"
-'''
+"""
 
 
 @pytest.fixture

@@ -47,8 +47,11 @@ def _post_and_leave(host: str, port: int, path: str, body: dict, after_s: float)
     """Send a request, read nothing, close the connection after ``after_s`` (a closed tab)."""
     data = json.dumps(body).encode()
     with socket.create_connection((host, port)) as s:
-        s.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-                  f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        s.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
         time.sleep(after_s)
 
 

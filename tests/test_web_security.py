@@ -54,10 +54,20 @@ def asgi_call(app, method="GET", path="/", headers=(), chunks=(), receive=None, 
     ``headers`` is a list of (name, value) so that duplicates and odd values reach the app as
     sent; ``chunks`` is the body as it arrives; ``reads`` counts the calls to ``receive``.
     """
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": scheme, "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-             "client": ("203.0.113.7", 50000), "server": ("127.0.0.1", 8000)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": scheme,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        "client": ("203.0.113.7", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
     chunks = list(chunks)
     reads = 0
     sent: list[dict] = []
@@ -101,8 +111,18 @@ def error_message(response) -> str:
 # Host: DNS rebinding
 
 
-@pytest.mark.parametrize("path", ["/", "/capitulo/seguridad-alineamiento", "/api/health", "/api/chapters",
-                                  "/static/css/pizarra.css", "/docs", "/openapi.json"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/capitulo/seguridad-alineamiento",
+        "/api/health",
+        "/api/chapters",
+        "/static/css/pizarra.css",
+        "/docs",
+        "/openapi.json",
+    ],
+)
 def test_foreign_host_is_421_everywhere(client, path):
     r = client.get(path, headers={"host": "evil.example"})
     assert r.status_code == 421
@@ -123,25 +143,72 @@ def test_misdirected_page_is_readable_html_in_spanish(client):
     assert "Dirección equivocada" in r.text and 'data-status="421"' in r.text
 
 
-@pytest.mark.parametrize("host", [
-    "127.0.0.1", "127.0.0.1:8000", "127.0.0.1:1", "127.0.0.1:65535", "localhost", "localhost:8000",
-    "LOCALHOST:8000", "LocalHost", "[::1]", "[::1]:8000", "[0:0:0:0:0:0:0:1]:8000",
-])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "127.0.0.1:8000",
+        "127.0.0.1:1",
+        "127.0.0.1:65535",
+        "localhost",
+        "localhost:8000",
+        "LOCALHOST:8000",
+        "LocalHost",
+        "[::1]",
+        "[::1]:8000",
+        "[0:0:0:0:0:0:0:1]:8000",
+    ],
+)
 def test_allowed_hosts_with_any_port_pass(client, host):
     assert client.get("/api/health", headers={"host": host}).status_code == 200
 
 
-@pytest.mark.parametrize("host", [
-    "evil.example", "evil.example:8000", "127.0.0.1.evil.example", "127.0.0.1.evil.example:8000",
-    "localhost.evil.example", "evil.localhost", "localhost.", "localhost.:8000", "127.0.0.1.",
-    "testserver",  # only the test settings announce it
-    "127.1", "127.0.0.01", "0x7f.0.0.1", "2130706433", "127.0.0.2", "0.0.0.0", "0.0.0.0:8000", "[::]:8000",
-    "::1", "[::1", "[::1]evil", "[::ffff:127.0.0.1]:8000", "[::1]:8000:80",
-    "127.0.0.1:8000@evil.example", "evil.example@127.0.0.1", "user:pw@localhost:8000",
-    "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:99999", "127.0.0.1:80a", "localhost:8000:80",
-    "127.0.0.1 ", " 127.0.0.1", "127.0.0.1,evil.example", "127.0.0.1/evil", "localhost%2eevil.example",
-    "xn--localhost-", "-localhost", "a" * 300, "",
-])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "evil.example:8000",
+        "127.0.0.1.evil.example",
+        "127.0.0.1.evil.example:8000",
+        "localhost.evil.example",
+        "evil.localhost",
+        "localhost.",
+        "localhost.:8000",
+        "127.0.0.1.",
+        "testserver",  # only the test settings announce it
+        "127.1",
+        "127.0.0.01",
+        "0x7f.0.0.1",
+        "2130706433",
+        "127.0.0.2",
+        "0.0.0.0",
+        "0.0.0.0:8000",
+        "[::]:8000",
+        "::1",
+        "[::1",
+        "[::1]evil",
+        "[::ffff:127.0.0.1]:8000",
+        "[::1]:8000:80",
+        "127.0.0.1:8000@evil.example",
+        "evil.example@127.0.0.1",
+        "user:pw@localhost:8000",
+        "127.0.0.1:",
+        "127.0.0.1:0",
+        "127.0.0.1:65536",
+        "127.0.0.1:99999",
+        "127.0.0.1:80a",
+        "localhost:8000:80",
+        "127.0.0.1 ",
+        " 127.0.0.1",
+        "127.0.0.1,evil.example",
+        "127.0.0.1/evil",
+        "localhost%2eevil.example",
+        "xn--localhost-",
+        "-localhost",
+        "a" * 300,
+        "",
+    ],
+)
 def test_other_hosts_are_misdirected(app, host):
     status, headers, body, _ = asgi_call(app, "GET", "/api/health", [("Host", host)])
     assert status in (400, 421) and headers["content-type"] == "application/json"
@@ -151,8 +218,11 @@ def test_other_hosts_are_misdirected(app, host):
 def test_missing_or_duplicate_host_is_400(app):
     status, _, body, _ = asgi_call(app, "GET", "/api/health", [])
     assert status == 400 and "Host" in json.loads(body)["error"]["message"]
-    for hosts in (["127.0.0.1:8000", "evil.example"], ["evil.example", "127.0.0.1:8000"],
-                  ["127.0.0.1:8000", "127.0.0.1:8000"]):
+    for hosts in (
+        ["127.0.0.1:8000", "evil.example"],
+        ["evil.example", "127.0.0.1:8000"],
+        ["127.0.0.1:8000", "127.0.0.1:8000"],
+    ):
         status, _, body, _ = asgi_call(app, "GET", "/api/health", [("Host", h) for h in hosts])
         assert status == 400, hosts
     # Header names are case-insensitive: "HOST" and "host" are two Host headers.
@@ -206,9 +276,13 @@ def running_job(client):
 
 def test_bodyless_cross_site_post_cannot_cancel_a_job(client, running_job):
     job_id = running_job["id"]
-    for headers in ({"origin": "http://evil.example"}, {"origin": "null"},
-                    {"referer": "http://evil.example/page.html"}, {"sec-fetch-site": "cross-site"},
-                    {"origin": "http://127.0.0.1:8001"}):
+    for headers in (
+        {"origin": "http://evil.example"},
+        {"origin": "null"},
+        {"referer": "http://evil.example/page.html"},
+        {"sec-fetch-site": "cross-site"},
+        {"origin": "http://127.0.0.1:8001"},
+    ):
         r = client.post(f"/api/jobs/{job_id}/cancel", headers=headers)
         assert r.status_code == 403, (headers, r.text)
         assert "viene de otra web" in error_message(r)
@@ -218,23 +292,53 @@ def test_bodyless_cross_site_post_cannot_cancel_a_job(client, running_job):
     assert r.status_code == 200 and r.json()["cancel_requested"]  # the lab's own page may cancel
 
 
-@pytest.mark.parametrize("origin", [
-    "http://evil.example", "null", "NULL", "", "http://127.0.0.1:8001", "http://127.0.0.1",
-    "https://127.0.0.1:8000", "ws://127.0.0.1:8000", "file://", "chrome-extension://abcdef",
-    "http://127.0.0.1:8000@evil.example", "http://evil.example@127.0.0.1:8000", "http://u:p@127.0.0.1:8000",
-    "http://127.0.0.1.evil.example:8000", "http://localhost.:8000", "http://evil.localhost:8000",
-    "http://127.0.0.1:8000/", "http://127.0.0.1:8000/path", "http://127.0.0.1:8000 http://evil.example",
-    "http://[::1]:8001", "http://0.0.0.0:8000", "http://testserver", "http://127.0.0.1:08000x",
-    "HTTP://EVIL.EXAMPLE:8000", "//127.0.0.1:8000", "127.0.0.1:8000",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://evil.example",
+        "null",
+        "NULL",
+        "",
+        "http://127.0.0.1:8001",
+        "http://127.0.0.1",
+        "https://127.0.0.1:8000",
+        "ws://127.0.0.1:8000",
+        "file://",
+        "chrome-extension://abcdef",
+        "http://127.0.0.1:8000@evil.example",
+        "http://evil.example@127.0.0.1:8000",
+        "http://u:p@127.0.0.1:8000",
+        "http://127.0.0.1.evil.example:8000",
+        "http://localhost.:8000",
+        "http://evil.localhost:8000",
+        "http://127.0.0.1:8000/",
+        "http://127.0.0.1:8000/path",
+        "http://127.0.0.1:8000 http://evil.example",
+        "http://[::1]:8001",
+        "http://0.0.0.0:8000",
+        "http://testserver",
+        "http://127.0.0.1:08000x",
+        "HTTP://EVIL.EXAMPLE:8000",
+        "//127.0.0.1:8000",
+        "127.0.0.1:8000",
+    ],
+)
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_foreign_origins_are_refused(client, origin, method):
     r = client.request(method, "/api/gandalf/new", headers={"origin": origin})
     assert r.status_code == 403, r.text
 
 
-@pytest.mark.parametrize("origin", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000",
-                                    "HTTP://LocalHost:8000", "http://[0::1]:8000"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+        "http://[::1]:8000",
+        "HTTP://LocalHost:8000",
+        "http://[0::1]:8000",
+    ],
+)
 def test_same_origin_requests_pass(client, origin):
     r = client.post("/api/gandalf/new", headers={"origin": origin, "sec-fetch-site": "same-origin"})
     assert r.status_code == 200 and r.json()["ok"]
@@ -250,8 +354,14 @@ def test_default_ports_are_compared_too(app):
 def test_referer_is_checked_when_there_is_no_origin(client):
     ok = client.post("/api/gandalf/new", headers={"referer": f"{BASE}/capitulo/seguridad-alineamiento?lang=en"})
     assert ok.status_code == 200
-    for referer in ("http://evil.example/", "http://127.0.0.1:8000@evil.example/", "http://evil.example/?"
-                    "next=http://127.0.0.1:8000/", "http://127.0.0.1:9999/", "not a url", "http://[::1/"):
+    for referer in (
+        "http://evil.example/",
+        "http://127.0.0.1:8000@evil.example/",
+        "http://evil.example/?next=http://127.0.0.1:8000/",
+        "http://127.0.0.1:9999/",
+        "not a url",
+        "http://[::1/",
+    ):
         assert client.post("/api/gandalf/new", headers={"referer": referer}).status_code == 403, referer
     # Origin wins over Referer: a foreign Origin with a same-origin Referer is still foreign.
     r = client.post("/api/gandalf/new", headers={"origin": "http://evil.example", "referer": f"{BASE}/"})
@@ -281,10 +391,12 @@ def test_other_sites_may_link_to_the_lab_but_not_load_from_it(client):
     navigate = {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate", "sec-fetch-dest": "document"}
     assert client.get("/", headers=navigate).status_code == 200  # a link from the course's slides
     # <img>/<script>/fetch() from another site: each could make the lab run a model for nothing.
-    for extra in ({"sec-fetch-mode": "no-cors", "sec-fetch-dest": "image"},
-                  {"sec-fetch-mode": "no-cors", "sec-fetch-dest": "script"},
-                  {"sec-fetch-mode": "cors", "sec-fetch-dest": "empty"},
-                  {"sec-fetch-mode": "navigate", "sec-fetch-dest": "iframe"}):
+    for extra in (
+        {"sec-fetch-mode": "no-cors", "sec-fetch-dest": "image"},
+        {"sec-fetch-mode": "no-cors", "sec-fetch-dest": "script"},
+        {"sec-fetch-mode": "cors", "sec-fetch-dest": "empty"},
+        {"sec-fetch-mode": "navigate", "sec-fetch-dest": "iframe"},
+    ):
         r = client.get("/api/health", headers={"sec-fetch-site": "cross-site", **extra})
         assert r.status_code == 403, extra
     same = {"sec-fetch-site": "same-origin", "sec-fetch-mode": "cors", "sec-fetch-dest": "empty"}
@@ -317,9 +429,22 @@ def assert_security_headers(headers):
     assert headers["cross-origin-resource-policy"] == "same-origin"
 
 
-@pytest.mark.parametrize("path", ["/", "/capitulo/redes-recurrentes-transformers", "/api/health", "/api/chapters",
-                                  "/static/css/pizarra.css", "/static/favicon.svg", "/static/vendor/plotly.min.js",
-                                  "/docs", "/openapi.json", "/no/such/page", "/api/no/such/route"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/capitulo/redes-recurrentes-transformers",
+        "/api/health",
+        "/api/chapters",
+        "/static/css/pizarra.css",
+        "/static/favicon.svg",
+        "/static/vendor/plotly.min.js",
+        "/docs",
+        "/openapi.json",
+        "/no/such/page",
+        "/api/no/such/route",
+    ],
+)
 def test_security_headers_on_every_answer(client, path):
     r = client.get(path)
     assert r.status_code in (200, 404)
@@ -486,8 +611,13 @@ def test_messages_exist_in_both_languages():
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    app = create_app(Settings(db_path=tmp_path_factory.mktemp("live") / "jobs.sqlite",
-                              allowed_hosts=security.LOOPBACK, guess_limit=security.GUESS_LIMIT))
+    app = create_app(
+        Settings(
+            db_path=tmp_path_factory.mktemp("live") / "jobs.sqlite",
+            allowed_hosts=security.LOOPBACK,
+            guess_limit=security.GUESS_LIMIT,
+        )
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -526,8 +656,11 @@ def raw(port: int, head: str, body_chunks=(), timeout: float = 10.0) -> bytes:
             answer += data
             if b"\r\n\r\n" in answer:
                 head_part, _, rest = answer.partition(b"\r\n\r\n")
-                length = [int(line.split(b":")[1]) for line in head_part.split(b"\r\n")
-                          if line.lower().startswith(b"content-length:")]
+                length = [
+                    int(line.split(b":")[1])
+                    for line in head_part.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ]
                 if length and len(rest) >= length[0]:
                     break
         return answer
@@ -537,21 +670,26 @@ def test_live_duplicate_and_foreign_host(live):
     ok = raw(live, f"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nConnection: close\r\n\r\n")
     assert ok.startswith(b"HTTP/1.1 200")
     assert b"content-security-policy:" in ok.lower()
-    two = raw(live, f"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nHost: evil.example\r\n"
-                    "Connection: close\r\n\r\n")
+    two = raw(
+        live, f"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    )
     assert two.startswith(b"HTTP/1.1 400")
     foreign = raw(live, "GET /api/health HTTP/1.1\r\nhOsT: EVIL.example\r\nConnection: close\r\n\r\n")
     assert foreign.startswith(b"HTTP/1.1 421")
     # An absolute request target names the lab, the Host header names another: Host decides.
-    absolute = raw(live, f"GET http://127.0.0.1:{live}/api/health HTTP/1.1\r\nHost: evil.example\r\n"
-                         "Connection: close\r\n\r\n")
+    absolute = raw(
+        live, f"GET http://127.0.0.1:{live}/api/health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    )
     assert absolute.startswith(b"HTTP/1.1 4")
 
 
 def test_live_huge_content_length_is_answered_at_once(live):
     started = time.monotonic()
-    answer = raw(live, f"POST /api/chat/run HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nContent-Type: application/json\r\n"
-                       f"Content-Length: {2 * 1024**3}\r\nExpect: 100-continue\r\n\r\n")
+    answer = raw(
+        live,
+        f"POST /api/chat/run HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {2 * 1024**3}\r\nExpect: 100-continue\r\n\r\n",
+    )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]  # no "100 Continue": the body is never asked for
     assert time.monotonic() - started < 5
     assert "demasiado grande" in json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["message"]
@@ -560,8 +698,12 @@ def test_live_huge_content_length_is_answered_at_once(live):
 def test_live_endless_chunked_body_is_cut_at_the_limit(live):
     chunk = b"x" * 65536
     framed = b"%x\r\n%s\r\n" % (len(chunk), chunk)
-    answer = raw(live, f"POST /api/chat/run HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nContent-Type: application/json\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n", body_chunks=[framed] * 400)  # 25 MiB offered
+    answer = raw(
+        live,
+        f"POST /api/chat/run HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n",
+        body_chunks=[framed] * 400,
+    )  # 25 MiB offered
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
 

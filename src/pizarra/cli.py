@@ -7,25 +7,25 @@ stdout (nothing else there). Errors are one readable sentence (on stderr, or as
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from . import __version__, chapters
 from .cli_support import JsonOpt, emit_json, err, friendly, out  # noqa: F401  (used by the commands below)
 from .errors import PizarraError
-from .web import i18n
 
-app = typer.Typer(help="Pizarra — laboratorio local de LLMs / local LLM lab.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Pizarra — laboratorio local de LLMs / local LLM lab.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 data_app = typer.Typer(help="Data sets: list, verify, download.", no_args_is_help=True)
 models_app = typer.Typer(help="Pretrained models shipped in packages.", no_args_is_help=True)
 train_app = typer.Typer(help="Training with Pizarra's one training loop.", no_args_is_help=True)
@@ -43,6 +43,7 @@ for _module, _group in chapters.clis():
     app.add_typer(_chapter_app, name=_group) if _group else app.add_typer(_chapter_app)
 app.add_typer(importlib.import_module("pizarra.embeddings.cli").top)  # pizarra neighbors | analogy | formula
 
+
 def _size(n: int | None) -> str:
     if not n:
         return "-"
@@ -57,14 +58,17 @@ def _size(n: int | None) -> str:
 
 
 @app.command()
-def serve(host: Optional[str] = typer.Option(None, help="Address to bind: 127.0.0.1 (default), or 0.0.0.0 "
-                                             "with --classroom."),
-          port: int = typer.Option(8000, min=1, max=65535),
-          classroom: bool = typer.Option(False, "--classroom", help="Serve a class on the local network: "
-                                         "class code, QR, teacher's link. / Modo clase."),
-          new_code: bool = typer.Option(False, "--new-code", help="With --classroom: a new class code and "
-                                        "teacher link (default: reuse the last ones)."),
-          reload: bool = typer.Option(False, help="Reload on code changes (development).")):
+def serve(
+    host: Optional[str] = typer.Option(None, help="Address to bind: 127.0.0.1 (default), or 0.0.0.0 with --classroom."),
+    port: int = typer.Option(8000, min=1, max=65535),
+    classroom: bool = typer.Option(
+        False, "--classroom", help="Serve a class on the local network: class code, QR, teacher's link. / Modo clase."
+    ),
+    new_code: bool = typer.Option(
+        False, "--new-code", help="With --classroom: a new class code and teacher link (default: reuse the last ones)."
+    ),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+):
     """Start the lab: http://HOST:PORT. With --classroom, students join from their own devices."""
     import uvicorn
 
@@ -76,8 +80,7 @@ def serve(host: Optional[str] = typer.Option(None, help="Address to bind: 127.0.
     security.announce_hosts([host])  # the lab answers to the name it is served as (Host check)
     if not classroom:
         out.print(f"Pizarra {__version__} → http://{host}:{port}")
-    uvicorn.run("pizarra.web.app:create_app", factory=True, host=host, port=port, reload=reload,
-                log_level="info")
+    uvicorn.run("pizarra.web.app:create_app", factory=True, host=host, port=port, reload=reload, log_level="info")
 
 
 def _start_classroom(host: str, port: int, new_code: bool) -> None:
@@ -146,14 +149,21 @@ def info(as_json: bool = JsonOpt):
     if as_json:
         emit_json(result)
         return
-    out.print(f"Pizarra {__version__}   data: {result['data_dir'] or '[yellow]PIZARRA_DATA not set[/]'}"
-              f"   cache: {result['cache_dir']}")
+    out.print(
+        f"Pizarra {__version__}   data: {result['data_dir'] or '[yellow]PIZARRA_DATA not set[/]'}"
+        f"   cache: {result['cache_dir']}"
+    )
     t = Table(title="Data sets / Datos")
     for col in ("name", "found", "size", "licence", "problems"):
         t.add_column(col)
     for d in result["datasets"]:
-        t.add_row(d["name"], "✔" if d["found"] else "✘", _size(d.get("size_bytes")), d.get("licence", ""),
-                  "; ".join(d.get("problems", []))[:80])
+        t.add_row(
+            d["name"],
+            "✔" if d["found"] else "✘",
+            _size(d.get("size_bytes")),
+            d.get("licence", ""),
+            "; ".join(d.get("problems", []))[:80],
+        )
     out.print(t)
     t = Table(title="Pretrained models / Modelos preentrenados")
     for col in ("name", "found", "size", "package", "licence"):
@@ -195,9 +205,11 @@ def data_list(as_json: bool = JsonOpt):
 
 @data_app.command("verify")
 @friendly
-def data_verify(names: Optional[list[str]] = typer.Argument(None, help="Sets to check (default: all)."),
-                quick: bool = typer.Option(False, help="Only files and sizes, do not count records."),
-                as_json: bool = JsonOpt):
+def data_verify(
+    names: Optional[list[str]] = typer.Argument(None, help="Sets to check (default: all)."),
+    quick: bool = typer.Option(False, help="Only files and sizes, do not count records."),
+    as_json: bool = JsonOpt,
+):
     """Check data sets against their expected files and record counts."""
     from .assets import datasets
 
@@ -221,11 +233,13 @@ def data_verify(names: Optional[list[str]] = typer.Argument(None, help="Sets to 
 
 @data_app.command("download")
 @friendly
-def data_download(name: str = typer.Argument(..., help="Data set with an official download (imdb)."),
-                  dest: Optional[Path] = typer.Option(None, help="Data folder (default: PIZARRA_DATA)."),
-                  archive: Optional[Path] = typer.Option(None, help="Use an already downloaded archive."),
-                  force: bool = typer.Option(False, help="Replace an existing copy."),
-                  as_json: bool = JsonOpt):
+def data_download(
+    name: str = typer.Argument(..., help="Data set with an official download (imdb)."),
+    dest: Optional[Path] = typer.Option(None, help="Data folder (default: PIZARRA_DATA)."),
+    archive: Optional[Path] = typer.Option(None, help="Use an already downloaded archive."),
+    force: bool = typer.Option(False, help="Replace an existing copy."),
+    as_json: bool = JsonOpt,
+):
     """Download a data set from its official source (needs internet), check its sha256."""
     from tqdm import tqdm
 
@@ -276,8 +290,9 @@ def models_list(as_json: bool = JsonOpt):
 
 @models_app.command("check")
 @friendly
-def models_check(names: Optional[list[str]] = typer.Argument(None, help="Models (default: all)."),
-                 as_json: bool = JsonOpt):
+def models_check(
+    names: Optional[list[str]] = typer.Argument(None, help="Models (default: all)."), as_json: bool = JsonOpt
+):
     """Verify checksums, load each model and run one tiny inference with it."""
     from .assets import models
 
@@ -290,8 +305,13 @@ def models_check(names: Optional[list[str]] = typer.Argument(None, help="Models 
         for col in ("name", "ok", "load s", "run s", "result"):
             t.add_column(col)
         for r in results:
-            t.add_row(r["name"], "✔" if r["ok"] else "✘", f"{r.get('load_s', 0):.2f}",
-                      f"{r.get('run_s', 0):.2f}", str(r.get("result") or r.get("error"))[:80])
+            t.add_row(
+                r["name"],
+                "✔" if r["ok"] else "✘",
+                f"{r.get('load_s', 0):.2f}",
+                f"{r.get('run_s', 0):.2f}",
+                str(r.get("result") or r.get("error"))[:80],
+            )
         out.print(t)
     if not ok:
         raise typer.Exit(1)
@@ -334,8 +354,9 @@ def artifacts_list(as_json: bool = JsonOpt):
 
 @artifacts_app.command("verify")
 @friendly
-def artifacts_verify(names: Optional[list[str]] = typer.Argument(None, help="Artifacts (default: all)."),
-                     as_json: bool = JsonOpt):
+def artifacts_verify(
+    names: Optional[list[str]] = typer.Argument(None, help="Artifacts (default: all)."), as_json: bool = JsonOpt
+):
     """Check every file of each artifact against the sha256 in its card."""
     from .assets import artifacts
 
@@ -388,8 +409,7 @@ def jobs_kinds(as_json: bool = JsonOpt):
 
 @jobs_app.command("list")
 @friendly
-def jobs_list(limit: int = typer.Option(20, min=1, max=500), status: Optional[str] = None,
-              as_json: bool = JsonOpt):
+def jobs_list(limit: int = typer.Option(20, min=1, max=500), status: Optional[str] = None, as_json: bool = JsonOpt):
     """Jobs in the lab's database, newest first (also those started from the web)."""
     from .jobs import JobRunner
 
@@ -407,8 +427,9 @@ def jobs_list(limit: int = typer.Option(20, min=1, max=500), status: Optional[st
 
 @jobs_app.command("submit")
 @friendly
-def jobs_submit(kind: str, params: str = typer.Option("{}", help="Parameters as a JSON object."),
-                as_json: bool = JsonOpt):
+def jobs_submit(
+    kind: str, params: str = typer.Option("{}", help="Parameters as a JSON object."), as_json: bool = JsonOpt
+):
     """Queue a job; a running lab (`pizarra serve`) picks it up."""
     from .jobs import JobRunner
 
@@ -428,8 +449,7 @@ def jobs_cancel(job_id: int = typer.Argument(..., min=1), as_json: bool = JsonOp
 
 @jobs_app.command("run")
 @friendly
-def jobs_run(kind: str, params: str = typer.Option("{}", help="Parameters as a JSON object."),
-             as_json: bool = JsonOpt):
+def jobs_run(kind: str, params: str = typer.Option("{}", help="Parameters as a JSON object."), as_json: bool = JsonOpt):
     """Run a job here in the foreground, with a progress bar (no queue, no database)."""
     from tqdm import tqdm
 

@@ -25,38 +25,59 @@ from typing import Any, Callable
 OK, WARN, FAIL = "ok", "warn", "fail"
 
 FIXES = {
-    "llama_amx": {"es": "Esta compilación de llama.cpp trae AMX: Pizarra la usa sin reempaquetar pesos (más lenta). "
-                        "Reinstala con `make clean install`, que compila llama.cpp sin AMX.",
-                  "en": "This llama.cpp build has AMX: Pizarra runs it without weight repacking (slower). "
-                        "Reinstall with `make clean install`, which compiles llama.cpp without AMX."},
-    "llama_missing": {"es": "Falta llama-cpp-python: ejecuta `make install`.",
-                      "en": "llama-cpp-python is missing: run `make install`."},
-    "model": {"es": "El modelo no carga o no genera: ejecuta `pizarra models check` y `make install`; "
-                    "si dice 'checksum', borra la caché de Pizarra y vuelve a instalar.",
-              "en": "The model does not load or generate: run `pizarra models check` and `make install`; "
-                    "on a checksum error delete Pizarra's cache and install again."},
-    "onnx": {"es": "El camino ONNX de MiniLM no coincide con PyTorch: borra la carpeta similarity/ de la caché "
-                   "de Pizarra (se reconstruye sola).",
-             "en": "The ONNX MiniLM path differs from PyTorch: delete the similarity/ folder of Pizarra's "
-                   "cache (it is rebuilt on its own)."},
-    "sandbox": {"es": "Sin aislamiento no se ejecuta código generado: instala bubblewrap "
-                      "(`sudo apt-get install bubblewrap`) y permite los espacios de nombres de usuario.",
-                "en": "Without isolation no generated code runs: install bubblewrap "
-                      "(`sudo apt-get install bubblewrap`) and allow user namespaces."},
-    "data": {"es": "Solo hace falta para entrenar y evaluar: apunta PIZARRA_DATA a la carpeta de datos.",
-             "en": "Only training and evaluation need it: point PIZARRA_DATA at the data folder."},
-    "cache": {"es": "Pizarra necesita escribir en su caché: da permisos o usa PIZARRA_CACHE=/otra/carpeta.",
-              "en": "Pizarra must write to its cache: fix its permissions or set PIZARRA_CACHE=/another/folder."},
-    "chromium": {"es": "Solo para las pruebas del navegador: `sudo apt-get install chromium chromium-driver`.",
-                 "en": "Only for the browser tests: `sudo apt-get install chromium chromium-driver`."},
+    "llama_amx": {
+        "es": "Esta compilación de llama.cpp trae AMX: Pizarra la usa sin reempaquetar pesos (más lenta). "
+        "Reinstala con `make clean install`, que compila llama.cpp sin AMX.",
+        "en": "This llama.cpp build has AMX: Pizarra runs it without weight repacking (slower). "
+        "Reinstall with `make clean install`, which compiles llama.cpp without AMX.",
+    },
+    "llama_missing": {
+        "es": "Falta llama-cpp-python: ejecuta `make install`.",
+        "en": "llama-cpp-python is missing: run `make install`.",
+    },
+    "model": {
+        "es": "El modelo no carga o no genera: ejecuta `pizarra models check` y `make install`; "
+        "si dice 'checksum', borra la caché de Pizarra y vuelve a instalar.",
+        "en": "The model does not load or generate: run `pizarra models check` and `make install`; "
+        "on a checksum error delete Pizarra's cache and install again.",
+    },
+    "onnx": {
+        "es": "El camino ONNX de MiniLM no coincide con PyTorch: borra la carpeta similarity/ de la caché "
+        "de Pizarra (se reconstruye sola).",
+        "en": "The ONNX MiniLM path differs from PyTorch: delete the similarity/ folder of Pizarra's "
+        "cache (it is rebuilt on its own).",
+    },
+    "sandbox": {
+        "es": "Sin aislamiento no se ejecuta código generado: instala bubblewrap "
+        "(`sudo apt-get install bubblewrap`) y permite los espacios de nombres de usuario.",
+        "en": "Without isolation no generated code runs: install bubblewrap "
+        "(`sudo apt-get install bubblewrap`) and allow user namespaces.",
+    },
+    "data": {
+        "es": "Solo hace falta para entrenar y evaluar: apunta PIZARRA_DATA a la carpeta de datos.",
+        "en": "Only training and evaluation need it: point PIZARRA_DATA at the data folder.",
+    },
+    "cache": {
+        "es": "Pizarra necesita escribir en su caché: da permisos o usa PIZARRA_CACHE=/otra/carpeta.",
+        "en": "Pizarra must write to its cache: fix its permissions or set PIZARRA_CACHE=/another/folder.",
+    },
+    "chromium": {
+        "es": "Solo para las pruebas del navegador: `sudo apt-get install chromium chromium-driver`.",
+        "en": "Only for the browser tests: `sudo apt-get install chromium chromium-driver`.",
+    },
 }
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8")
 
 
 def _check(name: str, status: str, detail: str, fix: str | None = None, lang: str = "es", **extra) -> dict:
-    return {"name": name, "status": status, "detail": detail,
-            "fix": FIXES[fix][lang] if fix and status != OK else None, **extra}
+    return {
+        "name": name,
+        "status": status,
+        "detail": detail,
+        "fix": FIXES[fix][lang] if fix and status != OK else None,
+        **extra,
+    }
 
 
 def cpu(lang: str) -> list[dict]:
@@ -82,8 +103,16 @@ def llama(lang: str) -> list[dict]:
     except Exception as e:  # noqa: BLE001 - reported
         return [_check("llama.cpp", FAIL, f"{type(e).__name__}: {e}", "llama_missing", lang)]
     amx = native.build_has_amx(info)
-    return [_check("llama.cpp", WARN if amx else OK, ("AMX on (guarded). " if amx else "no AMX. ") + info.strip(),
-                   "llama_amx", lang, features=native.features(info))]
+    return [
+        _check(
+            "llama.cpp",
+            WARN if amx else OK,
+            ("AMX on (guarded). " if amx else "no AMX. ") + info.strip(),
+            "llama_amx",
+            lang,
+            features=native.features(info),
+        )
+    ]
 
 
 def gguf_models(lang: str) -> list[dict]:
@@ -93,9 +122,16 @@ def gguf_models(lang: str) -> list[dict]:
     for name in runtime.LLM_NAMES:
         try:
             r = runtime.smoke(name)
-            out.append(_check(f"model:{name}", OK if r["n_tokens"] > 0 else FAIL,
-                              f"{r['result']!r} (load {r['load_s']:.1f} s, {r['n_tokens']} tokens in {r['run_s']:.2f} s, "
-                              f"worker pid {runtime.worker(name).pid})", "model", lang))
+            out.append(
+                _check(
+                    f"model:{name}",
+                    OK if r["n_tokens"] > 0 else FAIL,
+                    f"{r['result']!r} (load {r['load_s']:.1f} s, {r['n_tokens']} tokens in {r['run_s']:.2f} s, "
+                    f"worker pid {runtime.worker(name).pid})",
+                    "model",
+                    lang,
+                )
+            )
         except Exception as e:  # noqa: BLE001 - reported
             out.append(_check(f"model:{name}", FAIL, f"{type(e).__name__}: {e}", "model", lang))
     return out
@@ -114,8 +150,10 @@ def onnx(lang: str) -> list[dict]:
         return [_check("onnx", FAIL, f"{type(e).__name__}: {e}", "onnx", lang)]
     cos_fast, cos_ref = fast[0] @ fast[1:].T, ref[0] @ ref[1:].T
     diff = float(np.abs(cos_fast - cos_ref).max())
-    detail = (f"cos ONNX {[round(float(c), 3) for c in cos_fast]} · PyTorch {[round(float(c), 3) for c in cos_ref]} "
-              f"(max diff {diff:.1e})")
+    detail = (
+        f"cos ONNX {[round(float(c), 3) for c in cos_fast]} · PyTorch {[round(float(c), 3) for c in cos_ref]} "
+        f"(max diff {diff:.1e})"
+    )
     return [_check("onnx", OK if diff < 1e-3 else FAIL, detail, "onnx", lang)]
 
 

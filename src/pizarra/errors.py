@@ -32,9 +32,15 @@ class FieldProblem:
     @classmethod
     def from_pydantic(cls, errors: list[dict]) -> list["FieldProblem"]:
         simple = (str, int, float, bool, type(None))
-        return [cls(tuple(e.get("loc", ())), str(e.get("type", "")), str(e.get("msg", "")),
-                     {k: v if isinstance(v, simple) else str(v) for k, v in (e.get("ctx") or {}).items()})
-                for e in errors]
+        return [
+            cls(
+                tuple(e.get("loc", ())),
+                str(e.get("type", "")),
+                str(e.get("msg", "")),
+                {k: v if isinstance(v, simple) else str(v) for k, v in (e.get("ctx") or {}).items()},
+            )
+            for e in errors
+        ]
 
 
 class PizarraError(Exception):
@@ -82,7 +88,8 @@ class ChecksumMismatch(PizarraError):
         super().__init__(
             f"Checksum mismatch for {path}: expected sha256 {expected}, got {actual}. "
             "The file is corrupt or was replaced; delete it and install or rebuild it again.",
-            key="err.checksum", path=str(path),
+            key="err.checksum",
+            path=str(path),
         )
         self.path = path
         self.expected = expected

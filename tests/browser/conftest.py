@@ -37,7 +37,8 @@ ALLOWED_HOSTS = {"127.0.0.1"}
 def outside_requests(urls: list[str]) -> list[str]:
     """The URLs that went to a host other than 127.0.0.1 (data:, blob:, about: stay inside)."""
     return [
-        u for u in urls
+        u
+        for u in urls
         if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname not in ALLOWED_HOSTS
     ]
 

@@ -18,7 +18,9 @@ def test_data_and_sandbox(page, live_server, screenshot):
     assert "22.86" in page.locator("#code-status").inner_text()  # the check says it is right
     page.fill("#code-code", "print(open('/etc/passwd').read())")
     page.click("#code-run")
-    page.wait_for_function("() => document.querySelector('#code-status').textContent.includes('refused')", timeout=30_000)
+    page.wait_for_function(
+        "() => document.querySelector('#code-status').textContent.includes('refused')", timeout=30_000
+    )
     assert page.locator("#code-status").get_attribute("class") == "error-box"
     screenshot("chat-es-sandbox")
 
@@ -80,7 +82,9 @@ def test_size_ladder_four_models_answer_and_the_table(page, live_server, screens
     page.wait_for_function("() => document.querySelector('#ladder-button').disabled === true")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.ladder-col')].every((c) => c.dataset.state === 'answered')"
-        " && document.querySelector('#ladder-button').disabled === false", timeout=180_000)
+        " && document.querySelector('#ladder-button').disabled === false",
+        timeout=180_000,
+    )
     for i in range(4):
         assert cols.nth(i).locator(".ladder-answer").inner_text().strip()
         assert "tokens/s" in cols.nth(i).locator(".ladder-meta").inner_text()

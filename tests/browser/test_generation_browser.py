@@ -73,12 +73,20 @@ def test_a_gguf_stream_writes_on_the_page_what_the_api_generates(page, live_serv
     page.fill("#stream-max", "16")
     page.fill("#stream-seed", "5")
     page.click("#stream-button")
-    page.wait_for_function("() => document.getElementById('stream-meta').innerText.includes('tokens/s')",
-                           timeout=90_000)
+    page.wait_for_function(
+        "() => document.getElementById('stream-meta').innerText.includes('tokens/s')", timeout=90_000
+    )
     assert page.locator("#stream-error").inner_text() == ""
     streamed = page.locator("#stream-generated").text_content()
-    body = {"prefix": prefix, "model": "smollm2", "max_tokens": 16, "seed": 5, "temperature": 0.8,
-            "top_k": 40, "top_p": 0.95}
+    body = {
+        "prefix": prefix,
+        "model": "smollm2",
+        "max_tokens": 16,
+        "seed": 5,
+        "temperature": 0.8,
+        "top_k": 40,
+        "top_p": 0.95,
+    }
     r = httpx.post(live_server + "/api/generation/generate", json=body, timeout=90)
     assert r.status_code == 200
     assert streamed and streamed == r.json()["text"]

@@ -11,8 +11,10 @@ URL = "/capitulo/generar-imagenes"
 def _shipped() -> bool:
     from pizarra.config import artifacts_dir
 
-    return all((artifacts_dir() / n / "card.json").is_file()
-               for n in ("img-autoencoder", "img-clip", "img-diffusion", "img-classifier"))
+    return all(
+        (artifacts_dir() / n / "card.json").is_file()
+        for n in ("img-autoencoder", "img-clip", "img-diffusion", "img-classifier")
+    )
 
 
 pytestmark = pytest.mark.skipif(not _shipped(), reason="artifacts/img-* not built yet (pizarra images train all)")

@@ -27,6 +27,7 @@ def test_a_running_job_can_be_cancelled_from_the_page(page, live_server):
     page.click("#job-start")
     page.wait_for_function("() => document.getElementById('job-progress').value >= 2", timeout=60_000)
     page.click("#job-cancel")
-    page.wait_for_function("() => document.getElementById('job-status').textContent === 'cancelled: Cancelled.'",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => document.getElementById('job-status').textContent === 'cancelled: Cancelled.'", timeout=60_000
+    )
     assert page.evaluate("document.getElementById('job-progress').value") < 20

@@ -34,8 +34,10 @@ def watch(page) -> list[str]:
     """Collect every CSP complaint: the DOM event and Chromium's console messages."""
     problems: list[str] = []
     page.add_init_script(WATCH_CSP)
-    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text
-            or "Refused to" in m.text else None)
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if "Content Security Policy" in m.text or "Refused to" in m.text else None,
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     return problems
 
@@ -136,12 +138,17 @@ def test_a_foreign_page_cannot_change_anything(page, live_server, hostile_site):
     """A page at another origin of this machine (another port) posts to the lab with fetch() and a
     form, and loads from it with an image: the lab sees where they come from and refuses."""
     job = lab_api(live_server, "POST", "/api/jobs", {"kind": "demo.count", "params": {"n": 600, "delay_s": 0.1}})
-    evil = hostile_site(("<!doctype html><title>hostile</title><body>"
-                         f"<form id=f method=post action='{live_server}/api/gandalf/new'></form></body>"))
+    evil = hostile_site(
+        (
+            "<!doctype html><title>hostile</title><body>"
+            f"<form id=f method=post action='{live_server}/api/gandalf/new'></form></body>"
+        )
+    )
     failed: dict[str, str] = {}
     page.on("requestfailed", lambda r: failed.__setitem__(urlsplit(r.url).path, r.failure))
     page.goto(evil + "/page.html")
-    outcome = page.evaluate("""async ([lab, id]) => {
+    outcome = page.evaluate(
+        """async ([lab, id]) => {
         const out = {};
         for (const path of [`/api/jobs/${id}/cancel`, "/api/gandalf/new", "/api/chat/run"]) {
             out[path] = await fetch(lab + path, {method: "POST", mode: "no-cors", body: '{"code": "print(1)"}'})
@@ -150,7 +157,9 @@ def test_a_foreign_page_cannot_change_anything(page, live_server, hostile_site):
         out.img = await new Promise((done) => { const img = new Image(); img.onload = () => done("loaded");
             img.onerror = () => done("error"); img.src = lab + "/api/nets/vanishing"; document.body.append(img); });
         return out;
-    }""", [live_server, job["id"]])
+    }""",
+        [live_server, job["id"]],
+    )
     assert outcome["img"] == "error"
     # The job is untouched: the cancel was refused (403; its answer is also unreadable, CORP).
     assert not lab_api(live_server, "GET", f"/api/jobs/{job['id']}")["cancel_requested"], (outcome, failed)

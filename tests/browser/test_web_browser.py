@@ -101,10 +101,10 @@ def test_pages_fit_a_classroom_projector(page, live_server, screenshot, width, h
 def test_the_outside_request_guard_sees_what_chromium_requests(page, live_server):
     page.route("**/*", lambda route: route.abort() if "invalid" in route.request.url else route.continue_())
     page.goto(live_server + "/")
-    page.evaluate("() => { const img = new Image(); img.src = 'http://cdn.example.invalid/x.png';"
-                  " document.body.append(img); }")
+    page.evaluate(
+        "() => { const img = new Image(); img.src = 'http://cdn.example.invalid/x.png'; document.body.append(img); }"
+    )
     page.wait_for_timeout(300)
     assert page.outside_requests() == ["http://cdn.example.invalid/x.png"]
     page.requests.clear()  # the guard worked; let the fixture's own check pass
     page.csp_expected.append("cdn.example.invalid")  # and the CSP refused it too, as it should
-

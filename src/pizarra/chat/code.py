@@ -23,23 +23,23 @@ from .sandbox import Limits, run_python
 BMI_PROMPT_ES = (
     "Tengo que escribir un programa Python que pida al usuario su peso (en kg) y estatura (en metros), "
     "calcule el índice de masa corporal y lo almacene en una variable, y muestre por pantalla la frase "
-    "\"Tu índice de masa corporal es <imc>\" donde <imc> es el índice de masa corporal calculado "
+    '"Tu índice de masa corporal es <imc>" donde <imc> es el índice de masa corporal calculado '
     "redondeado con dos decimales."
 )
 BMI_PROMPT_EN = (
     "Write a Python program that asks the user for their weight (in kg) and height (in meters), "
     "computes the body mass index and stores it in a variable, and prints the sentence "
-    "\"Your body mass index is <bmi>\" where <bmi> is the computed body mass index rounded to two decimals."
+    '"Your body mass index is <bmi>" where <bmi> is the computed body mass index rounded to two decimals.'
 )
 BMI_STDIN = "70\n1.75\n"  # 70 kg, 1.75 m
 BMI_VALUE = round(70 / 1.75**2, 2)  # 22.86
 # The answer on the slide (ChatGPT's), completed: the reference that must pass the check.
-BMI_REFERENCE = '''peso = float(input("Ingresa tu peso en kg: "))
+BMI_REFERENCE = """peso = float(input("Ingresa tu peso en kg: "))
 estatura = float(input("Ingresa tu estatura en metros: "))
 imc = peso / (estatura ** 2)
 imc_redondeado = round(imc, 2)
 print(f"Tu índice de masa corporal es {imc_redondeado}")
-'''
+"""
 
 FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 
@@ -120,18 +120,44 @@ class Task:
 
 # Tasks of our own (not from the lecture), each checked on one input. A program passes when it runs
 # without error and ``expected`` appears in its output as a whole token.
-TASKS: dict[str, Task] = {t.name: t for t in (
-    Task("sum-es", "Escribe un programa Python que lea un número entero n de la entrada estándar y muestre "
-                   "la suma de todos los números enteros del 1 al n.", "10\n", "55"),
-    Task("max-es", "Escribe un programa Python que lea dos números enteros, uno en cada línea, y muestre "
-                   "el mayor de los dos.", "7\n12\n", "12"),
-    Task("celsius-es", "Escribe un programa Python que lea una temperatura en grados Celsius y muestre su "
-                       "equivalente en grados Fahrenheit con un decimal.", "25\n", "77.0"),
-    Task("vowels-en", "Write a Python program that reads one word from standard input and prints how many "
-                      "vowels (a, e, i, o, u) it contains.", "programming\n", "3"),
-    Task("reverse-en", "Write a Python program that reads a line of text from standard input and prints it "
-                       "reversed.", "hola mundo\n", "odnum aloh"),
-)}
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        Task(
+            "sum-es",
+            "Escribe un programa Python que lea un número entero n de la entrada estándar y muestre "
+            "la suma de todos los números enteros del 1 al n.",
+            "10\n",
+            "55",
+        ),
+        Task(
+            "max-es",
+            "Escribe un programa Python que lea dos números enteros, uno en cada línea, y muestre el mayor de los dos.",
+            "7\n12\n",
+            "12",
+        ),
+        Task(
+            "celsius-es",
+            "Escribe un programa Python que lea una temperatura en grados Celsius y muestre su "
+            "equivalente en grados Fahrenheit con un decimal.",
+            "25\n",
+            "77.0",
+        ),
+        Task(
+            "vowels-en",
+            "Write a Python program that reads one word from standard input and prints how many "
+            "vowels (a, e, i, o, u) it contains.",
+            "programming\n",
+            "3",
+        ),
+        Task(
+            "reverse-en",
+            "Write a Python program that reads a line of text from standard input and prints it reversed.",
+            "hola mundo\n",
+            "odnum aloh",
+        ),
+    )
+}
 
 
 def found_in(stdout: str, expected: str) -> bool:
@@ -139,8 +165,15 @@ def found_in(stdout: str, expected: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(expected)}(?![\w]|\.\d)", stdout or "") is not None
 
 
-def eval_task(task: Task, n: int = 20, model: str = "qwen-coder-0.5b", temperature: float = 0.7,
-              max_tokens: int = 384, seed: int = 0, progress: Callable[[int, dict], None] | None = None) -> dict:
+def eval_task(
+    task: Task,
+    n: int = 20,
+    model: str = "qwen-coder-0.5b",
+    temperature: float = 0.7,
+    max_tokens: int = 384,
+    seed: int = 0,
+    progress: Callable[[int, dict], None] | None = None,
+) -> dict:
     """Ask for ``task``'s program ``n`` times (seeds seed..seed+n-1), run each in the sandbox, count passes."""
     from pizarra.llm import runtime as rt
 
@@ -152,19 +185,41 @@ def eval_task(task: Task, n: int = 20, model: str = "qwen-coder-0.5b", temperatu
         run = run_reply(reply, stdin=task.stdin)
         res = run["result"]
         ok = bool(res) and res["status"] == "ok" and found_in(res["stdout"], task.expected)
-        row = {"seed": seed + i, "status": res["status"] if res else "no_code", "passed": ok,
-               "stdout": res["stdout"][:300] if res else "", "code": run["code"]}
+        row = {
+            "seed": seed + i,
+            "status": res["status"] if res else "no_code",
+            "passed": ok,
+            "stdout": res["stdout"][:300] if res else "",
+            "code": run["code"],
+        }
         samples.append(row)
         if progress:
             progress(i + 1, row)
     passed = sum(1 for s in samples if s["passed"])
-    return {"task": task.name, "model": model, "prompt": task.prompt, "stdin": task.stdin, "expected": task.expected,
-            "n": n, "temperature": temperature, "passed": passed, "success_rate": round(passed / max(n, 1), 3),
-            "seconds": round(time.perf_counter() - t0, 1), "samples": samples}
+    return {
+        "task": task.name,
+        "model": model,
+        "prompt": task.prompt,
+        "stdin": task.stdin,
+        "expected": task.expected,
+        "n": n,
+        "temperature": temperature,
+        "passed": passed,
+        "success_rate": round(passed / max(n, 1), 3),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "samples": samples,
+    }
 
 
-def eval_bmi(n: int = 20, model: str = "qwen-coder-0.5b", lang: str = "es", temperature: float = 0.7,
-             max_tokens: int = 384, seed: int = 0, progress: Callable[[int, dict], None] | None = None) -> dict:
+def eval_bmi(
+    n: int = 20,
+    model: str = "qwen-coder-0.5b",
+    lang: str = "es",
+    temperature: float = 0.7,
+    max_tokens: int = 384,
+    seed: int = 0,
+    progress: Callable[[int, dict], None] | None = None,
+) -> dict:
     """Ask the model for the BMI program ``n`` times (seeds seed..seed+n-1), run each reply's code
     on "70\\n1.75\\n" and count: code found, runs without error, prints 22.86, prints the sentence."""
     from pizarra.llm import runtime as rt
@@ -178,17 +233,32 @@ def eval_bmi(n: int = 20, model: str = "qwen-coder-0.5b", lang: str = "es", temp
         run = run_reply(reply)
         res = run["result"]
         check = check_bmi(res["stdout"]) if res else {"right_value": False, "phrase": False}
-        row = {"seed": seed + i, "reply": reply, "code": run["code"], "status": res["status"] if res else "no_code",
-               "stdout": res["stdout"][:500] if res else "", "stderr": res["stderr"][-500:] if res else "", **check}
+        row = {
+            "seed": seed + i,
+            "reply": reply,
+            "code": run["code"],
+            "status": res["status"] if res else "no_code",
+            "stdout": res["stdout"][:500] if res else "",
+            "stderr": res["stderr"][-500:] if res else "",
+            **check,
+        }
         samples.append(row)
         if progress:
             progress(i + 1, row)
     k = len(samples)
     count = lambda pred: sum(1 for s in samples if pred(s))  # noqa: E731
     return {
-        "task": "bmi", "model": model, "lang": lang, "prompt": prompt, "stdin": BMI_STDIN,
-        "expected_value": f"{BMI_VALUE:.2f}", "n": k, "temperature": temperature, "max_tokens": max_tokens,
-        "code_found": count(lambda s: s["code"]), "runs": count(lambda s: s["status"] == "ok"),
+        "task": "bmi",
+        "model": model,
+        "lang": lang,
+        "prompt": prompt,
+        "stdin": BMI_STDIN,
+        "expected_value": f"{BMI_VALUE:.2f}",
+        "n": k,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "code_found": count(lambda s: s["code"]),
+        "runs": count(lambda s: s["status"] == "ok"),
         "right_value": count(lambda s: s["status"] == "ok" and s["right_value"]),
         "right_value_and_phrase": count(lambda s: s["status"] == "ok" and s["right_value"] and s["phrase"]),
         "success_rate": round(count(lambda s: s["status"] == "ok" and s["right_value"]) / max(k, 1), 3),

@@ -58,17 +58,28 @@ def check_messages(messages: Sequence[dict], system: str | None = None) -> list[
     if not msgs or msgs[-1].get("role") != "user":
         raise BadInput("The conversation must end with a message from the user.", key="err.chat.last_not_user")
     if len(msgs) > MAX_MESSAGES:
-        raise BadInput(f"The conversation has {len(msgs)} messages; the limit is {MAX_MESSAGES}.",
-                       key="err.chat.too_many_messages", n=len(msgs), limit=MAX_MESSAGES)
+        raise BadInput(
+            f"The conversation has {len(msgs)} messages; the limit is {MAX_MESSAGES}.",
+            key="err.chat.too_many_messages",
+            n=len(msgs),
+            limit=MAX_MESSAGES,
+        )
     for m in msgs:
         if m.get("role") not in ("system", "user", "assistant") or not isinstance(m.get("content"), str):
-            raise BadInput("Each message needs a role (system, user or assistant) and a text content.",
-                           key="err.chat.message_shape", roles=("system", "user", "assistant"))
+            raise BadInput(
+                "Each message needs a role (system, user or assistant) and a text content.",
+                key="err.chat.message_shape",
+                roles=("system", "user", "assistant"),
+            )
         utf8(m["content"], "message")
         if len(m["content"]) > MAX_MESSAGE_CHARS:
-            raise BadInput(f"A message has {len(m['content'])} characters; the limit is {MAX_MESSAGE_CHARS}.",
-                           key="err.text_too_long", what=Phrase("err.what.message"), n=len(m['content']),
-                           limit=MAX_MESSAGE_CHARS)
+            raise BadInput(
+                f"A message has {len(m['content'])} characters; the limit is {MAX_MESSAGE_CHARS}.",
+                key="err.text_too_long",
+                what=Phrase("err.what.message"),
+                n=len(m["content"]),
+                limit=MAX_MESSAGE_CHARS,
+            )
     return msgs
 
 
@@ -80,35 +91,70 @@ def chat_view(messages: Sequence[dict], model: str = CHAT_MODEL, system: str | N
     kept, dropped = rt.fit_chat(model, msgs, reserve=1)
     text = rt.render_chat(model, kept)
     tokens = rt.token_pieces(model, text, special=True)
-    return {"model": model, "prompt": text, "tokens": [{"id": int(i), "text": p} for i, p in tokens],
-            "n_tokens": len(tokens), "dropped_turns": dropped, "template": rt.chat_template(model)}
+    return {
+        "model": model,
+        "prompt": text,
+        "tokens": [{"id": int(i), "text": p} for i, p in tokens],
+        "n_tokens": len(tokens),
+        "dropped_turns": dropped,
+        "template": rt.chat_template(model),
+    }
 
 
-def base_vs_instruct(prompt: str, max_tokens: int = 96, temperature: float = 0.7, seed: int | None = 0,
-                     base: str = BASE_MODEL, instruct: str = INSTRUCT_MODEL) -> dict:
+def base_vs_instruct(
+    prompt: str,
+    max_tokens: int = 96,
+    temperature: float = 0.7,
+    seed: int | None = 0,
+    base: str = BASE_MODEL,
+    instruct: str = INSTRUCT_MODEL,
+) -> dict:
     """The same request to a base model (as text to continue) and to an instruct model (as a chat turn)."""
     from pizarra.llm import runtime as rt
 
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadInput("Write a prompt for the two models.", key="err.chat.no_prompt")
     if len(prompt) > MAX_MESSAGE_CHARS:
-        raise BadInput(f"The prompt has {len(prompt)} characters; the limit is {MAX_MESSAGE_CHARS}.",
-                       key="err.text_too_long", what=Phrase("err.what.prompt"), n=len(prompt), limit=MAX_MESSAGE_CHARS)
+        raise BadInput(
+            f"The prompt has {len(prompt)} characters; the limit is {MAX_MESSAGE_CHARS}.",
+            key="err.text_too_long",
+            what=Phrase("err.what.prompt"),
+            n=len(prompt),
+            limit=MAX_MESSAGE_CHARS,
+        )
     utf8(prompt, "prompt")
     s = _sampling(max_tokens, temperature, seed)
     b = rt.complete(base, prompt, s)
     messages = [{"role": "user", "content": prompt}]
     view = chat_view(messages, instruct)
     i = rt.chat(instruct, messages, s)
-    side = lambda c: {"text": c.text, "n_tokens": c.n_tokens, "seconds": round(c.seconds, 2),  # noqa: E731
-                      "tokens_per_s": round(c.tokens_per_s, 1), "finish_reason": c.finish_reason}
-    return {"prompt": prompt, "sampling": s.to_dict(),
-            "base": {"model": base, "received": prompt, **side(b)},
-            "instruct": {"model": instruct, "received": view["prompt"], "tokens": view["tokens"], **side(i)}}
+
+    def side(c):
+        return {
+            "text": c.text,
+            "n_tokens": c.n_tokens,
+            "seconds": round(c.seconds, 2),  # noqa: E731
+            "tokens_per_s": round(c.tokens_per_s, 1),
+            "finish_reason": c.finish_reason,
+        }
+
+    return {
+        "prompt": prompt,
+        "sampling": s.to_dict(),
+        "base": {"model": base, "received": prompt, **side(b)},
+        "instruct": {"model": instruct, "received": view["prompt"], "tokens": view["tokens"], **side(i)},
+    }
 
 
-def reply(messages: Sequence[dict], model: str = CHAT_MODEL, system: str | None = None,
-          max_tokens: int = 256, temperature: float = 0.7, top_p: float = 0.95, seed: int | None = None) -> dict:
+def reply(
+    messages: Sequence[dict],
+    model: str = CHAT_MODEL,
+    system: str | None = None,
+    max_tokens: int = 256,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    seed: int | None = None,
+) -> dict:
     """One assistant turn: ``{"model", "reply", "dropped_turns", ...}``."""
     from pizarra.llm import runtime as rt
 
@@ -116,9 +162,14 @@ def reply(messages: Sequence[dict], model: str = CHAT_MODEL, system: str | None 
     s = _sampling(max_tokens, temperature, seed, top_p)
     stats: dict = {}
     text = "".join(p.text for p in rt.stream_chat(model, msgs, s, stats=stats))
-    return {"model": model, "reply": text.strip(), "dropped_turns": stats.get("dropped_turns", 0),
-            "n_tokens": stats.get("n_tokens"), "seconds": round(stats.get("seconds", 0.0), 2),
-            "finish_reason": stats.get("finish_reason")}
+    return {
+        "model": model,
+        "reply": text.strip(),
+        "dropped_turns": stats.get("dropped_turns", 0),
+        "n_tokens": stats.get("n_tokens"),
+        "seconds": round(stats.get("seconds", 0.0), 2),
+        "finish_reason": stats.get("finish_reason"),
+    }
 
 
 SELF_INSTRUCT_PARTS = ("seed", "user_oriented", "predictions")
@@ -129,8 +180,12 @@ def instruction_examples(part: str = "seed", offset: int = 0, limit: int = 10) -
     from pizarra.config import data_dir
 
     if part not in SELF_INSTRUCT_PARTS:
-        raise BadInput(f"Unknown part '{part}': choose {', '.join(SELF_INSTRUCT_PARTS)}.",
-                       key="err.chat.unknown_part", value=part, allowed=SELF_INSTRUCT_PARTS)
+        raise BadInput(
+            f"Unknown part '{part}': choose {', '.join(SELF_INSTRUCT_PARTS)}.",
+            key="err.chat.unknown_part",
+            value=part,
+            allowed=SELF_INSTRUCT_PARTS,
+        )
     if not 1 <= limit <= 50 or offset < 0:
         raise BadInput("limit must be 1..50 and offset at least 0.", key="err.chat.limit_offset")
     if data_dir() is None:
@@ -142,13 +197,29 @@ def instruction_examples(part: str = "seed", offset: int = 0, limit: int = 10) -
 
         raw, source = load_self_instruct(part), f"self_instruct/{part}"
         rows = [_flatten(r) for r in raw]
-    return {"part": part, "source": source, "total": len(rows), "offset": offset, "examples": rows[offset:offset + limit]}
+    return {
+        "part": part,
+        "source": source,
+        "total": len(rows),
+        "offset": offset,
+        "examples": rows[offset : offset + limit],
+    }
 
 
 def _flatten(r: dict) -> dict:
     if "instances" in r:  # seed / user-oriented tasks: first instance
         inst = (r.get("instances") or [{}])[0]
-        return {"id": r.get("id"), "name": r.get("name") or r.get("motivation_app", ""), "instruction": r["instruction"],
-                "input": inst.get("input", ""), "output": inst.get("output", "")}
-    return {"id": "", "name": "text-davinci-003", "instruction": r.get("instruction", ""), "input": r.get("input", ""),
-            "output": (r.get("response") or "").strip()}
+        return {
+            "id": r.get("id"),
+            "name": r.get("name") or r.get("motivation_app", ""),
+            "instruction": r["instruction"],
+            "input": inst.get("input", ""),
+            "output": inst.get("output", ""),
+        }
+    return {
+        "id": "",
+        "name": "text-davinci-003",
+        "instruction": r.get("instruction", ""),
+        "input": r.get("input", ""),
+        "output": (r.get("response") or "").strip(),
+    }

@@ -58,9 +58,26 @@ from .hallucination import (
 THRESHOLDS = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 DATASETS = ("halueval", "truthfulqa")
 SYSTEM = "Answer the question in one short sentence."  # the data sets are English
-SUMMARY_KEYS = ("dataset", "model", "encoder", "questions_asked", "questions_done", "n_samples", "max_tokens",
-                "temperature", "flag_at", "cluster_threshold", "wrong_rate", "auroc", "flag_accuracy",
-                "majority_baseline_accuracy", "by_threshold", "seconds", "machine", "command")
+SUMMARY_KEYS = (
+    "dataset",
+    "model",
+    "encoder",
+    "questions_asked",
+    "questions_done",
+    "n_samples",
+    "max_tokens",
+    "temperature",
+    "flag_at",
+    "cluster_threshold",
+    "wrong_rate",
+    "auroc",
+    "flag_accuracy",
+    "majority_baseline_accuracy",
+    "by_threshold",
+    "seconds",
+    "machine",
+    "command",
+)
 
 
 def pin_threads(model: str, n_threads: int) -> None:
@@ -113,13 +130,13 @@ def halueval_correct(answer: str, right: str) -> bool:
         return False
     if ref in ("yes", "no"):
         return ans.split()[:1] == [ref]
-    return (f" {ref} " in f" {ans} " or token_f1(answer, right) >= 0.5 or token_recall(answer, right) >= 2 / 3)
+    return f" {ref} " in f" {ans} " or token_f1(answer, right) >= 0.5 or token_recall(answer, right) >= 2 / 3
 
 
 def truthfulqa_correct(answer: str, correct: list[str], incorrect: list[str]) -> bool:
     vec = embed([normalise_answer(answer), *correct, *incorrect], "minilm")
     sims = vec[1:] @ vec[0]
-    return float(sims[:len(correct)].max()) > float(sims[len(correct):].max()) if incorrect else True
+    return float(sims[: len(correct)].max()) > float(sims[len(correct) :].max()) if incorrect else True
 
 
 def auroc(labels: list[int], scores: list[float]) -> float | None:
@@ -143,8 +160,9 @@ def default_config() -> str:
     return config_name(DEFAULTS["encoder"], f"{'core-' if DEFAULTS['core'] else ''}se@{DEFAULTS['threshold']}")
 
 
-def row_scores(samples: list[str], greedy: str | None = None, question: str | None = None, encoders=ENCODERS,
-               thresholds=THRESHOLDS) -> dict[str, float]:
+def row_scores(
+    samples: list[str], greedy: str | None = None, question: str | None = None, encoders=ENCODERS, thresholds=THRESHOLDS
+) -> dict[str, float]:
     """Every detector score of one question's samples (higher = less consistent = more suspect).
 
     Each score twice when the ``question`` is given: on the whole answers and on their cores
@@ -153,14 +171,16 @@ def row_scores(samples: list[str], greedy: str | None = None, question: str | No
     greedy = normalise_answer(greedy) if greedy is not None else None
     views = {"": (samples, greedy)}
     if question:
-        views["core-"] = ([answer_core(a, question) for a in samples],
-                          answer_core(greedy, question) if greedy is not None else None)
+        views["core-"] = (
+            [answer_core(a, question) for a in samples],
+            answer_core(greedy, question) if greedy is not None else None,
+        )
     out: dict[str, float] = {}
     pairs = list(combinations(range(len(samples)), 2))
     for prefix, (texts, g) in views.items():
         for enc in encoders:
             v = embed(texts + ([g] if g is not None else []), enc)
-            vs = v[:len(texts)]
+            vs = v[: len(texts)]
             for th in thresholds:
                 out[config_name(enc, f"{prefix}se@{th}")] = round(semantic_entropy(cluster_answers(vs, th)), 4)
             sims = vs @ vs.T
@@ -204,8 +224,15 @@ def _items(dataset: str, n: int) -> list[dict]:
         return [{"question": r["question"], "context": r["knowledge"], "right": r["right_answer"]} for r in rows]
     rows = datasets.load_truthfulqa()
     rows = rows[:: max(1, len(rows) // n)][:n]  # spread over the 38 categories
-    return [{"question": r["question"], "correct": r["correct_answers"] + [r["best_answer"]],
-             "incorrect": r["incorrect_answers"], "category": r["category"]} for r in rows]
+    return [
+        {
+            "question": r["question"],
+            "correct": r["correct_answers"] + [r["best_answer"]],
+            "incorrect": r["incorrect_answers"],
+            "category": r["category"],
+        }
+        for r in rows
+    ]
 
 
 def judge(dataset: str, item: dict, answer: str) -> bool:
@@ -218,17 +245,26 @@ def judge(dataset: str, item: dict, answer: str) -> bool:
 def _ask(model: str, item: dict, sampling) -> str:
     from pizarra.llm import runtime as rt
 
-    user = (f"{item['context']}\n\nQuestion: {item['question']}" if item.get("context") else item["question"])
+    user = f"{item['context']}\n\nQuestion: {item['question']}" if item.get("context") else item["question"]
     messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
     return rt.chat(model, messages, sampling).text.strip()
 
 
-def eval_hallucination(dataset: str = "halueval", n_questions: int = 150, n_samples: int = DEFAULTS["n"],
-                       model: str = DEFAULT_MODEL, max_tokens: int = 32, temperature: float = DEFAULTS["temperature"],
-                       flag_at: float = DEFAULTS["flag_at"], max_minutes: float = 60.0, threads: int | None = None,
-                       progress: Callable[[int, int, dict], None] | None = None,
-                       checkpoint: Callable[[dict], None] | None = None, checkpoint_every: int = 10,
-                       previous: list[dict] | None = None) -> dict:
+def eval_hallucination(
+    dataset: str = "halueval",
+    n_questions: int = 150,
+    n_samples: int = DEFAULTS["n"],
+    model: str = DEFAULT_MODEL,
+    max_tokens: int = 32,
+    temperature: float = DEFAULTS["temperature"],
+    flag_at: float = DEFAULTS["flag_at"],
+    max_minutes: float = 60.0,
+    threads: int | None = None,
+    progress: Callable[[int, int, dict], None] | None = None,
+    checkpoint: Callable[[dict], None] | None = None,
+    checkpoint_every: int = 10,
+    previous: list[dict] | None = None,
+) -> dict:
     """Run the detector on ``n_questions`` of ``dataset`` (stops early at ``max_minutes``).
 
     ``previous``: the ``rows`` of an earlier report with the same settings; the run goes on after
@@ -238,8 +274,12 @@ def eval_hallucination(dataset: str = "halueval", n_questions: int = 150, n_samp
     from pizarra.llm import runtime as rt
 
     if dataset not in DATASETS:
-        raise BadInput(f"Unknown data set '{dataset}': choose {' or '.join(DATASETS)}.",
-                       key="err.unknown_dataset", value=dataset, allowed=DATASETS)
+        raise BadInput(
+            f"Unknown data set '{dataset}': choose {' or '.join(DATASETS)}.",
+            key="err.unknown_dataset",
+            value=dataset,
+            allowed=DATASETS,
+        )
     if threads:
         pin_threads(model, threads)
     items = _items(dataset, n_questions)
@@ -247,8 +287,17 @@ def eval_hallucination(dataset: str = "halueval", n_questions: int = 150, n_samp
     t0, spent = time.perf_counter(), sum(r.get("seconds", 0.0) for r in rows)
 
     def report() -> dict:
-        return summarise(rows, dataset, model, n_samples, max_tokens, temperature, flag_at,
-                         spent + time.perf_counter() - t0, n_questions)
+        return summarise(
+            rows,
+            dataset,
+            model,
+            n_samples,
+            max_tokens,
+            temperature,
+            flag_at,
+            spent + time.perf_counter() - t0,
+            n_questions,
+        )
 
     for q, item in enumerate(items):
         if q < len(rows):
@@ -259,11 +308,19 @@ def eval_hallucination(dataset: str = "halueval", n_questions: int = 150, n_samp
             break
         t1 = time.perf_counter()
         greedy = _ask(model, item, rt.Sampling(max_tokens=max_tokens, temperature=0.0))
-        samples = [_ask(model, item, rt.Sampling(max_tokens=max_tokens, temperature=temperature, seed=s))
-                   for s in range(n_samples)]
+        samples = [
+            _ask(model, item, rt.Sampling(max_tokens=max_tokens, temperature=temperature, seed=s))
+            for s in range(n_samples)
+        ]
         right = judge(dataset, item, greedy)
-        row = {"question": item["question"], "greedy": greedy, "samples": samples, "wrong": int(not right),
-               "scores": row_scores(samples, greedy, item["question"]), "seconds": round(time.perf_counter() - t1, 1)}
+        row = {
+            "question": item["question"],
+            "greedy": greedy,
+            "samples": samples,
+            "wrong": int(not right),
+            "scores": row_scores(samples, greedy, item["question"]),
+            "seconds": round(time.perf_counter() - t1, 1),
+        }
         rows.append(row)
         if progress:
             progress(q + 1, len(items), row)
@@ -279,12 +336,23 @@ def _scores_of(row: dict) -> dict[str, float]:
     return row["scores"]
 
 
-def summarise(rows: list[dict], dataset: str, model: str, n_samples: int, max_tokens: int, temperature: float,
-              flag_at: float, seconds: float, asked: int) -> dict:
+def summarise(
+    rows: list[dict],
+    dataset: str,
+    model: str,
+    n_samples: int,
+    max_tokens: int,
+    temperature: float,
+    flag_at: float,
+    seconds: float,
+    asked: int,
+) -> dict:
     wrong = [r["wrong"] for r in rows]
     scores = [_scores_of(r) for r in rows]
-    parts = {"tune": [i for i in range(len(rows)) if split_of(i) == "tune"],
-             "test": [i for i in range(len(rows)) if split_of(i) == "test"]}
+    parts = {
+        "tune": [i for i in range(len(rows)) if split_of(i) == "tune"],
+        "test": [i for i in range(len(rows)) if split_of(i) == "test"],
+    }
     configs = sorted(set.intersection(*(set(s) for s in scores))) if scores else []
     by_config = {}
     for c in configs:
@@ -297,8 +365,11 @@ def summarise(rows: list[dict], dataset: str, model: str, n_samples: int, max_to
     def se_config(th: float) -> str:  # the page's detector at another clustering threshold
         return default.rsplit("@", 1)[0] + f"@{th}"
 
-    best = max((c for c in configs if by_config[c]["auroc_tune"] is not None),
-               key=lambda c: by_config[c]["auroc_tune"], default=None)
+    best = max(
+        (c for c in configs if by_config[c]["auroc_tune"] is not None),
+        key=lambda c: by_config[c]["auroc_tune"],
+        default=None,
+    )
 
     def flags_on(idx: list[int]) -> dict:
         if default not in configs or not idx:
@@ -306,27 +377,45 @@ def summarise(rows: list[dict], dataset: str, model: str, n_samples: int, max_to
         f = [int(scores[i][default] >= flag_at) for i in idx]
         w = [wrong[i] for i in idx]
         right = sum(a == b for a, b in zip(f, w, strict=True))
-        return {"flag_accuracy": _r(right / len(idx)), "flag_rate": _r(sum(f) / len(idx)),
-                "majority_baseline_accuracy": _r(max(sum(w), len(w) - sum(w)) / len(w))}
+        return {
+            "flag_accuracy": _r(right / len(idx)),
+            "flag_rate": _r(sum(f) / len(idx)),
+            "majority_baseline_accuracy": _r(max(sum(w), len(w) - sum(w)) / len(w)),
+        }
 
     test = flags_on(parts["test"])
-    tuned_cut = (flag_threshold([wrong[i] for i in parts["tune"]], [scores[i][default] for i in parts["tune"]])
-                 if default in configs else None)
+    tuned_cut = (
+        flag_threshold([wrong[i] for i in parts["tune"]], [scores[i][default] for i in parts["tune"]])
+        if default in configs
+        else None
+    )
     return {
-        "dataset": dataset, "model": model, "encoder": DEFAULTS["encoder"], "questions_asked": asked,
-        "questions_done": len(rows), "n_samples": n_samples, "max_tokens": max_tokens, "temperature": temperature,
-        "detector": default, "flag_at": flag_at, "cluster_threshold": DEFAULTS["threshold"],
+        "dataset": dataset,
+        "model": model,
+        "encoder": DEFAULTS["encoder"],
+        "questions_asked": asked,
+        "questions_done": len(rows),
+        "n_samples": n_samples,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "detector": default,
+        "flag_at": flag_at,
+        "cluster_threshold": DEFAULTS["threshold"],
         "wrong_rate": _r(sum(wrong) / len(rows) if rows else None),
-        "auroc": by_config.get(default, {}).get("auroc_test"), "auroc_all": by_config.get(default, {}).get("auroc"),
-        "n_test": len(parts["test"]), "n_tune": len(parts["tune"]),
-        **test, "flag_at_tuned_here": _r(tuned_cut),
+        "auroc": by_config.get(default, {}).get("auroc_test"),
+        "auroc_all": by_config.get(default, {}).get("auroc"),
+        "n_test": len(parts["test"]),
+        "n_tune": len(parts["tune"]),
+        **test,
+        "flag_at_tuned_here": _r(tuned_cut),
         "best_on_tune": {"config": best, **(by_config[best] if best else {})},
         "by_threshold": {str(th): {"auroc": by_config.get(se_config(th), {}).get("auroc_test")} for th in THRESHOLDS},
-        "by_config": by_config, "seconds": round(seconds, 1),
+        "by_config": by_config,
+        "seconds": round(seconds, 1),
         "note": "Wrong = the greedy answer, judged against the references. Scores from n_samples answers at the "
-                "given temperature. auroc: the page's detector (its defaults chosen on the tune part) on the "
-                "test part (every question whose index is not a multiple of 3); auroc_all: on every question. "
-                "Timings on a shared 2-core machine, model on 1 thread, at nice 10.",
+        "given temperature. auroc: the page's detector (its defaults chosen on the tune part) on the "
+        "test part (every question whose index is not a multiple of 3); auroc_all: on every question. "
+        "Timings on a shared 2-core machine, model on 1 thread, at nice 10.",
         "rows": rows,
     }
 

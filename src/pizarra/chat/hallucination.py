@@ -37,11 +37,15 @@ from ..errors import BadInput, Phrase
 from .validate import utf8
 
 # The slides "Alucinaciones", word for word (accents restored).
-STORY = ("Jesús y José Ignacio eran dos grandes jugadores de fútbol. Pero el destino hizo que, tras conocer "
-         "a María y a Patricia, respectivamente, dejaran su prometedora carrera deportiva para centrarse en "
-         "el mundo de la música, donde pudieron desarrollar todo su potencial.")
-FOLLOW_UPS = ("¿Puedes hacer un resumen del libro?",
-              "Cuéntame más detalles sobre la carrera musical de Jesús y José Ignacio.")
+STORY = (
+    "Jesús y José Ignacio eran dos grandes jugadores de fútbol. Pero el destino hizo que, tras conocer "
+    "a María y a Patricia, respectivamente, dejaran su prometedora carrera deportiva para centrarse en "
+    "el mundo de la música, donde pudieron desarrollar todo su potencial."
+)
+FOLLOW_UPS = (
+    "¿Puedes hacer un resumen del libro?",
+    "Cuéntame más detalles sobre la carrera musical de Jesús y José Ignacio.",
+)
 LANGS = ("es", "en")
 # Questions for the detector, in the page's language: ones the model knows, and the lecture's
 # made-up story (there is no book, no band) and other questions about nobody.
@@ -81,8 +85,15 @@ ENCODERS = ("use", "minilm")
 # (MiniLM at 0.7 was level, 0.611 vs 0.609, and reads no Spanish). Youden's J put the flag at 1.33 nats:
 # with 5 answers, flagged when they fall into 4 or 5 meanings (2+1+1+1 or 1+1+1+1+1). Qwen2.5-Coder-1.5B
 # beat the 0.5B on the same 60 HaluEval questions (AUROC 0.75 vs 0.65 with these settings).
-DEFAULTS = {"n": 5, "temperature": 1.0, "max_tokens": 48, "threshold": 0.8, "flag_at": 1.3, "encoder": "use",
-            "core": True}
+DEFAULTS = {
+    "n": 5,
+    "temperature": 1.0,
+    "max_tokens": 48,
+    "threshold": 0.8,
+    "flag_at": 1.3,
+    "encoder": "use",
+    "core": True,
+}
 MAX_QUESTION_CHARS = 1000
 
 
@@ -120,14 +131,16 @@ def normalise_answer(text: str) -> str:
 
 
 # Words that carry no answer (Spanish and English); "sí", "yes", "no" and numbers are kept.
-FUNCTION_WORDS = frozenset("""
+FUNCTION_WORDS = frozenset(
+    """
 a al algo como con cual cuales cuando de del donde el ella ellas ellos en entre era eran es esa ese eso esta
 este esto estos fue fueron ha han hay la las le les lo los mas muy o para pero por que quien quienes se segun
 ser sobre son su sus tambien tiene tienen un una unas uno unos y ya
 about after also an and any are as at be been being but by can could did do does for from had has have he
 her his how i if in into is it its many most much of on or our she so some than that the their them then there
 these they this those to too was we were what when where which who whom whose why will with would you your
-""".split())
+""".split()
+)
 
 
 def _fold_word(word: str) -> str:
@@ -152,8 +165,12 @@ def answer_core(answer: str, question: str) -> str:
 
 def check_encoder(encoder: str) -> str:
     if encoder not in ENCODERS:
-        raise BadInput(f"Unknown encoder '{encoder}': choose {' or '.join(ENCODERS)}.",
-                       key="err.chat.unknown_encoder", value=encoder, allowed=ENCODERS)
+        raise BadInput(
+            f"Unknown encoder '{encoder}': choose {' or '.join(ENCODERS)}.",
+            key="err.chat.unknown_encoder",
+            value=encoder,
+            allowed=ENCODERS,
+        )
     return encoder
 
 
@@ -173,8 +190,13 @@ def mean_similarity(vectors: np.ndarray) -> float:
     return float((sims.sum() - np.trace(sims)) / (n * (n - 1)))
 
 
-def analyse(answers: list[str], threshold: float = DEFAULTS["threshold"], flag_at: float = DEFAULTS["flag_at"],
-            encoder: str = DEFAULTS["encoder"], question: str | None = None) -> dict:
+def analyse(
+    answers: list[str],
+    threshold: float = DEFAULTS["threshold"],
+    flag_at: float = DEFAULTS["flag_at"],
+    encoder: str = DEFAULTS["encoder"],
+    question: str | None = None,
+) -> dict:
     """Clusters, semantic entropy and the flag for a list of sampled answers (compared by their
     cores when the ``question`` is given: see ``answer_core``)."""
     if not 0 < threshold <= 1:
@@ -189,14 +211,28 @@ def analyse(answers: list[str], threshold: float = DEFAULTS["threshold"], flag_a
     clusters = []
     for c in range(max(labels) + 1):
         members = [i for i, lab in enumerate(labels) if lab == c]
-        clusters.append({"id": c, "size": len(members), "members": members, "representative": answers[members[0]],
-                         "core": cores[members[0]]})
+        clusters.append(
+            {
+                "id": c,
+                "size": len(members),
+                "members": members,
+                "representative": answers[members[0]],
+                "core": cores[members[0]],
+            }
+        )
     clusters.sort(key=lambda c: -c["size"])
     sims = vectors @ vectors.T
     return {
-        "answers": answers, "cores": cores, "labels": labels, "clusters": clusters,
-        "semantic_entropy": round(se, 4), "max_entropy": round(math.log(len(answers)), 4),
-        "flag": bool(se >= flag_at), "threshold": threshold, "flag_at": flag_at, "encoder": encoder,
+        "answers": answers,
+        "cores": cores,
+        "labels": labels,
+        "clusters": clusters,
+        "semantic_entropy": round(se, 4),
+        "max_entropy": round(math.log(len(answers)), 4),
+        "flag": bool(se >= flag_at),
+        "threshold": threshold,
+        "flag_at": flag_at,
+        "encoder": encoder,
         "mean_similarity": round(mean_similarity(vectors), 4),
         "similarity": [[round(float(x), 3) for x in row] for row in sims],
     }
@@ -204,15 +240,26 @@ def analyse(answers: list[str], threshold: float = DEFAULTS["threshold"], flag_a
 
 def system_prompt(lang: str = "es") -> str:
     if lang not in LANGS:
-        raise BadInput(f"Unknown language '{lang}': choose {' or '.join(LANGS)}.",
-                       key="err.unknown_language", value=lang, allowed=LANGS)
+        raise BadInput(
+            f"Unknown language '{lang}': choose {' or '.join(LANGS)}.",
+            key="err.unknown_language",
+            value=lang,
+            allowed=LANGS,
+        )
     return DEFAULT_SYSTEM[lang]
 
 
-def sample_answers(question: str, model: str = DEFAULT_MODEL, n: int = DEFAULTS["n"],
-                   temperature: float = DEFAULTS["temperature"], max_tokens: int = DEFAULTS["max_tokens"],
-                   system: str | None = DEFAULT_SYSTEM["es"], context: Sequence[dict] = (), seed: int = 0,
-                   on_answer: Callable[[int, str], None] | None = None) -> list[str]:
+def sample_answers(
+    question: str,
+    model: str = DEFAULT_MODEL,
+    n: int = DEFAULTS["n"],
+    temperature: float = DEFAULTS["temperature"],
+    max_tokens: int = DEFAULTS["max_tokens"],
+    system: str | None = DEFAULT_SYSTEM["es"],
+    context: Sequence[dict] = (),
+    seed: int = 0,
+    on_answer: Callable[[int, str], None] | None = None,
+) -> list[str]:
     """``n`` answers of the chat model to ``question`` (seeds seed..seed+n-1), after ``context``."""
     from pizarra.llm import runtime as rt
 
@@ -232,26 +279,43 @@ def check_limits(question: str, n: int, threshold: float, flag_at: float) -> str
     if not isinstance(question, str) or not question.strip():
         raise BadInput("Write a question to check.", key="err.chat.no_question_check")
     if len(question) > MAX_QUESTION_CHARS:
-        raise BadInput(f"The question has {len(question)} characters; the limit is {MAX_QUESTION_CHARS}.",
-                       key="err.text_too_long", what=Phrase("err.what.question"), n=len(question),
-                       limit=MAX_QUESTION_CHARS)
+        raise BadInput(
+            f"The question has {len(question)} characters; the limit is {MAX_QUESTION_CHARS}.",
+            key="err.text_too_long",
+            what=Phrase("err.what.question"),
+            n=len(question),
+            limit=MAX_QUESTION_CHARS,
+        )
     utf8(question, "question")
     if not 2 <= n <= 20:
         raise BadInput(f"Sample between 2 and 20 answers (got {n}).", key="err.chat.samples", value=str(n))
     if not 0 < threshold <= 1:
-        raise BadInput(f"The clustering threshold must be in (0, 1] (got {threshold}).",
-                       key="err.chat.threshold", value=str(threshold))
+        raise BadInput(
+            f"The clustering threshold must be in (0, 1] (got {threshold}).",
+            key="err.chat.threshold",
+            value=str(threshold),
+        )
     if not 0 <= flag_at <= 5:
-        raise BadInput(f"flag_at must be between 0 and 5 nats (got {flag_at}).",
-                       key="err.chat.flag_at", value=str(flag_at))
+        raise BadInput(
+            f"flag_at must be between 0 and 5 nats (got {flag_at}).", key="err.chat.flag_at", value=str(flag_at)
+        )
     return question.strip()
 
 
-def check(question: str, model: str = DEFAULT_MODEL, n: int = DEFAULTS["n"],
-          temperature: float = DEFAULTS["temperature"],
-          max_tokens: int = DEFAULTS["max_tokens"], threshold: float = DEFAULTS["threshold"],
-          flag_at: float = DEFAULTS["flag_at"], system: str | None = None, encoder: str = DEFAULTS["encoder"],
-          seed: int = 0, lang: str = "es", on_answer: Callable[[int, str], None] | None = None) -> dict:
+def check(
+    question: str,
+    model: str = DEFAULT_MODEL,
+    n: int = DEFAULTS["n"],
+    temperature: float = DEFAULTS["temperature"],
+    max_tokens: int = DEFAULTS["max_tokens"],
+    threshold: float = DEFAULTS["threshold"],
+    flag_at: float = DEFAULTS["flag_at"],
+    system: str | None = None,
+    encoder: str = DEFAULTS["encoder"],
+    seed: int = 0,
+    lang: str = "es",
+    on_answer: Callable[[int, str], None] | None = None,
+) -> dict:
     """Sample ``n`` answers, cluster them by meaning and flag high semantic entropy.
 
     ``system`` None: the detector's short-answer prompt in ``lang``.
@@ -262,5 +326,12 @@ def check(question: str, model: str = DEFAULT_MODEL, n: int = DEFAULTS["n"],
     t0 = time.perf_counter()
     answers = sample_answers(question, model, n, temperature, max_tokens, system, seed=seed, on_answer=on_answer)
     result = analyse(answers, threshold, flag_at, encoder, question if DEFAULTS["core"] else None)
-    return {"question": question, "model": model, "n": n, "temperature": temperature, "system": system, **result,
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "question": question,
+        "model": model,
+        "n": n,
+        "temperature": temperature,
+        "system": system,
+        **result,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }

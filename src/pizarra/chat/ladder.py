@@ -35,10 +35,18 @@ LADDER_MODELS: tuple[str, ...] = ("smollm2", "gemma-base", "qwen-coder-0.5b", "q
 MODELS: dict[str, dict] = {  # params: counted from the GGUF files (Qwen's tied embeddings once)
     "smollm2": {"label": "SmolLM2-135M-Instruct", "size": "135M", "params": 134_515_008, "kind": "instruct"},
     "gemma-base": {"label": "Gemma 3 270M", "size": "270M", "params": 268_098_176, "kind": "base"},
-    "qwen-coder-0.5b": {"label": "Qwen2.5-Coder-0.5B-Instruct", "size": "0.5B", "params": 494_032_768,
-                        "kind": "instruct"},
-    "qwen-coder-1.5b": {"label": "Qwen2.5-Coder-1.5B-Instruct", "size": "1.5B", "params": 1_543_714_304,
-                        "kind": "instruct"},
+    "qwen-coder-0.5b": {
+        "label": "Qwen2.5-Coder-0.5B-Instruct",
+        "size": "0.5B",
+        "params": 494_032_768,
+        "kind": "instruct",
+    },
+    "qwen-coder-1.5b": {
+        "label": "Qwen2.5-Coder-1.5B-Instruct",
+        "size": "1.5B",
+        "params": 1_543_714_304,
+        "kind": "instruct",
+    },
 }
 LANGS = ("es", "en")
 SYSTEM = {"es": "Responde en una frase, en español.", "en": "Answer in one sentence, in English."}
@@ -83,8 +91,12 @@ def _all_questions() -> tuple[dict, ...]:
 def questions(lang: str = "all") -> list[dict]:
     """The fixed set: ``{"id", "lang", "topic", "question", "accepted"}`` in ``lang`` (es, en or all)."""
     if lang not in (*LANGS, "all"):
-        raise BadInput(f"Unknown language '{lang}': choose es, en or all.",
-                       key="err.unknown_language", value=lang, allowed=("es", "en", "all"))
+        raise BadInput(
+            f"Unknown language '{lang}': choose es, en or all.",
+            key="err.unknown_language",
+            value=lang,
+            allowed=("es", "en", "all"),
+        )
     return [dict(q) for q in _all_questions() if lang == "all" or q["lang"] == lang]
 
 
@@ -102,9 +114,13 @@ def check_question(question: str) -> str:
         raise BadInput("Write a question for the models.", key="err.chat.no_question")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
-        raise BadInput(f"The question has {len(question)} characters; the limit is {MAX_QUESTION_CHARS}.",
-                       key="err.text_too_long", what=Phrase("err.what.question"), n=len(question),
-                       limit=MAX_QUESTION_CHARS)
+        raise BadInput(
+            f"The question has {len(question)} characters; the limit is {MAX_QUESTION_CHARS}.",
+            key="err.text_too_long",
+            what=Phrase("err.what.question"),
+            n=len(question),
+            limit=MAX_QUESTION_CHARS,
+        )
     utf8(question, "question")
     return question
 
@@ -113,13 +129,18 @@ def check_models(models: Sequence[str]) -> list[str]:
     """The models asked, known, without repeats, in the ladder's order (smallest first)."""
     unknown = [m for m in models if m not in MODELS]
     if unknown or not models:
-        raise BadInput(f"Choose models among {', '.join(LADDER_MODELS)} (got {', '.join(unknown) or 'none'}).",
-                       key="err.chat.ladder_models", allowed=LADDER_MODELS, value=", ".join(unknown) or "–")
+        raise BadInput(
+            f"Choose models among {', '.join(LADDER_MODELS)} (got {', '.join(unknown) or 'none'}).",
+            key="err.chat.ladder_models",
+            allowed=LADDER_MODELS,
+            value=", ".join(unknown) or "–",
+        )
     return [m for m in LADDER_MODELS if m in models]
 
 
-def answer(model: str, question: str, lang: str = "es", max_tokens: int = MAX_TOKENS,
-           cancel: threading.Event | None = None) -> dict:
+def answer(
+    model: str, question: str, lang: str = "es", max_tokens: int = MAX_TOKENS, cancel: threading.Event | None = None
+) -> dict:
     """One model's greedy answer: ``{"answer", "seconds", "tokens_per_s", "n_tokens", "finish_reason"}``.
 
     Instruct models get a system prompt and the question as a chat turn; the base model gets the
@@ -129,20 +150,31 @@ def answer(model: str, question: str, lang: str = "es", max_tokens: int = MAX_TO
     sampling = rt.Sampling(max_tokens=max_tokens, temperature=0.0).validated()
     stats: dict = {}
     if MODELS[model]["kind"] == "base":
-        pieces = rt.stream(model, BASE_PROMPT[lang].format(question=question), sampling, stop=["\n"],
-                           cancel=cancel, stats=stats)
+        pieces = rt.stream(
+            model, BASE_PROMPT[lang].format(question=question), sampling, stop=["\n"], cancel=cancel, stats=stats
+        )
     else:
         messages = [{"role": "system", "content": SYSTEM[lang]}, {"role": "user", "content": question}]
         pieces = rt.stream_chat(model, messages, sampling, cancel=cancel, stats=stats)
     text = "".join(p.text for p in pieces)
-    return {"answer": " ".join(text.split()), "seconds": round(stats.get("seconds", 0.0), 2),
-            "tokens_per_s": round(stats.get("tokens_per_s", 0.0), 1), "n_tokens": stats.get("n_tokens", 0),
-            "finish_reason": stats.get("finish_reason")}
+    return {
+        "answer": " ".join(text.split()),
+        "seconds": round(stats.get("seconds", 0.0), 2),
+        "tokens_per_s": round(stats.get("tokens_per_s", 0.0), 1),
+        "n_tokens": stats.get("n_tokens", 0),
+        "finish_reason": stats.get("finish_reason"),
+    }
 
 
-def ask_iter(question: str, models: Sequence[str] = LADDER_MODELS, lang: str | None = None,
-             expected: Sequence[str] | None = None, max_tokens: int = MAX_TOKENS,
-             cancel: threading.Event | None = None, budget_s: float | None = None) -> Iterator[dict]:
+def ask_iter(
+    question: str,
+    models: Sequence[str] = LADDER_MODELS,
+    lang: str | None = None,
+    expected: Sequence[str] | None = None,
+    max_tokens: int = MAX_TOKENS,
+    cancel: threading.Event | None = None,
+    budget_s: float | None = None,
+) -> Iterator[dict]:
     """``ask``, one row at a time as each model finishes (the web page streams them).
 
     ``budget_s``: seconds of model time EACH model may use (a scope of its own per model, so the
@@ -154,8 +186,9 @@ def ask_iter(question: str, models: Sequence[str] = LADDER_MODELS, lang: str | N
     known = find(question)
     lang = lang or (known["lang"] if known else "es")
     if lang not in LANGS:
-        raise BadInput(f"Unknown language '{lang}': choose es or en.",
-                       key="err.unknown_language", value=lang, allowed=("es", "en"))
+        raise BadInput(
+            f"Unknown language '{lang}': choose es or en.", key="err.unknown_language", value=lang, allowed=("es", "en")
+        )
     accepted = list(expected) if expected else (known["accepted"] if known else None)
     for model in models:
         if cancel is not None and cancel.is_set():
@@ -165,12 +198,16 @@ def ask_iter(question: str, models: Sequence[str] = LADDER_MODELS, lang: str | N
             out = answer(model, question, lang, max_tokens, cancel)
         if out["finish_reason"] == "cancelled":
             return
-        yield {"model": model, **MODELS[model], **out,
-               "correct": score(out["answer"], accepted) if accepted else None}
+        yield {"model": model, **MODELS[model], **out, "correct": score(out["answer"], accepted) if accepted else None}
 
 
-def ask(question: str, models: Sequence[str] = LADDER_MODELS, lang: str | None = None,
-        expected: Sequence[str] | None = None, max_tokens: int = MAX_TOKENS) -> list[dict]:
+def ask(
+    question: str,
+    models: Sequence[str] = LADDER_MODELS,
+    lang: str | None = None,
+    expected: Sequence[str] | None = None,
+    max_tokens: int = MAX_TOKENS,
+) -> list[dict]:
     """The question to each model, smallest first: ``[{"model", "label", "size", "params", "kind",
     "answer", "correct", "seconds", "tokens_per_s", "n_tokens", "finish_reason"}]``.
 
@@ -190,34 +227,50 @@ def cpu_name() -> str | None:
         return None
 
 
-def evaluate(models: Sequence[str] = LADDER_MODELS, lang: str = "all", limit: int | None = None,
-             log: Callable[[str], None] | None = print, max_tokens: int = MAX_TOKENS) -> dict:
+def evaluate(
+    models: Sequence[str] = LADDER_MODELS,
+    lang: str = "all",
+    limit: int | None = None,
+    log: Callable[[str], None] | None = print,
+    max_tokens: int = MAX_TOKENS,
+) -> dict:
     """Every model on the fixed set (the first ``limit`` questions of each language): accuracy per
     language per model, median tokens/s, and every answer. The report of `pizarra chat ladder-eval`."""
     models = check_models(models)
     langs = LANGS if lang == "all" else (lang,)
     if lang != "all" and lang not in LANGS:
-        raise BadInput(f"Unknown language '{lang}': choose es, en or all.",
-                       key="err.unknown_language", value=lang, allowed=("es", "en", "all"))
+        raise BadInput(
+            f"Unknown language '{lang}': choose es, en or all.",
+            key="err.unknown_language",
+            value=lang,
+            allowed=("es", "en", "all"),
+        )
     if limit is not None and limit < 1:
         raise BadInput("--limit must be at least 1.", key="err.cli.limit")
     items = [q for lg in langs for q in questions(lg)[:limit]]
     t0 = time.perf_counter()
     rows = []
     for i, item in enumerate(items, 1):
-        answers = {r["model"]: {k: r[k] for k in ("answer", "correct", "seconds", "tokens_per_s", "n_tokens")}
-                   for r in ask_iter(item["question"], models, item["lang"], item["accepted"], max_tokens)}
+        answers = {
+            r["model"]: {k: r[k] for k in ("answer", "correct", "seconds", "tokens_per_s", "n_tokens")}
+            for r in ask_iter(item["question"], models, item["lang"], item["accepted"], max_tokens)
+        }
         rows.append({**item, "answers": answers})
         if log:
             marks = "  ".join(f"{MODELS[m]['size']} {'✔' if a['correct'] else '✘'}" for m, a in answers.items())
             log(f"{i}/{len(items)} {item['id']}  {marks}")
     return {
         "what": "model-size ladder: accuracy on short general-knowledge questions (chapter 8)",
-        "cpu": cpu_name(), "langs": list(langs), "limit": limit, "n_questions": {lg: sum(r["lang"] == lg for r in rows)
-                                                                               for lg in langs},
-        "sampling": {"temperature": 0.0, "max_tokens": max_tokens}, "system_prompts": SYSTEM,
-        "base_prompts": BASE_PROMPT, "judge": "an accepted form as a whole word or phrase, case and accents ignored",
-        "models": [summarise(m, rows, langs) for m in models], "seconds": round(time.perf_counter() - t0, 1),
+        "cpu": cpu_name(),
+        "langs": list(langs),
+        "limit": limit,
+        "n_questions": {lg: sum(r["lang"] == lg for r in rows) for lg in langs},
+        "sampling": {"temperature": 0.0, "max_tokens": max_tokens},
+        "system_prompts": SYSTEM,
+        "base_prompts": BASE_PROMPT,
+        "judge": "an accepted form as a whole word or phrase, case and accents ignored",
+        "models": [summarise(m, rows, langs) for m in models],
+        "seconds": round(time.perf_counter() - t0, 1),
         "questions": rows,
     }
 
@@ -231,6 +284,12 @@ def summarise(model: str, rows: list[dict], langs: Sequence[str]) -> dict:
     if len(langs) > 1:
         accuracy["all"] = round(sum(correct.values()) / len(mine), 4) if mine else None
     speeds = [a["tokens_per_s"] for _, a in mine if a["n_tokens"] >= 2]
-    return {"model": model, **MODELS[model], "accuracy": accuracy, "correct": correct, "n": n,
-            "tokens_per_s": round(statistics.median(speeds), 1) if speeds else None,
-            "seconds": round(sum(a["seconds"] for _, a in mine), 1)}
+    return {
+        "model": model,
+        **MODELS[model],
+        "accuracy": accuracy,
+        "correct": correct,
+        "n": n,
+        "tokens_per_s": round(statistics.median(speeds), 1) if speeds else None,
+        "seconds": round(sum(a["seconds"] for _, a in mine), 1),
+    }

@@ -87,12 +87,22 @@ class Limits:
     output_bytes: int = 64_000  # each of stdout, stderr and any file written (RLIMIT_FSIZE)
 
     def validated(self) -> "Limits":
-        for name, lo, hi in (("cpu_s", 1, 10), ("wall_s", 0.5, 30), ("memory_mb", 64, 1024),
-                             ("output_bytes", 1_000, 1_000_000)):
+        for name, lo, hi in (
+            ("cpu_s", 1, 10),
+            ("wall_s", 0.5, 30),
+            ("memory_mb", 64, 1024),
+            ("output_bytes", 1_000, 1_000_000),
+        ):
             v = getattr(self, name)
             if not lo <= v <= hi:
-                raise BadInput(f"Sandbox limit {name}={v} is outside the allowed range {lo}..{hi}.",
-                               key="err.sandbox.limit", name=name, value=str(v), lo=lo, hi=hi)
+                raise BadInput(
+                    f"Sandbox limit {name}={v} is outside the allowed range {lo}..{hi}.",
+                    key="err.sandbox.limit",
+                    name=name,
+                    value=str(v),
+                    lo=lo,
+                    hi=hi,
+                )
         return self
 
 
@@ -121,7 +131,7 @@ class SandboxResult:
 # The program's first lines, inside the sandbox: limits, identity, audit hook, then the program.
 # Runs as `python -I -S -X utf8 -c BOOT WORKDIR CPU MEMORY FSIZE`.
 
-BOOT = r'''
+BOOT = r"""
 import os, sys, resource, traceback
 _tmp, _cpu, _mem, _fsize = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 for _lim, _v in ((resource.RLIMIT_CPU, _cpu), (resource.RLIMIT_AS, _mem), (resource.RLIMIT_FSIZE, _fsize),
@@ -207,7 +217,7 @@ except BaseException as _e:  # the program's traceback, without the sandbox's ow
     _tb.stack = traceback.StackSummary.from_list([f for f in _tb.stack if f.filename != "<string>"])
     sys.stderr.write("".join(_tb.format()))
     sys.exit(1)
-'''
+"""
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,19 +225,59 @@ except BaseException as _e:  # the program's traceback, without the sandbox's ow
 # before it starts Python. x86-64 numbers (asm/unistd_64.h); other machines go without.
 
 DENIED_SYSCALLS_X86_64 = {
-    "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "pidfd_getfd": 438,
-    "keyctl": 250, "add_key": 248, "request_key": 249,
-    "bpf": 321, "perf_event_open": 298, "userfaultfd": 323, "fanotify_init": 300,
-    "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
-    "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161, "unshare": 272, "setns": 308,
-    "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
-    "fspick": 433, "mount_setattr": 442, "name_to_handle_at": 303, "open_by_handle_at": 304,
-    "kexec_load": 246, "kexec_file_load": 320, "init_module": 175, "finit_module": 313,
-    "delete_module": 176, "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163,
-    "syslog": 103, "quotactl": 179, "quotactl_fd": 443, "iopl": 172, "ioperm": 173,
-    "lookup_dcookie": 212, "vhangup": 153, "uselib": 134, "nfsservctl": 180,
-    "settimeofday": 164, "clock_settime": 227, "adjtimex": 159, "clock_adjtime": 305,
-    "sethostname": 170, "setdomainname": 171,
+    "ptrace": 101,
+    "process_vm_readv": 310,
+    "process_vm_writev": 311,
+    "pidfd_getfd": 438,
+    "keyctl": 250,
+    "add_key": 248,
+    "request_key": 249,
+    "bpf": 321,
+    "perf_event_open": 298,
+    "userfaultfd": 323,
+    "fanotify_init": 300,
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "mount": 165,
+    "umount2": 166,
+    "pivot_root": 155,
+    "chroot": 161,
+    "unshare": 272,
+    "setns": 308,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "mount_setattr": 442,
+    "name_to_handle_at": 303,
+    "open_by_handle_at": 304,
+    "kexec_load": 246,
+    "kexec_file_load": 320,
+    "init_module": 175,
+    "finit_module": 313,
+    "delete_module": 176,
+    "reboot": 169,
+    "swapon": 167,
+    "swapoff": 168,
+    "acct": 163,
+    "syslog": 103,
+    "quotactl": 179,
+    "quotactl_fd": 443,
+    "iopl": 172,
+    "ioperm": 173,
+    "lookup_dcookie": 212,
+    "vhangup": 153,
+    "uselib": 134,
+    "nfsservctl": 180,
+    "settimeofday": 164,
+    "clock_settime": 227,
+    "adjtimex": 159,
+    "clock_adjtime": 305,
+    "sethostname": 170,
+    "setdomainname": 171,
 }
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
@@ -276,7 +326,7 @@ class Runtime:
 
 
 @functools.lru_cache(maxsize=1)
-def runtime() -> Runtime:
+def runtime() -> Runtime:  # noqa: C901 - every isolation fallback and its reason in one readable place
     """Only what the interpreter needs, read-only: system libraries, the interpreter, its standard
     library; site-packages hidden. Computed from this process's base interpreter, once."""
     args: list[str] = []
@@ -285,7 +335,7 @@ def runtime() -> Runtime:
     def inner_of(path: str) -> str | None:
         for host, inner in shown:
             if _under(path, host):
-                return inner + path[len(host):]
+                return inner + path[len(host) :]
         return None
 
     def expose(host: str, inner: str) -> None:
@@ -301,7 +351,7 @@ def runtime() -> Runtime:
     inner_prefix = prefix if _under(prefix, "/usr") else INNER_PREFIX  # e.g. /root/.pyenv/... -> /opt/python
 
     def relocated(path: str) -> str | None:
-        return inner_prefix + path[len(prefix):] if _under(path, prefix) else None
+        return inner_prefix + path[len(prefix) :] if _under(path, prefix) else None
 
     exe = os.path.realpath(python_executable())
     inner_exe = inner_of(exe) or relocated(exe) or f"{inner_prefix}/bin/{os.path.basename(exe)}"
@@ -332,7 +382,7 @@ def runtime() -> Runtime:
             args.extend(["--tmpfs", inner, "--remount-ro", inner])
     dests = [args[i + 2] for i, a in enumerate(args) if a in ("--ro-bind", "--symlink")]
     folders = sorted({os.path.dirname(d.rstrip("/")) for d in dests} - {"/"})
-    folders = sorted({f[:i] for f in folders for i in range(1, len(f) + 1) if f[i:i + 1] in ("/", "")} - {""})
+    folders = sorted({f[:i] for f in folders for i in range(1, len(f) + 1) if f[i : i + 1] in ("/", "")} - {""})
     return Runtime(tuple(folders), tuple(args), inner_exe, ":".join(library_path))
 
 
@@ -344,13 +394,25 @@ def _bwrap_help(bwrap: str) -> str:
         return ""
 
 
-def _command(bwrap: str, options: str, limits: Limits, code_fd: int, info_fd: int, seccomp_fd: int | None,
-             boot: str = BOOT) -> list[str]:
+def _command(
+    bwrap: str, options: str, limits: Limits, code_fd: int, info_fd: int, seccomp_fd: int | None, boot: str = BOOT
+) -> list[str]:
     """The whole command: bwrap's namespaces and mounts, then Python running BOOT."""
     rt = runtime()
     if os.geteuid() == 0:  # see the module docstring: no user namespace for root
-        ns = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-              "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        ns = [
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+        ]
     else:
         ns = ["--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
         if "--disable-userns" in options:
@@ -361,18 +423,62 @@ def _command(bwrap: str, options: str, limits: Limits, code_fd: int, info_fd: in
     env += ["--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", WORKDIR]
     if rt.library_path:
         env += ["--setenv", "LD_LIBRARY_PATH", rt.library_path]
-    folders = [a for d in rt.folders for a in ("--perms", "0755", "--dir", d)] if perms else \
-        [a for d in rt.folders for a in ("--dir", d)]
-    cmd = [bwrap, *ns, "--die-with-parent", "--new-session", "--hostname", "sandbox", "--info-fd", str(info_fd), *env,
-           *folders, *rt.mounts,
-           "--proc", "/proc", "--dev", "/dev",
-           *perms, *size, "--tmpfs", "/tmp", *perms, *size, "--tmpfs", WORKDIR,
-           *(["--perms", "0644"] if perms else []), "--file", str(code_fd), f"{WORKDIR}/main.py",
-           "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", WORKDIR]
+    folders = (
+        [a for d in rt.folders for a in ("--perms", "0755", "--dir", d)]
+        if perms
+        else [a for d in rt.folders for a in ("--dir", d)]
+    )
+    cmd = [
+        bwrap,
+        *ns,
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "sandbox",
+        "--info-fd",
+        str(info_fd),
+        *env,
+        *folders,
+        *rt.mounts,
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        *perms,
+        *size,
+        "--tmpfs",
+        "/tmp",
+        *perms,
+        *size,
+        "--tmpfs",
+        WORKDIR,
+        *(["--perms", "0644"] if perms else []),
+        "--file",
+        str(code_fd),
+        f"{WORKDIR}/main.py",
+        "--remount-ro",
+        "/dev",
+        "--remount-ro",
+        "/",
+        "--chdir",
+        WORKDIR,
+    ]
     if seccomp_fd is not None:
         cmd += ["--seccomp", str(seccomp_fd)]
-    return cmd + ["--", rt.python, "-I", "-S", "-X", "utf8", "-c", boot, WORKDIR,
-                  str(limits.cpu_s), str(limits.memory_mb * 2**20), str(limits.output_bytes)]
+    return cmd + [
+        "--",
+        rt.python,
+        "-I",
+        "-S",
+        "-X",
+        "utf8",
+        "-c",
+        boot,
+        WORKDIR,
+        str(limits.cpu_s),
+        str(limits.memory_mb * 2**20),
+        str(limits.output_bytes),
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -380,8 +486,10 @@ def _command(bwrap: str, options: str, limits: Limits, code_fd: int, info_fd: in
 
 _probe_lock = threading.Lock()
 _probe: dict = {}
-PROBE_CODE = ("import json, math, os, re\nopen('probe.txt', 'w').write('ok')\n"
-              "print('pizarra-sandbox-ok', os.getuid(), os.getcwd())\n")
+PROBE_CODE = (
+    "import json, math, os, re\nopen('probe.txt', 'w').write('ok')\n"
+    "print('pizarra-sandbox-ok', os.getuid(), os.getcwd())\n"
+)
 
 
 def isolation_status(refresh: bool = False) -> dict:
@@ -398,9 +506,16 @@ def isolation_status(refresh: bool = False) -> dict:
 
 
 def _run_probe() -> dict:
-    status = {"available": False, "tool": "bubblewrap", "path": None, "version": None,
-              "mode": "root, drops to nobody" if os.geteuid() == 0 else "user namespace, as nobody",
-              "seccomp": seccomp_filter() is not None, "reason": None, "warnings": []}
+    status = {
+        "available": False,
+        "tool": "bubblewrap",
+        "path": None,
+        "version": None,
+        "mode": "root, drops to nobody" if os.geteuid() == 0 else "user namespace, as nobody",
+        "seccomp": seccomp_filter() is not None,
+        "reason": None,
+        "warnings": [],
+    }
     bwrap = shutil.which("bwrap")
     if not bwrap:
         return {**status, "reason": "bwrap not found"}
@@ -440,14 +555,20 @@ def _require_isolation() -> dict:
             "«bubblewrap» (por ejemplo: sudo apt install bubblewrap) y vuelve a intentarlo; sin él Pizarra no "
             "ejecuta ningún programa. | Cannot run code: the system's isolation (bubblewrap) is missing. "
             "Install the 'bubblewrap' package (for example: sudo apt install bubblewrap) and try again; "
-            "without it Pizarra runs no program.", s["reason"], key="err.sandbox.missing")
+            "without it Pizarra runs no program.",
+            s["reason"],
+            key="err.sandbox.missing",
+        )
     raise SandboxUnavailable(
         f"No se puede ejecutar código: el aislamiento del sistema (bubblewrap) no funciona aquí "
         f"({s['reason']}). Hace falta un núcleo Linux que permita espacios de nombres (user namespaces); "
         f"en un contenedor, arráncalo con permiso para crearlos. | Cannot run code: the system's isolation "
         f"(bubblewrap) does not work here ({s['reason']}). It needs a Linux kernel that allows namespaces "
-        f"(user namespaces); in a container, start it with permission to create them.", s["reason"],
-        key="err.sandbox.broken", why=s["reason"])
+        f"(user namespaces); in a container, start it with permission to create them.",
+        s["reason"],
+        key="err.sandbox.broken",
+        why=s["reason"],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,11 +586,21 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits(), audit: boo
     if not isinstance(code, str) or not code.strip():
         raise BadInput("There is no code to run: write or extract some Python first.", key="err.sandbox.no_code")
     if len(code) > MAX_CODE_CHARS:
-        raise BadInput(f"The code has {len(code)} characters; the sandbox accepts at most {MAX_CODE_CHARS}.",
-                       key="err.text_too_long", what=Phrase("err.what.code"), n=len(code), limit=MAX_CODE_CHARS)
+        raise BadInput(
+            f"The code has {len(code)} characters; the sandbox accepts at most {MAX_CODE_CHARS}.",
+            key="err.text_too_long",
+            what=Phrase("err.what.code"),
+            n=len(code),
+            limit=MAX_CODE_CHARS,
+        )
     if len(stdin) > MAX_STDIN_CHARS:
-        raise BadInput(f"The input has {len(stdin)} characters; the limit is {MAX_STDIN_CHARS}.",
-                       key="err.text_too_long", what=Phrase("err.what.input"), n=len(stdin), limit=MAX_STDIN_CHARS)
+        raise BadInput(
+            f"The input has {len(stdin)} characters; the limit is {MAX_STDIN_CHARS}.",
+            key="err.text_too_long",
+            what=Phrase("err.what.input"),
+            n=len(stdin),
+            limit=MAX_STDIN_CHARS,
+        )
     utf8(code, "code")
     utf8(stdin, "input")
     limits = limits.validated()
@@ -491,8 +622,11 @@ def _execute(bwrap: str, options: str, code: str, stdin: str, limits: Limits, au
             f.write(code)
         bpf = seccomp_filter()
         t0 = time.perf_counter()
-        with open(src, "rb") as code_f, open(os.path.join(outer, "stdout"), "wb") as out, \
-                open(os.path.join(outer, "stderr"), "wb") as err:
+        with (
+            open(src, "rb") as code_f,
+            open(os.path.join(outer, "stdout"), "wb") as out,
+            open(os.path.join(outer, "stderr"), "wb") as err,
+        ):
             info_r, info_w = os.pipe()  # bwrap writes the sandbox's init pid there (for the timeout)
             handed = [info_w]  # pipes bwrap gets; closed here once it has them
             try:
@@ -504,9 +638,17 @@ def _execute(bwrap: str, options: str, code: str, stdin: str, limits: Limits, au
                     os.close(seccomp_w)
                 boot = BOOT if audit else BOOT.replace("sys.addaudithook(_hook)", "pass")
                 cmd = _command(bwrap, options, limits, code_f.fileno(), info_w, seccomp_r, boot)
-                proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd="/",
-                                        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True,
-                                        close_fds=True, pass_fds=(code_f.fileno(), *handed))
+                proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.PIPE,
+                    stdout=out,
+                    stderr=err,
+                    cwd="/",
+                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                    start_new_session=True,
+                    close_fds=True,
+                    pass_fds=(code_f.fileno(), *handed),
+                )
             except BaseException:
                 os.close(info_r)
                 raise
@@ -531,8 +673,18 @@ def _execute(bwrap: str, options: str, code: str, stdin: str, limits: Limits, au
         if code_ is not None and 128 < code_ < 128 + 65:  # bwrap says "killed by signal N" as 128 + N
             code_ = -(code_ - 128)
         status, message, phrase = _classify(code_, stderr, out_full or err_full, limits)
-        return SandboxResult(status, code_, stdout, stderr, round(seconds, 3), message, "namespace", asdict(limits),
-                             phrase.key, phrase.params)
+        return SandboxResult(
+            status,
+            code_,
+            stdout,
+            stderr,
+            round(seconds, 3),
+            message,
+            "namespace",
+            asdict(limits),
+            phrase.key,
+            phrase.params,
+        )
     finally:
         shutil.rmtree(outer, ignore_errors=True)
 
@@ -603,7 +755,10 @@ def _classify(code: int | None, stderr: str, output_full: bool, limits: Limits) 
 
 def _classify_english(code: int | None, stderr: str, output_full: bool, limits: Limits) -> tuple[str, str]:
     if code is None:
-        return "timeout", f"Stopped after {limits.wall_s:g} s of wall-clock time (a loop, a sleep, or waiting for more input)."
+        return (
+            "timeout",
+            f"Stopped after {limits.wall_s:g} s of wall-clock time (a loop, a sleep, or waiting for more input).",
+        )
     if code == -signal.SIGXCPU or code == -signal.SIGKILL and "MemoryError" not in stderr:
         return "cpu_limit", f"Stopped: it used its {limits.cpu_s} s of CPU time (an endless loop?)."
     if output_full or "File too large" in stderr:
@@ -611,7 +766,7 @@ def _classify_english(code: int | None, stderr: str, output_full: bool, limits: 
     if "No space left on device" in stderr:
         return "output_limit", f"Stopped: its files filled the sandbox's {SCRATCH_BYTES // 2**20} MB folder."
     if REFUSED in stderr:
-        what = stderr[stderr.rindex(REFUSED) + len(REFUSED):].strip().splitlines()[0]
+        what = stderr[stderr.rindex(REFUSED) + len(REFUSED) :].strip().splitlines()[0]
         return "refused", f"Refused by the sandbox: {what}."
     if "MemoryError" in stderr or code == -signal.SIGSEGV:
         return "memory_limit", f"Stopped: it tried to use more than {limits.memory_mb} MB of memory."

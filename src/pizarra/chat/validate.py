@@ -10,6 +10,9 @@ def utf8(text: str, what: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise BadInput(f"The {what} contains characters that are not valid Unicode text.",
-                       key="err.text_not_unicode", what=Phrase(f"err.what.{what}")) from None
+        raise BadInput(
+            f"The {what} contains characters that are not valid Unicode text.",
+            key="err.text_not_unicode",
+            what=Phrase(f"err.what.{what}"),
+        ) from None
     return text

@@ -38,10 +38,13 @@ def _table(title: str, rows: list[dict], cols: list[str]) -> None:
     Console().print(t)
 
 
-def neighbors(word: str = typer.Argument(..., help="A word."),
-              k: int = typer.Option(10, "--k", min=1, max=100),
-              metric: str = typer.Option("cosine", "--metric", help="cosine | euclidean"),
-              vectors: str = VectorsOpt, as_json: bool = JsonOpt):
+def neighbors(
+    word: str = typer.Argument(..., help="A word."),
+    k: int = typer.Option(10, "--k", min=1, max=100),
+    metric: str = typer.Option("cosine", "--metric", help="cosine | euclidean"),
+    vectors: str = VectorsOpt,
+    as_json: bool = JsonOpt,
+):
     """The k nearest words to WORD (cosine similarity or euclidean distance)."""
 
     @_friendly
@@ -49,8 +52,12 @@ def neighbors(word: str = typer.Argument(..., help="A word."),
         from pizarra.embeddings.vectors import load_vectors
 
         emb = load_vectors(vectors)
-        res = {"word": word, "vectors": vectors, "metric": metric,
-               "neighbors": [{"word": w, "score": s} for w, s in emb.neighbors(word, k, metric)]}
+        res = {
+            "word": word,
+            "vectors": vectors,
+            "metric": metric,
+            "neighbors": [{"word": w, "score": s} for w, s in emb.neighbors(word, k, metric)],
+        }
         if as_json:
             return _emit(res)
         _table(f"{word} · {metric} · {vectors}", res["neighbors"], ["word", "score"])
@@ -58,10 +65,15 @@ def neighbors(word: str = typer.Argument(..., help="A word."),
     run(as_json=as_json)
 
 
-def analogy(a: str = typer.Argument(..., help="A (e.g. hombre)"), b: str = typer.Argument(..., help="B (mujer)"),
-            c: str = typer.Argument(..., help="C (rey)"), k: int = typer.Option(5, "--k", min=1, max=100),
-            method: str = typer.Option("3cosadd", "--method", help="3cosadd | 3cosmul"),
-            vectors: str = VectorsOpt, as_json: bool = JsonOpt):
+def analogy(
+    a: str = typer.Argument(..., help="A (e.g. hombre)"),
+    b: str = typer.Argument(..., help="B (mujer)"),
+    c: str = typer.Argument(..., help="C (rey)"),
+    k: int = typer.Option(5, "--k", min=1, max=100),
+    method: str = typer.Option("3cosadd", "--method", help="3cosadd | 3cosmul"),
+    vectors: str = VectorsOpt,
+    as_json: bool = JsonOpt,
+):
     """A is to B as C is to ?   (hombre mujer rey → reina)"""
 
     @_friendly
@@ -69,8 +81,14 @@ def analogy(a: str = typer.Argument(..., help="A (e.g. hombre)"), b: str = typer
         from pizarra.embeddings.vectors import load_vectors
 
         emb = load_vectors(vectors)
-        res = {"a": a, "b": b, "c": c, "vectors": vectors, "method": method,
-               "results": [{"word": w, "score": s} for w, s in emb.analogy(a, b, c, k, method)]}
+        res = {
+            "a": a,
+            "b": b,
+            "c": c,
+            "vectors": vectors,
+            "method": method,
+            "results": [{"word": w, "score": s} for w, s in emb.analogy(a, b, c, k, method)],
+        }
         if as_json:
             return _emit(res)
         _table(f"{a} : {b} :: {c} : ? · {method}", res["results"], ["word", "score"])
@@ -78,10 +96,13 @@ def analogy(a: str = typer.Argument(..., help="A (e.g. hombre)"), b: str = typer
     run(as_json=as_json)
 
 
-def formula(expression: str = typer.Argument(..., help='e.g. "LERP(mañana, noche, 0.5)"'),
-            k: int = typer.Option(10, "--k", min=1, max=100),
-            metric: str = typer.Option("cosine", "--metric", help="cosine | euclidean"),
-            vectors: str = VectorsOpt, as_json: bool = JsonOpt):
+def formula(
+    expression: str = typer.Argument(..., help='e.g. "LERP(mañana, noche, 0.5)"'),
+    k: int = typer.Option(10, "--k", min=1, max=100),
+    metric: str = typer.Option("cosine", "--metric", help="cosine | euclidean"),
+    vectors: str = VectorsOpt,
+    as_json: bool = JsonOpt,
+):
     """Evaluate a vector formula (AVERAGE, LERP, MINUS, SUM, MUL, SLERP, DIST, DOT, SLIDER, + - * /)."""
 
     @_friendly
@@ -101,10 +122,12 @@ def formula(expression: str = typer.Argument(..., help='e.g. "LERP(mañana, noch
     run(as_json=as_json)
 
 
-def eval_cmd(vectors: str = VectorsOpt,
-             analogies: Optional[Path] = typer.Option(None, "--analogies", help="gensim-format analogy file."),
-             method: str = typer.Option("3cosadd", "--method", help="3cosadd | 3cosmul"),
-             as_json: bool = JsonOpt):
+def eval_cmd(
+    vectors: str = VectorsOpt,
+    analogies: Optional[Path] = typer.Option(None, "--analogies", help="gensim-format analogy file."),
+    method: str = typer.Option("3cosadd", "--method", help="3cosadd | 3cosmul"),
+    as_json: bool = JsonOpt,
+):
     """Analogy accuracy (overall, by section, coverage) and Spearman on word-similarity sets."""
 
     @_friendly
@@ -117,12 +140,30 @@ def eval_cmd(vectors: str = VectorsOpt,
         if as_json:
             return _emit(res)
         an = res["analogies"]
-        rows = [{"section": n, "accuracy": s["accuracy"] if s["accuracy"] is not None else "-",
-                 "coverage": s["coverage"], "questions": s["total"]} for n, s in an["sections"].items()]
-        rows.append({"section": "ALL", "accuracy": an["accuracy"], "coverage": an["coverage"], "questions": an["total"]})
-        _table(f"{vectors}: analogies ({method}) · {an['file']}", rows, ["section", "accuracy", "coverage", "questions"])
-        rows = [{"set": n, "spearman": s["spearman"] if s["spearman"] is not None else "-",
-                 "coverage": s["coverage"], "pairs": s["pairs"]} for n, s in res["similarity"].items()]
+        rows = [
+            {
+                "section": n,
+                "accuracy": s["accuracy"] if s["accuracy"] is not None else "-",
+                "coverage": s["coverage"],
+                "questions": s["total"],
+            }
+            for n, s in an["sections"].items()
+        ]
+        rows.append(
+            {"section": "ALL", "accuracy": an["accuracy"], "coverage": an["coverage"], "questions": an["total"]}
+        )
+        _table(
+            f"{vectors}: analogies ({method}) · {an['file']}", rows, ["section", "accuracy", "coverage", "questions"]
+        )
+        rows = [
+            {
+                "set": n,
+                "spearman": s["spearman"] if s["spearman"] is not None else "-",
+                "coverage": s["coverage"],
+                "pairs": s["pairs"],
+            }
+            for n, s in res["similarity"].items()
+        ]
         if rows:
             _table(f"{vectors}: word similarity", rows, ["set", "spearman", "coverage", "pairs"])
 

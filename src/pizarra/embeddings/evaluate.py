@@ -46,8 +46,9 @@ def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str
     return sections
 
 
-def eval_analogies(emb: Embeddings, sections, method: str = "3cosadd", batch: int = 256,
-                   restrict: int | None = None) -> dict:
+def eval_analogies(
+    emb: Embeddings, sections, method: str = "3cosadd", batch: int = 256, restrict: int | None = None
+) -> dict:
     """``{"accuracy", "coverage", "correct", "covered", "total", "sections": {name: {...}}}``.
     ``restrict``: search answers only among the ``restrict`` most frequent words (rows first)."""
     unit = emb.unit if restrict is None else emb.unit[:restrict]
@@ -59,20 +60,29 @@ def eval_analogies(emb: Embeddings, sections, method: str = "3cosadd", batch: in
         q = np.array([x for x in q if None not in x], dtype=np.int64).reshape(-1, 4)
         correct = 0
         for s in range(0, len(q), batch):
-            a, b, c, d = q[s:s + batch].T
+            a, b, c, d = q[s : s + batch].T
             scores = analogy_scores(unit, a, b, c, method)  # (B, V)
             rows = np.arange(len(a))
             scores[rows, a] = scores[rows, b] = scores[rows, c] = -np.inf
             correct += int((scores.argmax(1) == d).sum())
-        sec = {"accuracy": correct / len(q) if len(q) else None, "coverage": len(q) / len(questions),
-               "correct": correct, "covered": int(len(q)), "total": len(questions)}
+        sec = {
+            "accuracy": correct / len(q) if len(q) else None,
+            "coverage": len(q) / len(questions),
+            "correct": correct,
+            "covered": int(len(q)),
+            "total": len(questions),
+        }
         out["sections"][name] = sec
         total_correct += correct
         total_covered += len(q)
         total += len(questions)
-    out.update(accuracy=total_correct / total_covered if total_covered else None,
-               coverage=total_covered / total if total else 0.0, correct=total_correct,
-               covered=total_covered, total=total)
+    out.update(
+        accuracy=total_correct / total_covered if total_covered else None,
+        coverage=total_covered / total if total else 0.0,
+        correct=total_correct,
+        covered=total_covered,
+        total=total,
+    )
     return out
 
 
@@ -105,39 +115,55 @@ def eval_similarity(emb: Embeddings, pairs) -> dict:
     covered = [(emb.index[a], emb.index[b], s) for a, b, s in pairs if a in emb.index and b in emb.index]
     if len(covered) < 3:
         return {"spearman": None, "coverage": len(covered) / max(len(pairs), 1), "pairs": len(pairs)}
-    ia, ib, human = map(np.array, zip(*covered))
+    ia, ib, human = map(np.array, zip(*covered, strict=False))
     cos = (emb.unit[ia] * emb.unit[ib]).sum(1)
     rho = spearmanr(human, cos).statistic
-    return {"spearman": float(rho), "coverage": len(covered) / len(pairs), "covered": len(covered),
-            "pairs": len(pairs)}
+    return {"spearman": float(rho), "coverage": len(covered) / len(pairs), "covered": len(covered), "pairs": len(pairs)}
 
 
 def default_files(lang: str, data: Path) -> tuple[Path, dict[str, Path]]:
     if lang == "es":
         sim = data / "word_eval_es" / "pln_udelar" / "similarity"
-        return data / ES_ANALOGIES, {"mc30": sim / "MC30_v2.csv", "ws353": sim / "WS353_v2.csv",
-                                     "simlex999": sim / "SimLex-999_v1.csv"}
-    return data / EN_ANALOGIES, {"ws353": data / "word_eval_en" / "wordsim353.tsv",
-                                 "simlex999": data / "word_eval_en" / "simlex999.txt"}
+        return data / ES_ANALOGIES, {
+            "mc30": sim / "MC30_v2.csv",
+            "ws353": sim / "WS353_v2.csv",
+            "simlex999": sim / "SimLex-999_v1.csv",
+        }
+    return data / EN_ANALOGIES, {
+        "ws353": data / "word_eval_en" / "wordsim353.tsv",
+        "simlex999": data / "word_eval_en" / "simlex999.txt",
+    }
 
 
-def evaluate(emb: Embeddings, analogies: str | Path | None = None, similarity: dict | None = None,
-             data: str | Path | None = None, method: str = "3cosadd") -> dict:
+def evaluate(
+    emb: Embeddings,
+    analogies: str | Path | None = None,
+    similarity: dict | None = None,
+    data: str | Path | None = None,
+    method: str = "3cosadd",
+) -> dict:
     """The ``pizarra embeddings eval`` result: ``{"vectors", "analogies", "similarity"}``.
     Default files come from ``PIZARRA_DATA`` (Spanish sets for Spanish vectors, English for GloVe)."""
     from pizarra.config import data_dir
 
     root = Path(data) if data is not None else data_dir()
     if analogies is None and root is None:
-        raise AssetMissing("word_eval", "The evaluation sets live in the data folder: set PIZARRA_DATA "
-                                        "(or pass --analogies FILE).", key="err.embeddings.eval_data")
+        raise AssetMissing(
+            "word_eval",
+            "The evaluation sets live in the data folder: set PIZARRA_DATA (or pass --analogies FILE).",
+            key="err.embeddings.eval_data",
+        )
     if root is not None:
         default_a, default_s = default_files(emb.lang, root)
         analogies = analogies if analogies is not None else default_a
         similarity = similarity if similarity is not None else ({} if analogies != default_a else default_s)
-    result = {"vectors": emb.name, "words": len(emb), "dim": emb.dim,
-              "analogies": {"file": str(analogies), **eval_analogies(emb, read_analogies(analogies), method)},
-              "similarity": {}}
+    result = {
+        "vectors": emb.name,
+        "words": len(emb),
+        "dim": emb.dim,
+        "analogies": {"file": str(analogies), **eval_analogies(emb, read_analogies(analogies), method)},
+        "similarity": {},
+    }
     for name, path in (similarity or {}).items():
         if Path(path).is_file():
             result["similarity"][name] = eval_similarity(emb, read_similarity(path))

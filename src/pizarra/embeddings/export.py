@@ -40,25 +40,46 @@ def export(model_path: Path, name: str, words: int, root=None) -> dict:
     full = evaluate(Embeddings(name + "-full", model.wv.index_to_key, model.wv.vectors))
     p = info["params"]
     art = save_artifact(
-        name, {"vectors": torch.from_numpy(vectors)},
-        files={"vocab.txt": ("\n".join(vocab) + "\n").encode("utf-8"),
-               "counts.txt": ("\n".join(map(str, counts)) + "\n").encode("utf-8")},
-        config={"lang": "es", "algorithm": "skip-gram" if p["sg"] else "CBOW", "negative_sampling": p["negative"],
-                **p, "words_kept": len(vocab), "vocab_trained": info["vocab_trained"], "dtype": "float16",
-                "tokenizer": "pizarra.text.words.letter_words (lowercase, letters only)", "library": "gensim 4.4.0"},
-        data={"corpus": "pizarra.assets.datasets.spanish_corpus_texts(): quijote + conha19 + cligs + news",
-              "docs": info["corpus"]["docs"], "words": info["corpus"]["words"],
-              "words_by_source": info["corpus"]["by_source"]},
-        metrics={"train_seconds": info["train_seconds"], "train_machine": "2 shared CPU cores, workers=2",
-                 "eval": scores, "eval_full_vocab_float32": {"words": full["words"], "analogies": {
-                     k: full["analogies"][k] for k in ("accuracy", "coverage", "correct", "covered", "total")},
-                     "similarity": full["similarity"]},
-                 "eval_seconds": round(eval_seconds, 1)},
+        name,
+        {"vectors": torch.from_numpy(vectors)},
+        files={
+            "vocab.txt": ("\n".join(vocab) + "\n").encode("utf-8"),
+            "counts.txt": ("\n".join(map(str, counts)) + "\n").encode("utf-8"),
+        },
+        config={
+            "lang": "es",
+            "algorithm": "skip-gram" if p["sg"] else "CBOW",
+            "negative_sampling": p["negative"],
+            **p,
+            "words_kept": len(vocab),
+            "vocab_trained": info["vocab_trained"],
+            "dtype": "float16",
+            "tokenizer": "pizarra.text.words.letter_words (lowercase, letters only)",
+            "library": "gensim 4.4.0",
+        },
+        data={
+            "corpus": "pizarra.assets.datasets.spanish_corpus_texts(): quijote + conha19 + cligs + news",
+            "docs": info["corpus"]["docs"],
+            "words": info["corpus"]["words"],
+            "words_by_source": info["corpus"]["by_source"],
+        },
+        metrics={
+            "train_seconds": info["train_seconds"],
+            "train_machine": "2 shared CPU cores, workers=2",
+            "eval": scores,
+            "eval_full_vocab_float32": {
+                "words": full["words"],
+                "analogies": {k: full["analogies"][k] for k in ("accuracy", "coverage", "correct", "covered", "total")},
+                "similarity": full["similarity"],
+            },
+            "eval_seconds": round(eval_seconds, 1),
+        },
         command=f"python -m pizarra.embeddings.train_w2v --sg {p['sg']} --dim {p['vector_size']} "
-                f"--window {p['window']} --negative {p['negative']} --min-count {p['min_count']} "
-                f"--epochs {p['epochs']} --sample {p['sample']} --workers {p['workers']} && "
-                f"python -m pizarra.embeddings.export {model_path.name} --name {name} --words {words}",
-        root=root)
+        f"--window {p['window']} --negative {p['negative']} --min-count {p['min_count']} "
+        f"--epochs {p['epochs']} --sample {p['sample']} --workers {p['workers']} && "
+        f"python -m pizarra.embeddings.export {model_path.name} --name {name} --words {words}",
+        root=root,
+    )
     return art.card
 
 
@@ -84,8 +105,12 @@ def main(argv=None) -> None:
     p.add_argument("model", type=Path)
     p.add_argument("--name", required=True)
     p.add_argument("--words", type=int, default=80000)
-    p.add_argument("--report", type=Path, default=None,
-                   help="Only evaluate (the first --words words, float16) and write this JSON; no artifact.")
+    p.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="Only evaluate (the first --words words, float16) and write this JSON; no artifact.",
+    )
     a = p.parse_args(argv)
     model = a.model if a.model.is_file() else Path.home() / ".cache/pizarra/w2v" / a.model
     if a.report:

@@ -28,8 +28,11 @@ from pizarra.errors import BadInput, Phrase
 
 MAX_LEN = 500
 MAX_DEPTH = 30  # nested parentheses / calls / unary minus (keeps recursion far from Python's limit)
-TOKEN_RE = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<name>[^\W\d_][\w'-]*)"
-                      r"|\"(?P<str>[^\"]*)\"|(?P<op>[-+*/(),]))", re.UNICODE)
+TOKEN_RE = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<name>[^\W\d_][\w'-]*)"
+    r"|\"(?P<str>[^\"]*)\"|(?P<op>[-+*/(),]))",
+    re.UNICODE,
+)
 
 
 def _lerp(a, b, t):
@@ -95,9 +98,14 @@ def _found(tok) -> Phrase:
 def syntax_error(src: str, pos: int, what: str, key: str, **params) -> BadInput:
     """A BadInput pointing at column ``pos`` of ``src``; ``what`` in English (logs, CLI), and the
     catalogue's ``key`` with ``params`` for the reader's language."""
-    return BadInput(f"Syntax error at position {pos + 1}: {what}.\n  {src}\n  {' ' * pos}^",
-                    key="err.formula.syntax", pos=pos + 1, src=src, caret=" " * pos + "^",
-                    what=Phrase(key, params))
+    return BadInput(
+        f"Syntax error at position {pos + 1}: {what}.\n  {src}\n  {' ' * pos}^",
+        key="err.formula.syntax",
+        pos=pos + 1,
+        src=src,
+        caret=" " * pos + "^",
+        what=Phrase(key, params),
+    )
 
 
 class Parser:
@@ -117,8 +125,14 @@ class Parser:
         tok = self.peek()
         if text is not None and tok.text != text:
             found = "the end of the formula" if tok.kind == "end" else f"{tok.text!r}"
-            raise syntax_error(self.src, tok.pos, f"expected {text!r} but found {found}", "err.formula.expected",
-                               expected=text, found=_found(tok))
+            raise syntax_error(
+                self.src,
+                tok.pos,
+                f"expected {text!r} but found {found}",
+                "err.formula.expected",
+                expected=text,
+                found=_found(tok),
+            )
         self.i += 1
         return tok
 
@@ -126,8 +140,13 @@ class Parser:
         value = self.expr()
         tok = self.peek()
         if tok.kind != "end":
-            raise syntax_error(self.src, tok.pos, f"unexpected {tok.text!r} (an operator or ',' is missing?)",
-                               "err.formula.unexpected", token=tok.text)
+            raise syntax_error(
+                self.src,
+                tok.pos,
+                f"unexpected {tok.text!r} (an operator or ',' is missing?)",
+                "err.formula.unexpected",
+                token=tok.text,
+            )
         return value
 
     def expr(self):
@@ -147,8 +166,13 @@ class Parser:
     def unary(self):
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise syntax_error(self.src, self.peek().pos, f"nested more than {MAX_DEPTH} levels deep",
-                               "err.formula.too_deep", limit=MAX_DEPTH)
+            raise syntax_error(
+                self.src,
+                self.peek().pos,
+                f"nested more than {MAX_DEPTH} levels deep",
+                "err.formula.too_deep",
+                limit=MAX_DEPTH,
+            )
         try:
             if self.peek().text == "-":
                 self.take()
@@ -176,8 +200,13 @@ class Parser:
             self.take(")")
             return value
         found = "the end of the formula" if tok.kind == "end" else repr(tok.text)
-        raise syntax_error(self.src, tok.pos, f"expected a word, a number or a function but found {found}",
-                           "err.formula.expected_operand", found=_found(tok))
+        raise syntax_error(
+            self.src,
+            tok.pos,
+            f"expected a word, a number or a function but found {found}",
+            "err.formula.expected_operand",
+            found=_found(tok),
+        )
 
     def word(self, text: str, tok: Tok):
         if not text.strip():
@@ -188,9 +217,14 @@ class Parser:
     def call(self, name_tok: Tok):
         name = name_tok.text.upper()
         if name not in FUNCTIONS:
-            raise syntax_error(self.src, name_tok.pos, f"unknown function {name_tok.text!r} "
-                                                       f"(known: {', '.join(FUNCTIONS)})",
-                               "err.formula.unknown_function", name=name_tok.text, allowed=list(FUNCTIONS))
+            raise syntax_error(
+                self.src,
+                name_tok.pos,
+                f"unknown function {name_tok.text!r} (known: {', '.join(FUNCTIONS)})",
+                "err.formula.unknown_function",
+                name=name_tok.text,
+                allowed=list(FUNCTIONS),
+            )
         (lo, hi), kinds, fn = FUNCTIONS[name]
         self.take("(")
         args, arg_pos = [], []
@@ -204,22 +238,45 @@ class Parser:
         self.take(")")
         if len(args) < lo or (hi is not None and len(args) > hi):
             want = f"{lo}" if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
-            want_phrase = (("err.formula.want_exactly", {"n": lo}) if lo == hi else
-                           ("err.formula.want_at_least", {"n": lo}) if hi is None else
-                           ("err.formula.want_between", {"lo": lo, "hi": hi}))
-            raise syntax_error(self.src, name_tok.pos, f"{name} takes {want} arguments, got {len(args)}",
-                               "err.formula.arg_count", name=name, want=Phrase(*want_phrase), n=len(args))
+            want_phrase = (
+                ("err.formula.want_exactly", {"n": lo})
+                if lo == hi
+                else ("err.formula.want_at_least", {"n": lo})
+                if hi is None
+                else ("err.formula.want_between", {"lo": lo, "hi": hi})
+            )
+            raise syntax_error(
+                self.src,
+                name_tok.pos,
+                f"{name} takes {want} arguments, got {len(args)}",
+                "err.formula.arg_count",
+                name=name,
+                want=Phrase(*want_phrase),
+                n=len(args),
+            )
         for j, arg in enumerate(args):
             kind = kinds[min(j, len(kinds) - 1)]
             is_vec = isinstance(arg, np.ndarray)
             if kind == "v" and not is_vec or kind == "s" and is_vec:
                 want = "a word or vector" if kind == "v" else "a number"
-                raise syntax_error(self.src, arg_pos[j], f"argument {j + 1} of {name} must be {want}",
-                                   "err.formula.arg_kind", i=j + 1, name=name,
-                                   want=Phrase("err.formula.want_vector" if kind == "v" else "err.formula.want_number"))
+                raise syntax_error(
+                    self.src,
+                    arg_pos[j],
+                    f"argument {j + 1} of {name} must be {want}",
+                    "err.formula.arg_kind",
+                    i=j + 1,
+                    name=name,
+                    want=Phrase("err.formula.want_vector" if kind == "v" else "err.formula.want_number"),
+                )
         if name == "SLIDER":
-            self.sliders.append({"pos": name_tok.pos, "value": args[0],
-                                 "min": args[1] if len(args) > 1 else 0.0, "max": args[2] if len(args) > 2 else 1.0})
+            self.sliders.append(
+                {
+                    "pos": name_tok.pos,
+                    "value": args[0],
+                    "min": args[1] if len(args) > 1 else 0.0,
+                    "max": args[2] if len(args) > 2 else 1.0,
+                }
+            )
         return fn(*args)
 
     def binary(self, op: Tok, a, b):
@@ -228,8 +285,9 @@ class Parser:
             verb = "add" if op.text == "+" else "subtract"
             raise syntax_error(self.src, op.pos, f"cannot {verb} a number and a vector", f"err.formula.{verb}_mixed")
         if op.text == "*" and va and vb:
-            raise syntax_error(self.src, op.pos, "cannot multiply two vectors (use DOT(a, b))",
-                               "err.formula.multiply_vectors")
+            raise syntax_error(
+                self.src, op.pos, "cannot multiply two vectors (use DOT(a, b))", "err.formula.multiply_vectors"
+            )
         if op.text == "/" and vb:
             raise syntax_error(self.src, op.pos, "cannot divide by a vector", "err.formula.divide_vector")
         if op.text == "/" and float(b) == 0.0:
@@ -244,8 +302,12 @@ def evaluate(src: str, emb) -> dict:
     if not isinstance(src, str) or not src.strip():
         raise BadInput("The formula is empty: write e.g. LERP(mañana, noche, 0.5).", key="err.formula.empty")
     if len(src) > MAX_LEN:
-        raise BadInput(f"The formula is too long ({len(src)} characters; at most {MAX_LEN}).",
-                       key="err.formula.too_long", n=len(src), limit=MAX_LEN)
+        raise BadInput(
+            f"The formula is too long ({len(src)} characters; at most {MAX_LEN}).",
+            key="err.formula.too_long",
+            n=len(src),
+            limit=MAX_LEN,
+        )
     zero = np.zeros(emb.dim, dtype=np.float32)
     probe = Parser(src, lambda w: zero)  # syntax first, then the words (all of them at once)
     probe.parse()
@@ -257,8 +319,7 @@ def evaluate(src: str, emb) -> dict:
         raise BadInput("The formula's result is not a finite vector.", key="err.formula.not_finite_vector")
     if not is_vec and not np.isfinite(value):
         raise BadInput("The formula's result is not a finite number.", key="err.formula.not_finite_number")
-    return {"value": value, "kind": "vector" if is_vec else "number", "words": parser.words,
-            "sliders": parser.sliders}
+    return {"value": value, "kind": "vector" if is_vec else "number", "words": parser.words, "sliders": parser.sliders}
 
 
 def run_formula(src: str, emb, k: int = 10, metric: str = "cosine", exclude_inputs: bool = True) -> dict:

@@ -40,18 +40,18 @@ class SkipGramNS(nn.Module):
     def __init__(self, cfg: SGNSConfig):
         super().__init__()
         self.cfg = cfg
-        self.W_in = nn.Embedding(cfg.vocab_size, cfg.dim)   # v: centre vectors (the word vectors)
+        self.W_in = nn.Embedding(cfg.vocab_size, cfg.dim)  # v: centre vectors (the word vectors)
         self.W_out = nn.Embedding(cfg.vocab_size, cfg.dim)  # u: context vectors
         # word2vec's initialisation: small random centre vectors, zero context vectors
         nn.init.uniform_(self.W_in.weight, -0.5 / cfg.dim, 0.5 / cfg.dim)
         nn.init.zeros_(self.W_out.weight)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor):
-        v = self.W_in(idx)                           # (B, d)      centre vectors v_c
-        u = self.W_out(targets)                      # (B, 1+K, d) u_o, u_n1..u_nK
-        logits = torch.einsum("bkd,bd->bk", u, v)    # (B, 1+K)    uᵀ v_c
+        v = self.W_in(idx)  # (B, d)      centre vectors v_c
+        u = self.W_out(targets)  # (B, 1+K, d) u_o, u_n1..u_nK
+        logits = torch.einsum("bkd,bd->bk", u, v)  # (B, 1+K)    uᵀ v_c
         sign = torch.ones_like(logits)
-        sign[:, 1:] = -1                             # + for the real context, − for the negatives
+        sign[:, 1:] = -1  # + for the real context, − for the negatives
         loss = -F.logsigmoid(sign * logits).sum(1).mean()
         return logits, loss
 

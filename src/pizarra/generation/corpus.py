@@ -73,8 +73,9 @@ def heldout_text(data=None, words_per_part: int = HELDOUT_WORDS_PER_PART) -> str
     parts = []
     for name in HELDOUT_DOCS:
         if name not in docs:
-            raise BadInput(f"Held-out document {name!r} is not in the corpus.",
-                           key="err.generation.held_out", value=name)
+            raise BadInput(
+                f"Held-out document {name!r} is not in the corpus.", key="err.generation.held_out", value=name
+            )
         parts.append(first_words(cut(docs[name])[1], words_per_part))
     return "\n\n".join(parts)
 
@@ -86,7 +87,8 @@ def describe(data=None) -> dict:
     return {
         "corpus": "pizarra.assets.datasets.spanish_corpus_texts(('quijote', 'cligs', 'news'))",
         "documents": len(train),
-        "split": f"every document cut at a paragraph break: first {1 - VAL_FRACTION:.0%} train, last {VAL_FRACTION:.0%} validation",
+        "split": f"every document cut at a paragraph break: first {1 - VAL_FRACTION:.0%} train, "
+        f"last {VAL_FRACTION:.0%} validation",
         "train_words": sum(len(t.split()) for t in train),
         "val_words": sum(len(t.split()) for t in val),
         "heldout": f"first {HELDOUT_WORDS_PER_PART} words of the validation part of {', '.join(HELDOUT_DOCS)}",

@@ -49,12 +49,16 @@ def evaluate(names=ORDER, data=None, update_cards: bool = True, log=print) -> di
             log(f"{name}: ppl/word {r['ppl_word']:.1f}, bits/char {r['bits_per_char']:.3f} ({r['seconds']} s)")
         if update_cards and name in ("ngram", "lstm", "gpt"):
             _update_card(name, r)
-    out = {"heldout": f"first {HELDOUT_WORDS_PER_PART} words of the validation part of {', '.join(HELDOUT_DOCS)}",
-           "heldout_words": len(text.split()), "heldout_chars": len(text),
-           "method": "NLL = -sum log p(x_t | x_<t) over each model's own tokens of the same text; "
-                     "ppl_word = exp(NLL / words), bits_per_char = NLL / ln 2 / chars",
-           "params_note": "n-gram: stored trigram + bigram entries; GGUF: parameters of the original model",
-           "rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    out = {
+        "heldout": f"first {HELDOUT_WORDS_PER_PART} words of the validation part of {', '.join(HELDOUT_DOCS)}",
+        "heldout_words": len(text.split()),
+        "heldout_chars": len(text),
+        "method": "NLL = -sum log p(x_t | x_<t) over each model's own tokens of the same text; "
+        "ppl_word = exp(NLL / words), bits_per_char = NLL / ln 2 / chars",
+        "params_note": "n-gram: stored trigram + bigram entries; GGUF: parameters of the original model",
+        "rows": rows,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     return out
@@ -73,7 +77,9 @@ def _update_card(name: str, row: dict) -> None:
     metrics = dict(art.metrics)
     if "val_loss_nats" in metrics:  # validation perplexity per token of the model's own tokenizer
         metrics["val_ppl_token"] = round(math.exp(metrics["val_loss_nats"]), 2)
-    metrics["heldout"] = {k: row[k] for k in ("words", "chars", "tokens", "nll_nats", "ppl_word", "bits_per_char", "ppl_token")}
+    metrics["heldout"] = {
+        k: row[k] for k in ("words", "chars", "tokens", "nll_nats", "ppl_word", "bits_per_char", "ppl_token")
+    }
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for fname in art.card["files"]:
@@ -84,5 +90,12 @@ def _update_card(name: str, row: dict) -> None:
             import safetensors.torch
 
             weights = safetensors.torch.load_file(files.pop("weights.safetensors"))
-        save_artifact(art.name, weights, files=files, config=art.config, data=art.card.get("data"), metrics=metrics,
-                      command=art.card.get("command"))
+        save_artifact(
+            art.name,
+            weights,
+            files=files,
+            config=art.config,
+            data=art.card.get("data"),
+            metrics=metrics,
+            command=art.card.get("command"),
+        )

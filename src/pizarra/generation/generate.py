@@ -25,8 +25,7 @@ from pizarra.generation.sampling import Sampling, choose, rng_for, temperature_t
 LECTURE_PREFIX = "¡Qué día más bonito! Me voy a la"
 LECTURE_EXAMPLE = [("playa", 0.14), ("montaña", 0.13), ("calle", 0.10), ("tienda", 0.01)]  # slide 7
 FABLE_START = "Había una vez un zorro muy astuto que"
-LIMITS = {"prefix_chars": 2000, "k": 50, "tree_n": 16, "tree_depth": 16, "score_chars": 20000,
-          "word_tokens": 8}
+LIMITS = {"prefix_chars": 2000, "k": 50, "tree_n": 16, "tree_depth": 16, "score_chars": 20000, "word_tokens": 8}
 TEMPERATURES = (0.5, 1.0, 1.5, 2.0)
 
 
@@ -40,13 +39,21 @@ def _check_text(text: str, limit: str = "prefix_chars", allow_empty: bool = True
     if not allow_empty and not text.strip():
         raise BadInput("The text is empty: write at least one word.", key="err.text.empty_word")
     if len(text) > LIMITS[limit]:
-        raise BadInput(f"The text has {len(text)} characters; the limit is {LIMITS[limit]}.",
-                       key="err.text_too_long", what=Phrase("err.what.text"), n=len(text), limit=LIMITS[limit])
+        raise BadInput(
+            f"The text has {len(text)} characters; the limit is {LIMITS[limit]}.",
+            key="err.text_too_long",
+            what=Phrase("err.what.text"),
+            n=len(text),
+            limit=LIMITS[limit],
+        )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise BadInput("The text holds characters that are not valid Unicode (lone surrogates).",
-                       key="err.text_not_unicode", what=Phrase("err.what.text")) from None
+        raise BadInput(
+            "The text holds characters that are not valid Unicode (lone surrogates).",
+            key="err.text_not_unicode",
+            what=Phrase("err.what.text"),
+        ) from None
     return text
 
 
@@ -66,25 +73,36 @@ def top_k(lm: LanguageModel, p: np.ndarray, k: int) -> list[dict]:
     return [_row(lm, i, p[i]) for i in top]
 
 
-def next_tokens(model: str | LanguageModel, prefix: str, k: int = 10,
-                temperatures=TEMPERATURES) -> dict:
+def next_tokens(model: str | LanguageModel, prefix: str, k: int = 10, temperatures=TEMPERATURES) -> dict:
     """The k most likely next tokens after ``prefix`` (descending), with the full-softmax
     probability of each, the entropy of the whole distribution and how temperature reshapes it."""
     _check_text(prefix)
     if not 1 <= int(k) <= LIMITS["k"]:
-        raise BadInput(f"k must be between 1 and {LIMITS['k']} (got {k}).",
-                       key="err.range", name="k", lo=1, hi=LIMITS['k'], value=str(k))
+        raise BadInput(
+            f"k must be between 1 and {LIMITS['k']} (got {k}).",
+            key="err.range",
+            name="k",
+            lo=1,
+            hi=LIMITS["k"],
+            value=str(k),
+        )
     lm = _model(model)
     t0 = time.perf_counter()
     ids = _context(lm, prefix)
     p = lm.probs(ids)
     tokens = top_k(lm, p, k)
     nz = p[p > 0]
-    return {"model": lm.name, "label": lm.label, "prefix": prefix, "context_tokens": len(ids) - 1,
-            "tokens": tokens, "shown_mass": round(float(sum(t["prob"] for t in tokens)), 6),
-            "entropy_bits": round(float(-(nz * np.log2(nz)).sum()), 4),
-            "temperature": temperature_table(p, [t["id"] for t in tokens], temperatures),
-            "ms": round((time.perf_counter() - t0) * 1000, 1)}
+    return {
+        "model": lm.name,
+        "label": lm.label,
+        "prefix": prefix,
+        "context_tokens": len(ids) - 1,
+        "tokens": tokens,
+        "shown_mass": round(float(sum(t["prob"] for t in tokens)), 6),
+        "entropy_bits": round(float(-(nz * np.log2(nz)).sum()), 4),
+        "temperature": temperature_table(p, [t["id"] for t in tokens], temperatures),
+        "ms": round((time.perf_counter() - t0) * 1000, 1),
+    }
 
 
 def _starts_word(text: str) -> bool:
@@ -92,8 +110,14 @@ def _starts_word(text: str) -> bool:
     return bool(text) and (text[0].isspace() or not (text[0].isalnum() or text[0] in "'’-"))
 
 
-def step(model: str | LanguageModel, text: str, sampling: Sampling = Sampling(), choice: int | None = None,
-         k: int = 10, seed: int | None = None) -> dict:
+def step(
+    model: str | LanguageModel,
+    text: str,
+    sampling: Sampling = Sampling(),
+    choice: int | None = None,
+    k: int = 10,
+    seed: int | None = None,
+) -> dict:
     """SnapGPT: add one word to ``text``. The first token is ``choice`` (a token id the student
     picked from the shown distribution) or is sampled; then tokens that continue the same word
     (no leading space) are added, at most ``LIMITS["word_tokens"]``."""
@@ -107,8 +131,11 @@ def step(model: str | LanguageModel, text: str, sampling: Sampling = Sampling(),
     shown = top_k(lm, p, min(k, LIMITS["k"]))
     if choice is not None:
         if not 0 <= int(choice) < lm.vocab_size:
-            raise BadInput(f"choice must be a token id between 0 and {lm.vocab_size - 1}.",
-                           key="err.generation.choice", hi=lm.vocab_size - 1)
+            raise BadInput(
+                f"choice must be a token id between 0 and {lm.vocab_size - 1}.",
+                key="err.generation.choice",
+                hi=lm.vocab_size - 1,
+            )
         first = int(choice)
     else:
         first = choose(p, s, rng, ids)
@@ -122,13 +149,25 @@ def step(model: str | LanguageModel, text: str, sampling: Sampling = Sampling(),
             break
         ids.append(nxt)
     added = lm.decode(ids[n_start:]) if not end else ""
-    return {"model": lm.name, "text": text + added, "added": added, "chosen": chosen, "distribution": shown,
-            "end": end, "tokens_added": len(ids) - n_start}
+    return {
+        "model": lm.name,
+        "text": text + added,
+        "added": added,
+        "chosen": chosen,
+        "distribution": shown,
+        "end": end,
+        "tokens_added": len(ids) - n_start,
+    }
 
 
-def tree(model: str | LanguageModel, prefix: str, n: int = 8, depth: int = 8,
-         sampling: Sampling = Sampling(temperature=1.0, top_k=0, top_p=1.0, repeat_penalty=1.0),
-         seed: int | None = 0) -> dict:
+def tree(
+    model: str | LanguageModel,
+    prefix: str,
+    n: int = 8,
+    depth: int = 8,
+    sampling: Sampling = Sampling(temperature=1.0, top_k=0, top_p=1.0, repeat_penalty=1.0),
+    seed: int | None = 0,
+) -> dict:
     """Draw ``n`` continuations of ``depth`` tokens and merge them into a tree of shared prefixes.
 
     Node = one token after its parent's path; ``prob`` = p(token | path) under the model (before
@@ -137,17 +176,39 @@ def tree(model: str | LanguageModel, prefix: str, n: int = 8, depth: int = 8,
     """
     _check_text(prefix)
     if not 1 <= int(n) <= LIMITS["tree_n"]:
-        raise BadInput(f"n must be between 1 and {LIMITS['tree_n']} (got {n}).",
-                       key="err.range", name="n", lo=1, hi=LIMITS['tree_n'], value=str(n))
+        raise BadInput(
+            f"n must be between 1 and {LIMITS['tree_n']} (got {n}).",
+            key="err.range",
+            name="n",
+            lo=1,
+            hi=LIMITS["tree_n"],
+            value=str(n),
+        )
     if not 1 <= int(depth) <= LIMITS["tree_depth"]:
-        raise BadInput(f"depth must be between 1 and {LIMITS['tree_depth']} (got {depth}).",
-                       key="err.range", name="depth", lo=1, hi=LIMITS['tree_depth'], value=str(depth))
+        raise BadInput(
+            f"depth must be between 1 and {LIMITS['tree_depth']} (got {depth}).",
+            key="err.range",
+            name="depth",
+            lo=1,
+            hi=LIMITS["tree_depth"],
+            value=str(depth),
+        )
     s = sampling.validated()
     lm = _model(model)
     rng = rng_for(seed if seed is not None else s.seed)
     base = _context(lm, prefix)
-    nodes = [{"id": 0, "parent": None, "token": prefix, "token_id": None, "prob": 1.0, "path_prob": 1.0,
-              "count": n, "depth": 0}]
+    nodes = [
+        {
+            "id": 0,
+            "parent": None,
+            "token": prefix,
+            "token_id": None,
+            "prob": 1.0,
+            "path_prob": 1.0,
+            "count": n,
+            "depth": 0,
+        }
+    ]
     children: dict[tuple[int, int], int] = {}
     cache: dict[int, np.ndarray] = {}  # node id -> p(next | path)
     samples = []
@@ -163,23 +224,45 @@ def tree(model: str | LanguageModel, prefix: str, n: int = 8, depth: int = 8,
             key = (node, tok)
             if key not in children:
                 children[key] = len(nodes)
-                nodes.append({"id": len(nodes), "parent": node, "token": lm.token_text(tok), "token_id": tok,
-                              "prob": round(float(p[tok]), 6), "path_prob": float(math.exp(logp)),
-                              "count": 0, "depth": nodes[node]["depth"] + 1})
+                nodes.append(
+                    {
+                        "id": len(nodes),
+                        "parent": node,
+                        "token": lm.token_text(tok),
+                        "token_id": tok,
+                        "prob": round(float(p[tok]), 6),
+                        "path_prob": float(math.exp(logp)),
+                        "count": 0,
+                        "depth": nodes[node]["depth"] + 1,
+                    }
+                )
             node = children[key]
             nodes[node]["count"] += 1
             ids.append(tok)
             if lm.is_end(tok):
                 break
-        samples.append({"text": lm.decode(ids[len(base):]), "logprob": round(logp, 4)})
+        samples.append({"text": lm.decode(ids[len(base) :]), "logprob": round(logp, 4)})
     for nd in nodes:
         nd["path_prob"] = float(f"{nd['path_prob']:.4g}")
-    return {"model": lm.name, "prefix": prefix, "n": n, "depth": depth, "nodes": nodes, "samples": samples,
-            "sampling": s.to_dict(), "seconds": round(time.perf_counter() - t0, 3)}
+    return {
+        "model": lm.name,
+        "prefix": prefix,
+        "n": n,
+        "depth": depth,
+        "nodes": nodes,
+        "samples": samples,
+        "sampling": s.to_dict(),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
 
 
-def stream(model: str | LanguageModel, prefix: str, sampling: Sampling = Sampling(),
-           cancel: threading.Event | None = None, stats: dict | None = None) -> Iterator[dict]:
+def stream(
+    model: str | LanguageModel,
+    prefix: str,
+    sampling: Sampling = Sampling(),
+    cancel: threading.Event | None = None,
+    stats: dict | None = None,
+) -> Iterator[dict]:
     """Generated text after ``prefix``, one ``{"text", "token_id"}`` per token. GGUF models use
     llama.cpp's own sampling loop (``runtime.stream``), ours the loop below; both stop at
     end-of-text, ``max_tokens`` or when ``cancel`` is set. ``stats`` receives n_tokens, seconds,
@@ -212,22 +295,28 @@ def stream(model: str | LanguageModel, prefix: str, sampling: Sampling = Samplin
         text = lm.decode(ids[start:])
         if text.endswith("\ufffd"):  # half a UTF-8 character: wait for the rest
             continue
-        piece, shown = text[len(shown):], text
+        piece, shown = text[len(shown) :], text
         stats["n_tokens"] = i + 1
         yield {"text": piece, "token_id": tok}
     stats["n_tokens"] = len(ids) - start
     secs = time.perf_counter() - t0
-    stats.update(seconds=secs, tokens_per_s=(len(ids) - start) / secs if secs > 0 else 0.0,
-                 text=lm.decode(ids[start:]))
+    stats.update(seconds=secs, tokens_per_s=(len(ids) - start) / secs if secs > 0 else 0.0, text=lm.decode(ids[start:]))
 
 
 def generate(model: str | LanguageModel, prefix: str, sampling: Sampling = Sampling()) -> dict:
     """The whole generation at once (what ``pizarra generate --json`` prints)."""
     stats: dict = {}
     text = "".join(p["text"] for p in stream(model, prefix, sampling, stats=stats))
-    return {"model": _model(model).name, "prefix": prefix, "text": text, "n_tokens": stats.get("n_tokens", 0),
-            "seconds": round(stats.get("seconds", 0.0), 3), "tokens_per_s": round(stats.get("tokens_per_s", 0.0), 2),
-            "finish_reason": stats.get("finish_reason"), "sampling": sampling.to_dict()}
+    return {
+        "model": _model(model).name,
+        "prefix": prefix,
+        "text": text,
+        "n_tokens": stats.get("n_tokens", 0),
+        "seconds": round(stats.get("seconds", 0.0), 3),
+        "tokens_per_s": round(stats.get("tokens_per_s", 0.0), 2),
+        "finish_reason": stats.get("finish_reason"),
+        "sampling": sampling.to_dict(),
+    }
 
 
 def score(model: str | LanguageModel, text: str) -> dict:
@@ -244,7 +333,16 @@ def score(model: str | LanguageModel, text: str) -> dict:
     lps = lm.logprobs(ids)
     nll = -float(sum(lps))
     n_tok, n_words, n_chars = len(lps), len(text.split()), len(text)
-    return {"model": lm.name, "label": lm.label, "tokens": n_tok, "words": n_words, "chars": n_chars,
-            "nll_nats": round(nll, 4), "ppl_token": round(math.exp(nll / n_tok), 3),
-            "ppl_word": round(math.exp(nll / n_words), 3), "bits_per_char": round(nll / math.log(2) / n_chars, 4),
-            "tokens_per_word": round(n_tok / n_words, 3), "seconds": round(time.perf_counter() - t0, 3)}
+    return {
+        "model": lm.name,
+        "label": lm.label,
+        "tokens": n_tok,
+        "words": n_words,
+        "chars": n_chars,
+        "nll_nats": round(nll, 4),
+        "ppl_token": round(math.exp(nll / n_tok), 3),
+        "ppl_word": round(math.exp(nll / n_words), 3),
+        "bits_per_char": round(nll / math.log(2) / n_chars, 4),
+        "tokens_per_word": round(n_tok / n_words, 3),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }

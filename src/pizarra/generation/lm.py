@@ -23,8 +23,13 @@ import numpy as np
 from pizarra.errors import BadInput
 
 TRAINED = ("ngram", "lstm", "gpt")
-LABELS = {"ngram": "n-grama KN (3)", "lstm": "LSTM", "gpt": "mini-GPT", "gemma-base": "Gemma 3 270M",
-          "smollm2": "SmolLM2 135M"}
+LABELS = {
+    "ngram": "n-grama KN (3)",
+    "lstm": "LSTM",
+    "gpt": "mini-GPT",
+    "gemma-base": "Gemma 3 270M",
+    "smollm2": "SmolLM2 135M",
+}
 
 
 def model_names() -> tuple[str, ...]:
@@ -103,8 +108,10 @@ class _BPEModel(LanguageModel):
         return token_id == self.eot
 
     def describe(self) -> dict:
-        return {**super().describe(), "metrics": {k: v for k, v in (self.card.get("metrics") or {}).items()
-                                                  if k != "history"}}
+        return {
+            **super().describe(),
+            "metrics": {k: v for k, v in (self.card.get("metrics") or {}).items() if k != "history"},
+        }
 
 
 class NgramLM(_BPEModel):
@@ -134,7 +141,7 @@ class TorchLM(_BPEModel):
         return logits[0].double()  # (T, V)
 
     def probs(self, ids: list[int]) -> np.ndarray:
-        ids = ids[-self.context:] if self.context else ids
+        ids = ids[-self.context :] if self.context else ids
         return self._logits(ids)[-1].softmax(-1).numpy()
 
     def logprobs(self, ids: list[int]) -> list[float]:
@@ -252,7 +259,10 @@ def get_model(name: str) -> LanguageModel:
             elif name.endswith(".gguf") or name in model_names():
                 _loaded[name] = GGUFLM(name)
             else:
-                raise BadInput(f"Unknown model '{name}': choose {', '.join(model_names())} "
-                               "(or a path to a .gguf file).",
-                               key="err.generation.unknown_model", value=name, allowed=model_names())
+                raise BadInput(
+                    f"Unknown model '{name}': choose {', '.join(model_names())} (or a path to a .gguf file).",
+                    key="err.generation.unknown_model",
+                    value=name,
+                    allowed=model_names(),
+                )
     return _loaded[name]

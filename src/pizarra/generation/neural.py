@@ -23,8 +23,17 @@ VOCAB_SIZE = 4096  # the first 4,096 tokens of the shipped 16k Spanish BPE
 ARTIFACTS = {"ngram": "gen-ngram", "lstm": "gen-lstm", "gpt": "gen-gpt"}
 CONFIGS = {
     "lstm": {"kind": "lstm", "vocab_size": VOCAB_SIZE, "n_embd": 96, "n_hidden": 192},
-    "gpt": {"kind": "gpt", "vocab_size": VOCAB_SIZE, "block_size": 128, "d_model": 128, "n_heads": 4,
-            "n_layers": 4, "dropout": 0.0, "positions": "learned", "tie_weights": True},
+    "gpt": {
+        "kind": "gpt",
+        "vocab_size": VOCAB_SIZE,
+        "block_size": 128,
+        "d_model": 128,
+        "n_heads": 4,
+        "n_layers": 4,
+        "dropout": 0.0,
+        "positions": "learned",
+        "tie_weights": True,
+    },
 }
 
 
@@ -40,8 +49,12 @@ def build(config: dict) -> nn.Module:
         if tie:
             model.head.weight = model.tok.weight  # one (V, C) matrix reads and writes tokens
         return model
-    raise BadInput(f"Unknown neural model kind {kind!r} (lstm or gpt).",
-                   key="err.unknown_model", value=kind, allowed=("lstm", "gpt"))
+    raise BadInput(
+        f"Unknown neural model kind {kind!r} (lstm or gpt).",
+        key="err.unknown_model",
+        value=kind,
+        allowed=("lstm", "gpt"),
+    )
 
 
 def context_size(model: nn.Module) -> int | None:

@@ -30,8 +30,17 @@ def _discount(counts: np.ndarray) -> float:
 class KneserNeyTrigram:
     """Interpolated Kneser-Ney over token ids 0..V-1. Build with :meth:`fit` or :meth:`from_arrays`."""
 
-    def __init__(self, vocab_size: int, keys3: np.ndarray, counts3: np.ndarray, keys2: np.ndarray,
-                 counts2: np.ndarray, counts1: np.ndarray, d3: float, d2: float):
+    def __init__(
+        self,
+        vocab_size: int,
+        keys3: np.ndarray,
+        counts3: np.ndarray,
+        keys2: np.ndarray,
+        counts2: np.ndarray,
+        counts1: np.ndarray,
+        d3: float,
+        d2: float,
+    ):
         V = self.V = int(vocab_size)
         self.keys3, self.counts3 = keys3.astype(np.int64), counts3.astype(np.int64)  # (u·V+v)·V+w
         self.keys2, self.counts2 = keys2.astype(np.int64), counts2.astype(np.int64)  # v·V+w (continuation counts)
@@ -64,9 +73,14 @@ class KneserNeyTrigram:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Everything needed to rebuild the model (for an artifact)."""
-        return {"keys3": self.keys3, "counts3": self.counts3.astype(np.int32), "keys2": self.keys2.astype(np.int32),
-                "counts2": self.counts2.astype(np.int32), "counts1": self.counts1.astype(np.int32),
-                "meta": np.array([self.V, self.d3, self.d2], dtype=np.float64)}
+        return {
+            "keys3": self.keys3,
+            "counts3": self.counts3.astype(np.int32),
+            "keys2": self.keys2.astype(np.int32),
+            "counts2": self.counts2.astype(np.int32),
+            "counts1": self.counts1.astype(np.int32),
+            "meta": np.array([self.V, self.d3, self.d2], dtype=np.float64),
+        }
 
     @classmethod
     def from_arrays(cls, a: dict) -> "KneserNeyTrigram":

@@ -18,8 +18,14 @@ from pizarra.llm.runtime import RANGES, Sampling  # noqa: F401  (re-exported)
 REPEAT_WINDOW = 64  # llama.cpp's default: the penalty looks at the last 64 tokens
 
 
-def reshape(p: np.ndarray, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-            recent: list[int] | None = None, repeat_penalty: float = 1.0) -> np.ndarray:
+def reshape(
+    p: np.ndarray,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    recent: list[int] | None = None,
+    repeat_penalty: float = 1.0,
+) -> np.ndarray:
     """The distribution actually sampled from, shape (V,), sums to 1."""
     p = np.asarray(p, dtype=np.float64)
     logp = np.log(np.maximum(p, 1e-300))  # (V,)

@@ -26,8 +26,10 @@ import numpy as np
 from pizarra.generation.neural import ARTIFACTS, CONFIGS, VOCAB_SIZE
 
 VAL_CHUNKS, VAL_BLOCK = 256, 128
-TRAIN = {"lstm": {"lr": 5e-3, "batch_size": 32, "block_size": 64},
-         "gpt": {"lr": 3e-3, "batch_size": 32, "block_size": 128}}
+TRAIN = {
+    "lstm": {"lr": 5e-3, "batch_size": 32, "block_size": 64},
+    "gpt": {"lr": 3e-3, "batch_size": 32, "block_size": 128},
+}
 
 
 def tokens(data=None) -> tuple[np.ndarray, np.ndarray]:
@@ -59,8 +61,8 @@ def val_chunks(val: np.ndarray, n: int = VAL_CHUNKS, T: int = VAL_BLOCK):
     import torch
 
     starts = np.linspace(0, len(val) - T - 2, n).astype(np.int64)
-    X = np.stack([val[s:s + T] for s in starts]).astype(np.int64)
-    Y = np.stack([val[s + 1:s + T + 1] for s in starts]).astype(np.int64)
+    X = np.stack([val[s : s + T] for s in starts]).astype(np.int64)
+    Y = np.stack([val[s + 1 : s + T + 1] for s in starts]).astype(np.int64)
     return torch.from_numpy(X), torch.from_numpy(Y)
 
 
@@ -73,11 +75,21 @@ def train_ngram(min_count: int = 2, data=None, save: bool = True) -> dict:
     model = KneserNeyTrigram.fit(train, VOCAB_SIZE, min_count=min_count)
     secs = time.perf_counter() - t0
     X, Y = val_chunks(val)
-    nll = [-math.log(model.probs(x[: i + 1].tolist())[y[i]]) for x, y in zip(X.numpy()[:32], Y.numpy()[:32])
-           for i in range(len(x))]
-    metrics = {"val_loss_nats": round(float(np.mean(nll)), 4), "val_tokens_scored": len(nll),
-               "train_seconds": round(secs, 1), "trigrams": int(len(model.keys3)), "bigrams": int(len(model.keys2)),
-               "d3": round(model.d3, 4), "d2": round(model.d2, 4), "train_tokens": int(len(train))}
+    nll = [
+        -math.log(model.probs(x[: i + 1].tolist())[y[i]])
+        for x, y in zip(X.numpy()[:32], Y.numpy()[:32], strict=False)
+        for i in range(len(x))
+    ]
+    metrics = {
+        "val_loss_nats": round(float(np.mean(nll)), 4),
+        "val_tokens_scored": len(nll),
+        "train_seconds": round(secs, 1),
+        "trigrams": int(len(model.keys3)),
+        "bigrams": int(len(model.keys2)),
+        "d3": round(model.d3, 4),
+        "d2": round(model.d2, 4),
+        "train_tokens": int(len(train)),
+    }
     if save:
         import io
 
@@ -85,12 +97,23 @@ def train_ngram(min_count: int = 2, data=None, save: bool = True) -> dict:
 
         buf = io.BytesIO()
         np.savez_compressed(buf, **model.arrays())
-        save_artifact(ARTIFACTS["ngram"], files={"ngram.npz": buf.getvalue()},
-                      config={"model": {"kind": "ngram", "order": 3, "smoothing": "interpolated Kneser-Ney",
-                                        "vocab_size": VOCAB_SIZE, "min_count": min_count},
-                              "tokenizer": f"bpe-es cut to {VOCAB_SIZE} tokens"},
-                      data=describe(data), metrics=metrics,
-                      command=f"pizarra lm train ngram --min-count {min_count}")
+        save_artifact(
+            ARTIFACTS["ngram"],
+            files={"ngram.npz": buf.getvalue()},
+            config={
+                "model": {
+                    "kind": "ngram",
+                    "order": 3,
+                    "smoothing": "interpolated Kneser-Ney",
+                    "vocab_size": VOCAB_SIZE,
+                    "min_count": min_count,
+                },
+                "tokenizer": f"bpe-es cut to {VOCAB_SIZE} tokens",
+            },
+            data=describe(data),
+            metrics=metrics,
+            command=f"pizarra lm train ngram --min-count {min_count}",
+        )
     return metrics
 
 
@@ -105,9 +128,9 @@ def make_model(name: str, seed: int = 1337):
 
 def steps_per_second(model, windows, batch_size: int, n: int = 5) -> float:
     """A short probe: how many optimiser steps a second this machine does now."""
-    import torch
-
     import copy
+
+    import torch
 
     probe = copy.deepcopy(model)  # the probe's steps must not touch the model that trains
     opt = torch.optim.AdamW(probe.parameters(), lr=1e-4)
@@ -124,9 +147,17 @@ def steps_per_second(model, windows, batch_size: int, n: int = 5) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def train_neural(name: str, minutes: float = 12.0, max_steps: int | None = None, data=None, save: bool = True,
-                 seed: int = 1337, progress: bool | None = None, deadline_minutes: float | None = None,
-                 threads: int = 1) -> dict:
+def train_neural(
+    name: str,
+    minutes: float = 12.0,
+    max_steps: int | None = None,
+    data=None,
+    save: bool = True,
+    seed: int = 1337,
+    progress: bool | None = None,
+    deadline_minutes: float | None = None,
+    threads: int = 1,
+) -> dict:
     import torch
 
     from pizarra.generation.corpus import describe
@@ -146,9 +177,20 @@ def train_neural(name: str, minutes: float = 12.0, max_steps: int | None = None,
     if max_steps is None:
         sps = steps_per_second(model, windows, hp["batch_size"])
         max_steps = max(50, int(minutes * 60 * sps * 0.9))
-    cfg = TrainConfig(max_steps=max_steps, batch_size=hp["batch_size"], lr=hp["lr"], weight_decay=0.01,
-                      schedule="cosine", warmup_steps=min(200, max_steps // 10), eval_every=max(50, max_steps // 10),
-                      eval_batches=4, checkpoint_every=None, seed=seed, device="cpu", progress=progress)
+    cfg = TrainConfig(
+        max_steps=max_steps,
+        batch_size=hp["batch_size"],
+        lr=hp["lr"],
+        weight_decay=0.01,
+        schedule="cosine",
+        warmup_steps=min(200, max_steps // 10),
+        eval_every=max(50, max_steps // 10),
+        eval_batches=4,
+        checkpoint_every=None,
+        seed=seed,
+        device="cpu",
+        progress=progress,
+    )
     t0 = time.perf_counter()
     deadline = t0 + 60 * (deadline_minutes or 1e9)  # a busy machine must not stretch a run for ever
     result = fit(model, windows, (X, Y), cfg, should_stop=lambda: time.perf_counter() > deadline)
@@ -164,21 +206,37 @@ def train_neural(name: str, minutes: float = 12.0, max_steps: int | None = None,
     finally:
         ctx.close()
     n_params = sum(p.numel() for p in model.parameters())
-    metrics = {"val_loss_nats": round(val_loss, 4), "val_tokens_scored": int(X.numel()), "params": n_params,
-               "steps": result.step, "status": result.status, "train_seconds": round(secs, 1),
-               "train_tokens_seen": result.step * hp["batch_size"] * hp["block_size"],
-               "tokens_per_second": round(result.step * hp["batch_size"] * hp["block_size"] / secs, 1),
-               "threads": torch.get_num_threads(), "history": result.history}
+    metrics = {
+        "val_loss_nats": round(val_loss, 4),
+        "val_tokens_scored": int(X.numel()),
+        "params": n_params,
+        "steps": result.step,
+        "status": result.status,
+        "train_seconds": round(secs, 1),
+        "train_tokens_seen": result.step * hp["batch_size"] * hp["block_size"],
+        "tokens_per_second": round(result.step * hp["batch_size"] * hp["block_size"] / secs, 1),
+        "threads": torch.get_num_threads(),
+        "history": result.history,
+    }
     if save:
         from pizarra.assets.artifacts import save_artifact
 
-        save_artifact(ARTIFACTS[name], stored,
-                      config={"model": CONFIGS[name], "tokenizer": f"bpe-es cut to {VOCAB_SIZE} tokens",
-                              "train": cfg.to_dict(), "block_size": hp["block_size"], "weights_dtype": "float16"},
-                      data=described, metrics=metrics,
-                      command=f"pizarra lm train {name} --steps {max_steps}"
-                              + (f" --deadline {deadline_minutes:g}" if deadline_minutes else "")
-                              + (f" --threads {torch.get_num_threads()}" if torch.get_num_threads() != 1 else ""))
+        save_artifact(
+            ARTIFACTS[name],
+            stored,
+            config={
+                "model": CONFIGS[name],
+                "tokenizer": f"bpe-es cut to {VOCAB_SIZE} tokens",
+                "train": cfg.to_dict(),
+                "block_size": hp["block_size"],
+                "weights_dtype": "float16",
+            },
+            data=described,
+            metrics=metrics,
+            command=f"pizarra lm train {name} --steps {max_steps}"
+            + (f" --deadline {deadline_minutes:g}" if deadline_minutes else "")
+            + (f" --threads {torch.get_num_threads()}" if torch.get_num_threads() != 1 else ""),
+        )
     return metrics
 
 
@@ -195,8 +253,15 @@ def main(argv=None) -> dict:
     if a.model == "ngram":
         out = train_ngram(a.min_count, save=not a.no_save)
     else:
-        out = train_neural(a.model, a.minutes, a.steps, save=not a.no_save, deadline_minutes=a.deadline, progress=True,
-                           threads=a.threads)
+        out = train_neural(
+            a.model,
+            a.minutes,
+            a.steps,
+            save=not a.no_save,
+            deadline_minutes=a.deadline,
+            progress=True,
+            threads=a.threads,
+        )
     print(json.dumps({k: v for k, v in out.items() if k != "history"}))
     return out
 

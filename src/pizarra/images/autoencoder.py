@@ -50,19 +50,25 @@ class Autoencoder(nn.Module):
         c1, c2 = cfg.channels
         zc = cfg.latent_channels
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c1, 3, stride=2, padding=1), nn.GELU(),  # (B, c1, 14, 14)
+            nn.Conv2d(1, c1, 3, stride=2, padding=1),
+            nn.GELU(),  # (B, c1, 14, 14)
             ResBlock(c1),
-            nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.GELU(),  # (B, c2, 7, 7)
+            nn.Conv2d(c1, c2, 3, stride=2, padding=1),
+            nn.GELU(),  # (B, c2, 7, 7)
             ResBlock(c2),
             nn.Conv2d(c2, zc, 1),  # (B, zc, 7, 7)
         )
         self.decoder = nn.Sequential(
-            nn.Conv2d(zc, c2, 3, padding=1), nn.GELU(),  # (B, c2, 7, 7)
+            nn.Conv2d(zc, c2, 3, padding=1),
+            nn.GELU(),  # (B, c2, 7, 7)
             ResBlock(c2),
-            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.GELU(),  # (B, c1, 14, 14)
+            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1),
+            nn.GELU(),  # (B, c1, 14, 14)
             ResBlock(c1),
-            nn.ConvTranspose2d(c1, c1, 4, stride=2, padding=1), nn.GELU(),  # (B, c1, 28, 28)
-            nn.Conv2d(c1, 1, 3, padding=1), nn.Tanh(),  # (B, 1, 28, 28) in [-1, 1]
+            nn.ConvTranspose2d(c1, c1, 4, stride=2, padding=1),
+            nn.GELU(),  # (B, c1, 28, 28)
+            nn.Conv2d(c1, 1, 3, padding=1),
+            nn.Tanh(),  # (B, 1, 28, 28) in [-1, 1]
         )
         # the latents are standardised per channel before diffusion (Stable Diffusion's scale factor)
         self.register_buffer("z_mean", torch.zeros(zc, 1, 1))
@@ -87,6 +93,6 @@ class Autoencoder(nn.Module):
     @torch.no_grad()
     def fit_scale(self, x: torch.Tensor, batch: int = 2048) -> None:
         """Set z_mean / z_std from the latents of ``x``."""
-        zs = torch.cat([self.encoder(x[i:i + batch]) for i in range(0, len(x), batch)])  # (N, zc, 7, 7)
+        zs = torch.cat([self.encoder(x[i : i + batch]) for i in range(0, len(x), batch)])  # (N, zc, 7, 7)
         self.z_mean.copy_(zs.mean((0, 2, 3)).view(-1, 1, 1))
         self.z_std.copy_(zs.std((0, 2, 3)).view(-1, 1, 1))

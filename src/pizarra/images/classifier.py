@@ -39,11 +39,21 @@ class Classifier(nn.Module):
         self.cfg = cfg
         c1, c2, c3 = cfg.channels
         self.net = nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(), nn.MaxPool2d(2),  # (B, c1, 14, 14)
-            nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ReLU(), nn.MaxPool2d(2),  # (B, c2, 7, 7)
-            nn.Conv2d(c2, c3, 3, padding=1), nn.BatchNorm2d(c3), nn.ReLU(),  # (B, c3, 7, 7)
-            nn.Flatten(), nn.Dropout(cfg.dropout),
-            nn.Linear(c3 * 49, cfg.features), nn.ReLU(),  # (B, features)
+            nn.Conv2d(1, c1, 3, padding=1),
+            nn.BatchNorm2d(c1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, c1, 14, 14)
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.BatchNorm2d(c2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, c2, 7, 7)
+            nn.Conv2d(c2, c3, 3, padding=1),
+            nn.BatchNorm2d(c3),
+            nn.ReLU(),  # (B, c3, 7, 7)
+            nn.Flatten(),
+            nn.Dropout(cfg.dropout),
+            nn.Linear(c3 * 49, cfg.features),
+            nn.ReLU(),  # (B, features)
         )
         self.head = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(cfg.features, N_CLASSES))
 

@@ -1,11 +1,11 @@
 """`pizarra images ...`: chapter 10 from the terminal.
 
-    pizarra images generate "una zapatilla" [--n 16] [--steps 40] [--guidance 3] [--seed 0]
-                            [--method ddim|ddpm] [--out grid.png] [--json]
-    pizarra images search "un bolso" [--k 8] [--json]
-    pizarra images steps "a sneaker" [--seed 0] [--out steps.png] [--json]    the slide's 1..40 steps
-    pizarra images train autoencoder|clip|classifier|diffusion|all [--steps N] [--minutes M]
-    pizarra images evaluate [--per-class 50] [--json]     -> reports/images_quality.json + card
+pizarra images generate "una zapatilla" [--n 16] [--steps 40] [--guidance 3] [--seed 0]
+                        [--method ddim|ddpm] [--out grid.png] [--json]
+pizarra images search "un bolso" [--k 8] [--json]
+pizarra images steps "a sneaker" [--seed 0] [--out steps.png] [--json]    the slide's 1..40 steps
+pizarra images train autoencoder|clip|classifier|diffusion|all [--steps N] [--minutes M]
+pizarra images evaluate [--per-class 50] [--json]     -> reports/images_quality.json + card
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(no_args_is_help=True,
-                  help="Generar imágenes: a tiny CLIP (search) and latent diffusion (generate), trained here.")
+from .. import cli_support as _support  # out, err, emit_json: shared by every command
+from ..cli_support import json_opt as _json_opt
+from ..cli_support import run as _run
+
+app = typer.Typer(
+    no_args_is_help=True, help="Generar imágenes: a tiny CLIP (search) and latent diffusion (generate), trained here."
+)
 
 SHADES = " .:-=+*#%@"
-
-
-from .. import cli_support as _support  # noqa: E402  (out, err, emit_json: shared by every command)
-from ..cli_support import json_opt as _json_opt, run as _run  # noqa: E402
 
 
 def ascii_art(img, width: int = 28) -> str:
@@ -51,14 +52,16 @@ def _save(images, out: Path, cols: int = 8, scale: int = 3) -> str:
 
 
 @app.command("generate")
-def generate_cmd(caption: str = typer.Argument(..., help="What to draw, in Spanish or English."),
-                 n: int = typer.Option(16, "--n", help="Pictures (1-32)."),
-                 steps: int = typer.Option(40, help="Denoising steps (1-100)."),
-                 guidance: float = typer.Option(5.0, help="Classifier-free guidance w (0-10)."),
-                 seed: int = typer.Option(0, help="Seed of the starting noise."),
-                 method: str = typer.Option("ddim", help="ddim or ddpm."),
-                 out: Optional[Path] = typer.Option(None, "--out", help="Write the pictures as one PNG grid."),
-                 as_json: bool = _json_opt()):
+def generate_cmd(
+    caption: str = typer.Argument(..., help="What to draw, in Spanish or English."),
+    n: int = typer.Option(16, "--n", help="Pictures (1-32)."),
+    steps: int = typer.Option(40, help="Denoising steps (1-100)."),
+    guidance: float = typer.Option(5.0, help="Classifier-free guidance w (0-10)."),
+    seed: int = typer.Option(0, help="Seed of the starting noise."),
+    method: str = typer.Option("ddim", help="ddim or ddpm."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the pictures as one PNG grid."),
+    as_json: bool = _json_opt(),
+):
     """Draw CAPTION with the latent diffusion model (shipped artifacts, CPU)."""
     from pizarra.images.core import generate
     from pizarra.images.data import class_name
@@ -67,8 +70,13 @@ def generate_cmd(caption: str = typer.Argument(..., help="What to draw, in Spani
         r = generate(caption, n, steps, guidance, seed, method)
         path = _save(r["images"], out) if out else None
         if as_json:
-            _support.emit_json({**_caption_json(r), **{k: r[k] for k in ("n", "steps", "guidance", "seed", "method",
-                                                                        "seconds", "judge")}, "out": path})
+            _support.emit_json(
+                {
+                    **_caption_json(r),
+                    **{k: r[k] for k in ("n", "steps", "guidance", "seed", "method", "seconds", "judge")},
+                    "out": path,
+                }
+            )
             return
         _notice(r)
         o = _support.out
@@ -78,17 +86,21 @@ def generate_cmd(caption: str = typer.Argument(..., help="What to draw, in Spani
             want = r["classes"][0]["class"]
             ok = sum(j == want for j in r["judge"])
             o.print(f"classifier: {ok}/{n} recognised as {class_name(want, 'en')}")
-        o.print(f"{n} pictures × {steps} steps ({method}, w={guidance}): {r['seconds']:.2f} s"
-                + (f" → {path}" if path else " (use --out grid.png to save them)"))
+        o.print(
+            f"{n} pictures × {steps} steps ({method}, w={guidance}): {r['seconds']:.2f} s"
+            + (f" → {path}" if path else " (use --out grid.png to save them)")
+        )
 
     _run(go, as_json)
 
 
 @app.command("search")
-def search_cmd(caption: str = typer.Argument(..., help="A caption, in Spanish or English."),
-               k: int = typer.Option(8, "--k", "-k", help="How many pictures (1-50)."),
-               out: Optional[Path] = typer.Option(None, "--out", help="Write the pictures as one PNG grid."),
-               as_json: bool = _json_opt()):
+def search_cmd(
+    caption: str = typer.Argument(..., help="A caption, in Spanish or English."),
+    k: int = typer.Option(8, "--k", "-k", help="How many pictures (1-50)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the pictures as one PNG grid."),
+    as_json: bool = _json_opt(),
+):
     """The gallery pictures nearest to CAPTION in the tiny CLIP's space."""
     import numpy as np
 
@@ -117,11 +129,13 @@ def search_cmd(caption: str = typer.Argument(..., help="A caption, in Spanish or
 
 
 @app.command("steps")
-def steps_cmd(caption: str = typer.Argument(..., help="What to draw."),
-              seed: int = typer.Option(0, help="Seed of the starting noise."),
-              guidance: float = typer.Option(5.0, help="Classifier-free guidance w (0-10)."),
-              out: Optional[Path] = typer.Option(None, "--out", help="Write the 10 pictures as one PNG row."),
-              as_json: bool = _json_opt()):
+def steps_cmd(
+    caption: str = typer.Argument(..., help="What to draw."),
+    seed: int = typer.Option(0, help="Seed of the starting noise."),
+    guidance: float = typer.Option(5.0, help="Classifier-free guidance w (0-10)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the 10 pictures as one PNG row."),
+    as_json: bool = _json_opt(),
+):
     """The same sample after 1, 2, 3, 5, 8, 10, 15, 20, 30 and 40 steps (the lecture's slide)."""
     import numpy as np
 
@@ -143,11 +157,13 @@ def steps_cmd(caption: str = typer.Argument(..., help="What to draw."),
 
 
 @app.command("train")
-def train_cmd(model: str = typer.Argument(..., help="autoencoder, clip, classifier, diffusion or all."),
-              steps: Optional[int] = typer.Option(None, help="Optimiser steps (default: the model's)."),
-              minutes: Optional[float] = typer.Option(None, help="Stop and save after this long."),
-              threads: int = typer.Option(1, help="torch threads."),
-              as_json: bool = _json_opt()):
+def train_cmd(
+    model: str = typer.Argument(..., help="autoencoder, clip, classifier, diffusion or all."),
+    steps: Optional[int] = typer.Option(None, help="Optimiser steps (default: the model's)."),
+    minutes: Optional[float] = typer.Option(None, help="Stop and save after this long."),
+    threads: int = typer.Option(1, help="torch threads."),
+    as_json: bool = _json_opt(),
+):
     """Train a model of chapter 10 on Fashion-MNIST + MNIST and save it as artifacts/img-*."""
     from pizarra.errors import BadInput
 
@@ -158,13 +174,21 @@ def train_cmd(model: str = typer.Argument(..., help="autoencoder, clip, classifi
 
         names = list(TRAINERS) if model == "all" else [model]
         if any(m not in TRAINERS for m in names):
-            raise BadInput(f"model must be one of {', '.join([*TRAINERS, 'all'])}, got {model!r}.",
-                           key="err.unknown_model", value=model, allowed=[*TRAINERS, 'all'])
+            raise BadInput(
+                f"model must be one of {', '.join([*TRAINERS, 'all'])}, got {model!r}.",
+                key="err.unknown_model",
+                value=model,
+                allowed=[*TRAINERS, "all"],
+            )
         torch.set_num_threads(threads)
         results = {}
         for name in names:
-            kw = {"minutes": minutes, "argv": [name] + (["--steps", str(steps)] if steps else [])
-                  + (["--minutes", str(minutes)] if minutes else [])}
+            kw = {
+                "minutes": minutes,
+                "argv": [name]
+                + (["--steps", str(steps)] if steps else [])
+                + (["--minutes", str(minutes)] if minutes else []),
+            }
             if steps:
                 kw["steps"] = steps
             results[name] = TRAINERS[name](**kw)
@@ -177,11 +201,13 @@ def train_cmd(model: str = typer.Argument(..., help="autoencoder, clip, classifi
 
 
 @app.command("evaluate")
-def evaluate_cmd(per_class: int = typer.Option(50, help="Generated pictures per class (20 classes)."),
-                 steps: int = typer.Option(40, help="Denoising steps."),
-                 guidance: Optional[float] = typer.Option(None, help="Guidance (default: the lab's)."),
-                 card: bool = typer.Option(True, help="Also write the numbers into img-diffusion's card."),
-                 as_json: bool = _json_opt()):
+def evaluate_cmd(
+    per_class: int = typer.Option(50, help="Generated pictures per class (20 classes)."),
+    steps: int = typer.Option(40, help="Denoising steps."),
+    guidance: Optional[float] = typer.Option(None, help="Guidance (default: the lab's)."),
+    card: bool = typer.Option(True, help="Also write the numbers into img-diffusion's card."),
+    as_json: bool = _json_opt(),
+):
     """Recognition rate and FID of generated pictures -> reports/images_quality.json."""
 
     def go():
@@ -189,14 +215,31 @@ def evaluate_cmd(per_class: int = typer.Option(50, help="Generated pictures per 
 
         r = quality(steps=steps, guidance=guidance, per_class=per_class)
         if card:
-            add_to_card("img-diffusion", {"quality": {k: r[k] for k in (
-                "steps", "guidance", "samples", "recognised", "recognised_fashion", "recognised_digits",
-                "fid_classifier_features", "fid_real_train_vs_test")}})
+            add_to_card(
+                "img-diffusion",
+                {
+                    "quality": {
+                        k: r[k]
+                        for k in (
+                            "steps",
+                            "guidance",
+                            "samples",
+                            "recognised",
+                            "recognised_fashion",
+                            "recognised_digits",
+                            "fid_classifier_features",
+                            "fid_real_train_vs_test",
+                        )
+                    }
+                },
+            )
         if as_json:
             _support.emit_json(r)
         else:
-            _support.out.print(f"recognised: {r['recognised']:.1%} of {r['samples']} pictures at {r['steps']} steps; "
-                             f"FID (classifier features) {r['fid_classifier_features']} "
-                             f"(real train vs test: {r['fid_real_train_vs_test']})")
+            _support.out.print(
+                f"recognised: {r['recognised']:.1%} of {r['samples']} pictures at {r['steps']} steps; "
+                f"FID (classifier features) {r['fid_classifier_features']} "
+                f"(real train vs test: {r['fid_real_train_vs_test']})"
+            )
 
     _run(go, as_json)

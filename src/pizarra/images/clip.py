@@ -44,9 +44,14 @@ class ImageEncoder(nn.Module):
         super().__init__()
         c1, c2, c3 = cfg.channels
         self.net = nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1), nn.GELU(), nn.MaxPool2d(2),  # (B, c1, 14, 14)
-            nn.Conv2d(c1, c2, 3, padding=1), nn.GELU(), nn.MaxPool2d(2),  # (B, c2, 7, 7)
-            nn.Conv2d(c2, c3, 3, padding=1), nn.GELU(),  # (B, c3, 7, 7)
+            nn.Conv2d(1, c1, 3, padding=1),
+            nn.GELU(),
+            nn.MaxPool2d(2),  # (B, c1, 14, 14)
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.GELU(),
+            nn.MaxPool2d(2),  # (B, c2, 7, 7)
+            nn.Conv2d(c2, c3, 3, padding=1),
+            nn.GELU(),  # (B, c3, 7, 7)
         )
         self.proj = nn.Linear(c3 * 2, cfg.dim)
 
@@ -63,8 +68,9 @@ class TextEncoder(nn.Module):
         super().__init__()
         self.tok = nn.Embedding(cfg.vocab_size, cfg.width, padding_idx=PAD)
         self.pos = nn.Parameter(torch.zeros(MAX_TOKENS, cfg.width))
-        layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, 2 * cfg.width, dropout=0.0,
-                                           activation="gelu", batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            cfg.width, cfg.heads, 2 * cfg.width, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+        )
         self.blocks = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
         self.ln = nn.LayerNorm(cfg.width)
         self.proj = nn.Linear(cfg.width, cfg.dim)

@@ -32,25 +32,45 @@ STEPS_VIEWER = (1, 2, 3, 5, 8, 10, 15, 20, 30, 40)  # the slide's Stable Diffusi
 DEFAULT_GUIDANCE = 5.0  # chosen on a sweep of 200 samples (reports/images_quality.json has the final numbers)
 METHODS = ("ddim", "ddpm")
 MAX_CAPTION = 200  # characters
-LIMITS = {"steps": (1, 100), "guidance": (0.0, 10.0), "n": (1, 32), "k": (1, 50), "seed": (0, 2**31 - 1),
-          "points": (2, 11), "terms": (1, 4), "weight": (-2.0, 2.0)}
+LIMITS = {
+    "steps": (1, 100),
+    "guidance": (0.0, 10.0),
+    "n": (1, 32),
+    "k": (1, 50),
+    "seed": (0, 2**31 - 1),
+    "points": (2, 11),
+    "terms": (1, 4),
+    "weight": (-2.0, 2.0),
+}
 
 
 def check(name: str, value) -> None:
     lo, hi = LIMITS[name]
     if value is None or not (lo <= value <= hi):
-        raise BadInput(f"{name} must be between {lo} and {hi}, got {value!r}.",
-                       key="err.range", name=name, lo=lo, hi=hi, value=str(value))
+        raise BadInput(
+            f"{name} must be between {lo} and {hi}, got {value!r}.",
+            key="err.range",
+            name=name,
+            lo=lo,
+            hi=hi,
+            value=str(value),
+        )
 
 
 def _check_caption(caption: str) -> str:
     caption = (caption or "").strip()
     if not caption or len(caption) > MAX_CAPTION:
-        raise BadInput(f"The caption must have 1 to {MAX_CAPTION} characters, got {len(caption)}.",
-                       key="err.images.caption_length", limit=MAX_CAPTION, n=len(caption))
+        raise BadInput(
+            f"The caption must have 1 to {MAX_CAPTION} characters, got {len(caption)}.",
+            key="err.images.caption_length",
+            limit=MAX_CAPTION,
+            n=len(caption),
+        )
     if not normalize(caption):
-        raise BadInput("The caption has no words (letters or digits): write e.g. 'una zapatilla' or 'a seven'.",
-                       key="err.images.caption_words")
+        raise BadInput(
+            "The caption has no words (letters or digits): write e.g. 'una zapatilla' or 'a seven'.",
+            key="err.images.caption_words",
+        )
     return caption
 
 
@@ -94,8 +114,10 @@ def nearest_classes(emb: torch.Tensor, k: int = 3) -> list[dict]:
     """The k classes whose captions are nearest to ``emb`` (cosine)."""
     sims = class_prototypes() @ emb  # (20,)
     top = sims.topk(k)
-    return [{"class": int(c), "es": class_name(int(c), "es"), "en": class_name(int(c), "en"),
-             "score": round(float(s), 3)} for s, c in zip(top.values, top.indices)]
+    return [
+        {"class": int(c), "es": class_name(int(c), "es"), "en": class_name(int(c), "en"), "score": round(float(s), 3)}
+        for s, c in zip(top.values, top.indices, strict=False)
+    ]
 
 
 @torch.no_grad()
@@ -112,11 +134,21 @@ def read_caption(caption: str) -> dict:
         fallback = max(pool, key=lambda c: difflib.SequenceMatcher(None, caption.lower(), c).ratio())
         enc = vocab.encode(fallback)
     emb = clip.encode_text(torch.tensor([enc.ids]))[0]  # (dim,)
-    unknown = {w: r for w, r in enc.unknown.items()} if fallback is None else {
-        w: None for w in normalize(caption) if w not in vocab.stoi}
-    return {"caption": caption, "words": enc.words, "unknown": unknown, "fallback": fallback,
-            "notice": notice(unknown, fallback, "es"), "notice_en": notice(unknown, fallback, "en"),
-            "classes": nearest_classes(emb), "emb": emb}
+    unknown = (
+        {w: r for w, r in enc.unknown.items()}
+        if fallback is None
+        else {w: None for w in normalize(caption) if w not in vocab.stoi}
+    )
+    return {
+        "caption": caption,
+        "words": enc.words,
+        "unknown": unknown,
+        "fallback": fallback,
+        "notice": notice(unknown, fallback, "es"),
+        "notice_en": notice(unknown, fallback, "en"),
+        "classes": nearest_classes(emb),
+        "emb": emb,
+    }
 
 
 def public(info: dict) -> dict:
@@ -140,7 +172,7 @@ def nearest_images(emb: torch.Tensor, k: int) -> list[dict]:
 
     g = load_gallery()
     top = (g.emb @ emb).topk(min(k, len(g.labels)))
-    return [_gallery_item(g, int(i), s) for s, i in zip(top.values, top.indices)]
+    return [_gallery_item(g, int(i), s) for s, i in zip(top.values, top.indices, strict=False)]
 
 
 def search(caption: str, k: int = 8) -> dict:
@@ -156,8 +188,14 @@ def describe(index: int, k: int = 5) -> dict:
 
     g = load_gallery()
     if not (0 <= index < len(g.labels)):
-        raise BadInput(f"index must be between 0 and {len(g.labels) - 1}, got {index}.",
-                       key="err.range", name="index", lo=0, hi=len(g.labels) - 1, value=str(index))
+        raise BadInput(
+            f"index must be between 0 and {len(g.labels) - 1}, got {index}.",
+            key="err.range",
+            name="index",
+            lo=0,
+            hi=len(g.labels) - 1,
+            value=str(index),
+        )
     check("k", k)
     return {**_gallery_item(g, index), "classes": nearest_classes(g.emb[index], min(k, N_CLASSES))}
 
@@ -196,8 +234,9 @@ def _noise(n: int, seed: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate_from_embeddings(emb: torch.Tensor, steps: int = 40, guidance: float = DEFAULT_GUIDANCE,
-                             seed: int = 0, method: str = "ddim") -> np.ndarray:
+def generate_from_embeddings(
+    emb: torch.Tensor, steps: int = 40, guidance: float = DEFAULT_GUIDANCE, seed: int = 0, method: str = "ddim"
+) -> np.ndarray:
     """Pictures uint8 (B, 28, 28) for text embeddings (B, dim): denoise latents, decode once."""
     from pizarra.images.models import load_autoencoder, load_diffusion
 
@@ -213,8 +252,12 @@ def _check_sampling(steps, guidance, seed, method) -> None:
     check("guidance", guidance)
     check("seed", seed)
     if method not in METHODS:
-        raise BadInput(f"method must be one of {', '.join(METHODS)}, got {method!r}.",
-                       key="err.unknown_method", value=method, allowed=METHODS)
+        raise BadInput(
+            f"method must be one of {', '.join(METHODS)}, got {method!r}.",
+            key="err.unknown_method",
+            value=method,
+            allowed=METHODS,
+        )
 
 
 def judge(images: np.ndarray) -> list[int] | None:
@@ -230,8 +273,9 @@ def judge(images: np.ndarray) -> list[int] | None:
     return [int(c) for c in classifier_features(clf, images)[1]]
 
 
-def generate(caption: str, n: int = 16, steps: int = 40, guidance: float = DEFAULT_GUIDANCE, seed: int = 0,
-             method: str = "ddim") -> dict:
+def generate(
+    caption: str, n: int = 16, steps: int = 40, guidance: float = DEFAULT_GUIDANCE, seed: int = 0, method: str = "ddim"
+) -> dict:
     """``n`` pictures for ``caption``; ``seconds`` is the time of the denoising and decoding."""
     check("n", n)
     _check_sampling(steps, guidance, seed, method)
@@ -239,18 +283,33 @@ def generate(caption: str, n: int = 16, steps: int = 40, guidance: float = DEFAU
     t0 = time.perf_counter()
     images = generate_from_embeddings(info["emb"].expand(n, -1), steps, guidance, seed, method)
     seconds = time.perf_counter() - t0
-    return {**public(info), "n": n, "steps": steps, "guidance": guidance, "seed": seed, "method": method,
-            "seconds": round(seconds, 3), "images": images, "judge": judge(images)}
+    return {
+        **public(info),
+        "n": n,
+        "steps": steps,
+        "guidance": guidance,
+        "seed": seed,
+        "method": method,
+        "seconds": round(seconds, 3),
+        "images": images,
+        "judge": judge(images),
+    }
 
 
 @torch.no_grad()
-def steps_view(caption: str, seed: int = 0, guidance: float = DEFAULT_GUIDANCE, method: str = "ddim",
-               counts: tuple[int, ...] = STEPS_VIEWER) -> dict:
+def steps_view(
+    caption: str,
+    seed: int = 0,
+    guidance: float = DEFAULT_GUIDANCE,
+    method: str = "ddim",
+    counts: tuple[int, ...] = STEPS_VIEWER,
+) -> dict:
     """The same starting noise denoised in 1, 2, 3, 5 ... 40 steps, as on the lecture's slide."""
     _check_sampling(max(counts), guidance, seed, method)
     info = read_caption(caption)
-    frames = [{"steps": s, "image": generate_from_embeddings(info["emb"][None], s, guidance, seed, method)[0]}
-              for s in counts]
+    frames = [
+        {"steps": s, "image": generate_from_embeddings(info["emb"][None], s, guidance, seed, method)[0]} for s in counts
+    ]
     return {**public(info), "seed": seed, "guidance": guidance, "method": method, "frames": frames}
 
 
@@ -259,8 +318,9 @@ def _lerp_path(ea: torch.Tensor, eb: torch.Tensor, points: int) -> torch.Tensor:
     return F.normalize((1 - ts) * ea + ts * eb, dim=-1)  # (P, dim) back on the unit sphere
 
 
-def interpolate(a: str, b: str, points: int = 7, seed: int = 0, steps: int = 40,
-                guidance: float = DEFAULT_GUIDANCE) -> dict:
+def interpolate(
+    a: str, b: str, points: int = 7, seed: int = 0, steps: int = 40, guidance: float = DEFAULT_GUIDANCE
+) -> dict:
     """LERP between two captions in the shared space: at each point a picture generated from the
     mixed embedding (same noise everywhere) and the nearest gallery picture."""
     check("points", points)
@@ -269,9 +329,14 @@ def interpolate(a: str, b: str, points: int = 7, seed: int = 0, steps: int = 40,
     path = _lerp_path(ia["emb"], ib["emb"], points)
     images = _same_noise(path, steps, guidance, seed)  # every point starts from the same z_T
     ts = torch.linspace(0, 1, points).tolist()
-    return {"a": public(ia), "b": public(ib), "points": [
-        {"t": round(t, 3), "image": img, "nearest": nearest_images(e, 1)[0], "classes": nearest_classes(e, 2)}
-        for t, img, e in zip(ts, images, path)]}
+    return {
+        "a": public(ia),
+        "b": public(ib),
+        "points": [
+            {"t": round(t, 3), "image": img, "nearest": nearest_images(e, 1)[0], "classes": nearest_classes(e, 2)}
+            for t, img, e in zip(ts, images, path, strict=False)
+        ],
+    }
 
 
 @torch.no_grad()
@@ -295,20 +360,42 @@ def interpolate_images(i: int, j: int, points: int = 7) -> dict:
     g = load_gallery()
     for name, v in (("i", i), ("j", j)):
         if not (0 <= v < len(g.labels)):
-            raise BadInput(f"{name} must be between 0 and {len(g.labels) - 1}, got {v}.",
-                           key="err.range", name=name, lo=0, hi=len(g.labels) - 1, value=str(v))
+            raise BadInput(
+                f"{name} must be between 0 and {len(g.labels) - 1}, got {v}.",
+                key="err.range",
+                name=name,
+                lo=0,
+                hi=len(g.labels) - 1,
+                value=str(v),
+            )
     path = _lerp_path(g.emb[i], g.emb[j], points)
     ae = load_autoencoder()
     za, zb = ae.encode(to_float(g.images[[i, j]]))
     ts = torch.linspace(0, 1, points)
     latent = to_uint8(ae.decode(torch.stack([(1 - t) * za + t * zb for t in ts])))
-    return {"a": _gallery_item(g, i), "b": _gallery_item(g, j), "points": [
-        {"t": round(float(t), 3), "latent": img, "nearest": nearest_images(e, 1)[0], "classes": nearest_classes(e, 2)}
-        for t, img, e in zip(ts, latent, path)]}
+    return {
+        "a": _gallery_item(g, i),
+        "b": _gallery_item(g, j),
+        "points": [
+            {
+                "t": round(float(t), 3),
+                "latent": img,
+                "nearest": nearest_images(e, 1)[0],
+                "classes": nearest_classes(e, 2),
+            }
+            for t, img, e in zip(ts, latent, path, strict=False)
+        ],
+    }
 
 
-def arithmetic(terms: list[tuple[float, str]], n: int = 8, k: int = 8, seed: int = 0, steps: int = 40,
-               guidance: float = DEFAULT_GUIDANCE) -> dict:
+def arithmetic(
+    terms: list[tuple[float, str]],
+    n: int = 8,
+    k: int = 8,
+    seed: int = 0,
+    steps: int = 40,
+    guidance: float = DEFAULT_GUIDANCE,
+) -> dict:
     """Σ weight · text embedding, normalised: pictures generated from it and the nearest gallery
     pictures. "una zapatilla" + "un botín" lands between the two."""
     check("terms", len(terms))
@@ -323,8 +410,9 @@ def arithmetic(terms: list[tuple[float, str]], n: int = 8, k: int = 8, seed: int
         infos.append({"weight": w, **public(info)})
         total = w * info["emb"] if total is None else total + w * info["emb"]
     if float(total.norm()) < 1e-6:
-        raise BadInput("The terms cancel out (their sum is the zero vector): change a weight.",
-                       key="err.images.cancel_out")
+        raise BadInput(
+            "The terms cancel out (their sum is the zero vector): change a weight.", key="err.images.cancel_out"
+        )
     emb = F.normalize(total, dim=0)
     images = generate_from_embeddings(emb.expand(n, -1), steps, guidance, seed, "ddim")
     return {"terms": infos, "classes": nearest_classes(emb), "images": images, "nearest": nearest_images(emb, k)}

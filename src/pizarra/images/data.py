@@ -26,36 +26,79 @@ MAX_TOKENS = 12  # words per caption the text encoder reads (longer captions are
 
 # (Spanish with article, more Spanish names, English with article, more English names)
 FASHION = [
-    ("una camiseta", ["una camiseta de manga corta", "un top", "una camiseta blanca"],
-     "a t-shirt", ["a top", "a tee", "a short sleeve t-shirt"]),
-    ("un pantalón", ["unos pantalones", "unos vaqueros", "un pantalón largo"],
-     "a pair of trousers", ["trousers", "pants", "jeans"]),
-    ("un jersey", ["un suéter", "una sudadera", "un jersey de lana"],
-     "a pullover", ["a sweater", "a jumper", "a wool sweater"]),
-    ("un vestido", ["un vestido largo", "un traje de mujer"],
-     "a dress", ["a long dress", "a summer dress"]),
-    ("un abrigo", ["una chaqueta", "un abrigo largo", "una cazadora"],
-     "a coat", ["a jacket", "a long coat", "a winter coat"]),
-    ("una sandalia", ["unas sandalias", "una chancla", "un zapato abierto"],
-     "a sandal", ["sandals", "a flip flop", "an open shoe"]),
-    ("una camisa", ["una camisa de botones", "una blusa"],
-     "a shirt", ["a button shirt", "a blouse"]),
-    ("una zapatilla", ["unas zapatillas", "una zapatilla deportiva", "una deportiva"],
-     "a sneaker", ["sneakers", "a trainer", "a running shoe"]),
-    ("un bolso", ["una bolsa", "un bolso de mano", "una mochila"],
-     "a bag", ["a handbag", "a purse", "a backpack"]),
-    ("un botín", ["una bota", "unas botas", "un botín de tobillo"],
-     "an ankle boot", ["a boot", "boots", "a leather boot"]),
+    (
+        "una camiseta",
+        ["una camiseta de manga corta", "un top", "una camiseta blanca"],
+        "a t-shirt",
+        ["a top", "a tee", "a short sleeve t-shirt"],
+    ),
+    (
+        "un pantalón",
+        ["unos pantalones", "unos vaqueros", "un pantalón largo"],
+        "a pair of trousers",
+        ["trousers", "pants", "jeans"],
+    ),
+    (
+        "un jersey",
+        ["un suéter", "una sudadera", "un jersey de lana"],
+        "a pullover",
+        ["a sweater", "a jumper", "a wool sweater"],
+    ),
+    ("un vestido", ["un vestido largo", "un traje de mujer"], "a dress", ["a long dress", "a summer dress"]),
+    (
+        "un abrigo",
+        ["una chaqueta", "un abrigo largo", "una cazadora"],
+        "a coat",
+        ["a jacket", "a long coat", "a winter coat"],
+    ),
+    (
+        "una sandalia",
+        ["unas sandalias", "una chancla", "un zapato abierto"],
+        "a sandal",
+        ["sandals", "a flip flop", "an open shoe"],
+    ),
+    ("una camisa", ["una camisa de botones", "una blusa"], "a shirt", ["a button shirt", "a blouse"]),
+    (
+        "una zapatilla",
+        ["unas zapatillas", "una zapatilla deportiva", "una deportiva"],
+        "a sneaker",
+        ["sneakers", "a trainer", "a running shoe"],
+    ),
+    ("un bolso", ["una bolsa", "un bolso de mano", "una mochila"], "a bag", ["a handbag", "a purse", "a backpack"]),
+    (
+        "un botín",
+        ["una bota", "unas botas", "un botín de tobillo"],
+        "an ankle boot",
+        ["a boot", "boots", "a leather boot"],
+    ),
 ]
 DIGITS_ES = ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"]
 DIGITS_EN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 ES_TEMPLATES = ["{a}", "una foto de {a}", "una imagen de {a}", "{a} en blanco y negro", "dibuja {a}"]
 EN_TEMPLATES = ["{a}", "a photo of {a}", "an image of {a}", "{a} in black and white", "draw {a}"]
-DIGIT_ES = ["un {w} escrito a mano", "el número {w}", "el número {d}", "un {d}", "un {d} escrito a mano",
-            "el dígito {w}", "un {w}", "una imagen de un {w}", "dibuja un {d}"]
-DIGIT_EN = ["a handwritten {w}", "the number {w}", "the number {d}", "a {d}", "a handwritten {d}",
-            "the digit {w}", "a {w}", "an image of a {w}", "draw a {d}"]
+DIGIT_ES = [
+    "un {w} escrito a mano",
+    "el número {w}",
+    "el número {d}",
+    "un {d}",
+    "un {d} escrito a mano",
+    "el dígito {w}",
+    "un {w}",
+    "una imagen de un {w}",
+    "dibuja un {d}",
+]
+DIGIT_EN = [
+    "a handwritten {w}",
+    "the number {w}",
+    "the number {d}",
+    "a {d}",
+    "a handwritten {d}",
+    "the digit {w}",
+    "a {w}",
+    "an image of a {w}",
+    "draw a {d}",
+]
 
 
 def class_name(c: int, lang: str = "es") -> str:

@@ -69,9 +69,16 @@ class Diffusion(nn.Module):
         return sorted({int(round(x)) for x in torch.linspace(T - 1, 0, steps).tolist()}, reverse=True)
 
     @torch.no_grad()
-    def sample(self, text: torch.Tensor, steps: int = 40, guidance: float = 3.0, method: str = "ddim",
-               noise: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               on_step: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        text: torch.Tensor,
+        steps: int = 40,
+        guidance: float = 3.0,
+        method: str = "ddim",
+        noise: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        on_step: Callable[[int, torch.Tensor], None] | None = None,
+    ) -> torch.Tensor:
         """Latents (B, 4, 7, 7) for text embeddings (B, text_dim). ``noise``: the starting z_T.
         ``on_step(i, ẑ_0)`` sees the current estimate of the clean latent after each step."""
         B = len(text)

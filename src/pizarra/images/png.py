@@ -21,7 +21,9 @@ def png_bytes(img: np.ndarray, scale: int = 1) -> bytes:
     h, w = img.shape
     raw = b"".join(b"\x00" + img[r].tobytes() for r in range(h))  # filter type 0 on every row
     header = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)  # 8-bit, grayscale
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 6)) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 6)) + _chunk(b"IEND", b"")
+    )
 
 
 def data_uri(img: np.ndarray, scale: int = 1) -> str:
@@ -36,5 +38,5 @@ def grid(images: np.ndarray, cols: int = 8, pad: int = 2) -> np.ndarray:
     out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), 40, dtype=np.uint8)
     for i, img in enumerate(images):
         r, c = divmod(i, cols)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = img
+        out[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = img
     return out

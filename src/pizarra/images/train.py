@@ -28,14 +28,15 @@ from pizarra.assets.artifacts import load_artifact, save_artifact
 from pizarra.images.autoencoder import Autoencoder, AutoencoderConfig
 from pizarra.images.classifier import Classifier, ClassifierConfig
 from pizarra.images.clip import ClipConfig, TinyCLIP
-from pizarra.images.data import (CaptionedImages, N_CLASSES, Vocab, all_captions, gallery_indices,
-                                 load_images, to_float)
+from pizarra.images.data import N_CLASSES, CaptionedImages, Vocab, all_captions, gallery_indices, load_images, to_float
 from pizarra.images.diffusion import Diffusion, DiffusionConfig
 from pizarra.images.unet import UNet, UNetConfig
 from pizarra.train import TrainConfig, fit
 
-DATA = {"train": "Fashion-MNIST train (60,000) + MNIST train (60,000) = 20 classes",
-        "val": "2,000 pictures of the test splits (Fashion-MNIST t10k + MNIST t10k)"}
+DATA = {
+    "train": "Fashion-MNIST train (60,000) + MNIST train (60,000) = 20 classes",
+    "val": "2,000 pictures of the test splits (Fashion-MNIST t10k + MNIST t10k)",
+}
 GALLERY_PER_CLASS = 50  # shipped search gallery: 1,000 test pictures
 
 
@@ -57,8 +58,13 @@ def _command(argv) -> str:
 
 
 def _summary(result) -> dict:
-    return {"steps": result.step, "status": result.status, "train_seconds": round(result.elapsed_s, 1),
-            "best_" + result.metric: result.best, "final": result.history[-1] if result.history else None}
+    return {
+        "steps": result.step,
+        "status": result.status,
+        "train_seconds": round(result.elapsed_s, 1),
+        "best_" + result.metric: result.best,
+        "final": result.history[-1] if result.history else None,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,8 +76,17 @@ def train_autoencoder(steps=2500, batch_size=128, lr=2e-3, minutes=None, seed=0,
     torch.manual_seed(seed)
     model = Autoencoder(AutoencoderConfig())
     X, Xv = to_float(x), to_float(xt)
-    cfg = TrainConfig(max_steps=steps, batch_size=batch_size, lr=lr, schedule="cosine", warmup_steps=100,
-                      eval_every=250, checkpoint_every=None, seed=seed, device="cpu")
+    cfg = TrainConfig(
+        max_steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        schedule="cosine",
+        warmup_steps=100,
+        eval_every=250,
+        checkpoint_every=None,
+        seed=seed,
+        device="cpu",
+    )
     result = fit(model, (X, X), (Xv, Xv), cfg, should_stop=_deadline(minutes))
     model.eval()
     model.fit_scale(X[:20000])
@@ -79,8 +94,14 @@ def train_autoencoder(steps=2500, batch_size=128, lr=2e-3, minutes=None, seed=0,
         xr, _ = model(Xv)
         mse = torch.mean((xr - Xv) ** 2).item()
     metrics = {**_summary(result), "val_mse": round(mse, 5), "val_psnr_db": round(10 * np.log10(4 / mse), 2)}
-    save_artifact("img-autoencoder", model.state_dict(), config=model.cfg.to_dict() | {"train": cfg.to_dict()},
-                  data=DATA, metrics=metrics, command=_command(argv or ["autoencoder"]))
+    save_artifact(
+        "img-autoencoder",
+        model.state_dict(),
+        config=model.cfg.to_dict() | {"train": cfg.to_dict()},
+        data=DATA,
+        metrics=metrics,
+        command=_command(argv or ["autoencoder"]),
+    )
     return metrics
 
 
@@ -93,20 +114,35 @@ def train_clip(steps=2000, batch_size=256, lr=2e-3, minutes=None, seed=0, argv=(
     xt, yt = _val_subset(xt_all, yt_all)
     torch.manual_seed(seed)
     model = TinyCLIP(ClipConfig(vocab_size=len(vocab)))
-    cfg = TrainConfig(max_steps=steps, batch_size=batch_size, lr=lr, schedule="cosine", warmup_steps=100,
-                      weight_decay=0.01, eval_every=250, checkpoint_every=None, seed=seed, device="cpu")
-    result = fit(model, CaptionedImages(x, y, vocab), CaptionedImages(xt, yt, vocab), cfg,
-                 should_stop=_deadline(minutes))
+    cfg = TrainConfig(
+        max_steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        schedule="cosine",
+        warmup_steps=100,
+        weight_decay=0.01,
+        eval_every=250,
+        checkpoint_every=None,
+        seed=seed,
+        device="cpu",
+    )
+    result = fit(
+        model, CaptionedImages(x, y, vocab), CaptionedImages(xt, yt, vocab), cfg, should_stop=_deadline(minutes)
+    )
     model.eval()
     metrics = {**_summary(result), **clip_retrieval(model, vocab, xt_all, yt_all)}
     gal = gallery_indices(yt_all, GALLERY_PER_CLASS)
     buf = io.BytesIO()
     np.savez_compressed(buf, images=xt_all[gal], labels=yt_all[gal].astype(np.uint8), test_index=gal)
-    save_artifact("img-clip", model.state_dict(), files={"gallery.npz": buf.getvalue(),
-                                                          "vocab.json": json.dumps(vocab.itos).encode()},
-                  config=model.cfg.to_dict() | {"train": cfg.to_dict()},
-                  data=DATA | {"gallery": f"{GALLERY_PER_CLASS} test pictures per class (seed 0)"},
-                  metrics=metrics, command=_command(argv or ["clip"]))
+    save_artifact(
+        "img-clip",
+        model.state_dict(),
+        files={"gallery.npz": buf.getvalue(), "vocab.json": json.dumps(vocab.itos).encode()},
+        config=model.cfg.to_dict() | {"train": cfg.to_dict()},
+        data=DATA | {"gallery": f"{GALLERY_PER_CLASS} test pictures per class (seed 0)"},
+        metrics=metrics,
+        command=_command(argv or ["clip"]),
+    )
     return metrics
 
 
@@ -121,22 +157,48 @@ def train_classifier(steps=2500, batch_size=128, lr=2e-3, minutes=None, seed=0, 
         logits, _ = m(data[0])
         return {"val_acc": (logits.argmax(-1) == data[1]).float().mean().item()}
 
-    cfg = TrainConfig(max_steps=steps, batch_size=batch_size, lr=lr, schedule="cosine", warmup_steps=100,
-                      weight_decay=0.01, eval_every=250, checkpoint_every=None, seed=seed, device="cpu",
-                      metric="val_acc", mode="max", restore_best=True)
+    cfg = TrainConfig(
+        max_steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        schedule="cosine",
+        warmup_steps=100,
+        weight_decay=0.01,
+        eval_every=250,
+        checkpoint_every=None,
+        seed=seed,
+        device="cpu",
+        metric="val_acc",
+        mode="max",
+        restore_best=True,
+    )
     Yt = torch.from_numpy(yt)
-    result = fit(model, (to_float(x), torch.from_numpy(y)), (to_float(xt), Yt), cfg, metrics_fn=accuracy,
-                 should_stop=_deadline(minutes))
+    result = fit(
+        model,
+        (to_float(x), torch.from_numpy(y)),
+        (to_float(xt), Yt),
+        cfg,
+        metrics_fn=accuracy,
+        should_stop=_deadline(minutes),
+    )
     model.eval()
     with torch.no_grad():
-        pred = torch.cat([model(to_float(xt_all[i:i + 2000]))[0].argmax(-1) for i in range(0, len(yt_all), 2000)])
-    right = (pred.numpy() == yt_all)
-    metrics = {**_summary(result), "test_acc": round(float(right.mean()), 4),
-               "test_acc_fashion": round(float(right[yt_all < 10].mean()), 4),
-               "test_acc_digits": round(float(right[yt_all >= 10].mean()), 4)}
-    save_artifact("img-classifier", model.state_dict(), config=model.cfg.to_dict() | {"train": cfg.to_dict()},
-                  data=DATA | {"test": "all 20,000 test pictures"}, metrics=metrics,
-                  command=_command(argv or ["classifier"]))
+        pred = torch.cat([model(to_float(xt_all[i : i + 2000]))[0].argmax(-1) for i in range(0, len(yt_all), 2000)])
+    right = pred.numpy() == yt_all
+    metrics = {
+        **_summary(result),
+        "test_acc": round(float(right.mean()), 4),
+        "test_acc_fashion": round(float(right[yt_all < 10].mean()), 4),
+        "test_acc_digits": round(float(right[yt_all >= 10].mean()), 4),
+    }
+    save_artifact(
+        "img-classifier",
+        model.state_dict(),
+        config=model.cfg.to_dict() | {"train": cfg.to_dict()},
+        data=DATA | {"test": "all 20,000 test pictures"},
+        metrics=metrics,
+        command=_command(argv or ["classifier"]),
+    )
     return metrics
 
 
@@ -165,8 +227,10 @@ class EMA:
 
         def make(model):  # the loop's default: AdamW, weight decay on matrices only
             params = [p for p in model.parameters() if p.requires_grad]
-            groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-                      {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+            groups = [
+                {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+                {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+            ]
             return AveragingAdamW(groups, lr=cfg.lr, betas=cfg.betas)
 
         return make
@@ -190,8 +254,9 @@ class LatentCaptions:
         return self.latents[idx], self.emb[pick]
 
 
-def train_diffusion(steps=2500, batch_size=128, lr=1e-3, minutes=None, seed=0, argv=(), more: bool = False,
-                    ema: float | None = None) -> dict:
+def train_diffusion(
+    steps=2500, batch_size=128, lr=1e-3, minutes=None, seed=0, argv=(), more: bool = False, ema: float | None = None
+) -> dict:
     """``more``: start from the shipped img-diffusion weights and train ``steps`` more (fresh optimiser)."""
     from pizarra.images.models import load_autoencoder, load_clip
 
@@ -199,7 +264,10 @@ def train_diffusion(steps=2500, batch_size=128, lr=1e-3, minutes=None, seed=0, a
     x, y = load_images("train")
     xt, yt = _val_subset(*load_images("test"))
     with torch.no_grad():
-        enc = lambda imgs: torch.cat([ae.encode(to_float(imgs[i:i + 4000])) for i in range(0, len(imgs), 4000)])
+
+        def enc(imgs):
+            return torch.cat([ae.encode(to_float(imgs[i : i + 4000])) for i in range(0, len(imgs), 4000)])
+
         z, zv = enc(x), enc(xt)  # (N, 4, 7, 7)
         caps = all_captions()
         emb = clip.encode_text(vocab.tensor([c for c, _ in caps]))  # (n_captions, 64)
@@ -210,31 +278,71 @@ def train_diffusion(steps=2500, batch_size=128, lr=1e-3, minutes=None, seed=0, a
     if more:
         art = load_artifact("img-diffusion")
         model.unet.load_state_dict(art.state_dict())
-        prev = art.config.get("history", {"steps": art.metrics["steps"], "seconds": art.metrics["train_seconds"],
-                                          "commands": [art.card.get("command")]})
+        prev = art.config.get(
+            "history",
+            {
+                "steps": art.metrics["steps"],
+                "seconds": art.metrics["train_seconds"],
+                "commands": [art.card.get("command")],
+            },
+        )
         before = prev
         seed += 1  # another data order
-    cfg = TrainConfig(max_steps=steps, batch_size=batch_size, lr=lr, schedule="cosine", warmup_steps=200,
-                      eval_every=500, checkpoint_every=None, seed=seed, device="cpu", eval_batches=8)
+    cfg = TrainConfig(
+        max_steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        schedule="cosine",
+        warmup_steps=200,
+        eval_every=500,
+        checkpoint_every=None,
+        seed=seed,
+        device="cpu",
+        eval_batches=8,
+    )
     average = EMA(model.unet, ema) if ema else None
-    result = fit(model, LatentCaptions(z, y, emb, classes), LatentCaptions(zv, yt, emb, classes), cfg,
-                 optimizer=average.optimizer(cfg) if average else None, should_stop=_deadline(minutes))
+    result = fit(
+        model,
+        LatentCaptions(z, y, emb, classes),
+        LatentCaptions(zv, yt, emb, classes),
+        cfg,
+        optimizer=average.optimizer(cfg) if average else None,
+        should_stop=_deadline(minutes),
+    )
     if average:
         model.unet.load_state_dict(average.shadow)  # ship the averaged weights
     metrics = _summary(result)
     metrics["ema_decay"] = ema
-    history = {"steps": before["steps"] + result.step, "seconds": round(before["seconds"] + result.elapsed_s, 1),
-               "commands": [*before["commands"], _command(argv or ["diffusion"])]}
+    history = {
+        "steps": before["steps"] + result.step,
+        "seconds": round(before["seconds"] + result.elapsed_s, 1),
+        "commands": [*before["commands"], _command(argv or ["diffusion"])],
+    }
     metrics["total_steps"], metrics["total_train_seconds"] = history["steps"], history["seconds"]
-    save_artifact("img-diffusion", model.unet.state_dict(),
-                  config={"unet": model.unet.cfg.to_dict(), "diffusion": model.cfg.to_dict(), "train": cfg.to_dict(),
-                          "autoencoder": "img-autoencoder", "text_encoder": "img-clip", "history": history},
-                  data=DATA, metrics=metrics, command=_command(argv or ["diffusion"]))
+    save_artifact(
+        "img-diffusion",
+        model.unet.state_dict(),
+        config={
+            "unet": model.unet.cfg.to_dict(),
+            "diffusion": model.cfg.to_dict(),
+            "train": cfg.to_dict(),
+            "autoencoder": "img-autoencoder",
+            "text_encoder": "img-clip",
+            "history": history,
+        },
+        data=DATA,
+        metrics=metrics,
+        command=_command(argv or ["diffusion"]),
+    )
     return metrics
 
 
-TRAINERS = {"autoencoder": train_autoencoder, "clip": train_clip, "classifier": train_classifier,
-            "diffusion": train_diffusion}
+TRAINERS = {
+    "autoencoder": train_autoencoder,
+    "clip": train_clip,
+    "classifier": train_classifier,
+    "diffusion": train_diffusion,
+}
 
 
 def main(argv=None) -> None:

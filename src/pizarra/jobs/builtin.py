@@ -31,8 +31,11 @@ def count(params: CountParams, emit, should_stop) -> dict:
         if _sleep(params.delay_s, should_stop):
             return {"count": step - 1, "stopped": True}
         if params.fail_at == step:
-            raise BadInput(f"Failed on purpose at step {step} (fail_at={params.fail_at}).",
-                           key="err.jobs.failed_on_purpose", step=step)
+            raise BadInput(
+                f"Failed on purpose at step {step} (fail_at={params.fail_at}).",
+                key="err.jobs.failed_on_purpose",
+                step=step,
+            )
         emit({"type": "progress", "step": step, "total": params.n, "message": f"{step}/{params.n}"})
     return {"count": params.n}
 
@@ -67,9 +70,19 @@ def train_spirals(params: TrainParams, emit, should_stop) -> dict:
     """Train a small MLP to separate two spirals with Pizarra's training loop (in memory)."""
     from pizarra.train.demo import run  # torch is imported in the worker only
 
-    _, result = run(out_dir=None, steps=params.steps, batch_size=params.batch_size, lr=params.lr,
-                    seed=params.seed, eval_every=params.eval_every, checkpoint_every=params.steps,
-                    step_delay=params.step_delay, progress=False, on_event=emit, should_stop=should_stop)
+    _, result = run(
+        out_dir=None,
+        steps=params.steps,
+        batch_size=params.batch_size,
+        lr=params.lr,
+        seed=params.seed,
+        eval_every=params.eval_every,
+        checkpoint_every=params.steps,
+        step_delay=params.step_delay,
+        progress=False,
+        on_event=emit,
+        should_stop=should_stop,
+    )
     return result.to_dict()
 
 

@@ -48,14 +48,20 @@ class JobKind:
         if params is None:
             params = {}
         if not isinstance(params, dict):
-            raise BadInput(f"Parameters of job kind '{self.name}' must be a JSON object.",
-                           key="err.jobs.params_object", kind=self.name)
+            raise BadInput(
+                f"Parameters of job kind '{self.name}' must be a JSON object.",
+                key="err.jobs.params_object",
+                kind=self.name,
+            )
         try:
             return self.params_model.model_validate(params)
         except ValidationError as err:
-            raise BadInput(f"Invalid parameters for job kind '{self.name}': {describe_validation(err)}",
-                           key="err.jobs.invalid_params", kind=self.name,
-                           problems=FieldProblem.from_pydantic(err.errors()[:5])) from None
+            raise BadInput(
+                f"Invalid parameters for job kind '{self.name}': {describe_validation(err)}",
+                key="err.jobs.invalid_params",
+                kind=self.name,
+                problems=FieldProblem.from_pydantic(err.errors()[:5]),
+            ) from None
 
     def to_dict(self) -> dict:
         return {
@@ -124,8 +130,12 @@ def get_kind(kind: str) -> JobKind:
     except (KeyError, TypeError):
         allowed = ", ".join(sorted(_KINDS)) or "(none)"
         shown = kind if isinstance(kind, str) and len(kind) <= 80 else "…"
-        raise BadInput(f"Unknown job kind '{shown}'. Allowed kinds: {allowed}.",
-                       key="err.jobs.unknown_kind", value=shown, allowed=sorted(_KINDS)) from None
+        raise BadInput(
+            f"Unknown job kind '{shown}'. Allowed kinds: {allowed}.",
+            key="err.jobs.unknown_kind",
+            value=shown,
+            allowed=sorted(_KINDS),
+        ) from None
 
 
 def run_job(kind: str, params: dict | None = None, emit=None, should_stop=None):

@@ -185,8 +185,12 @@ class JobRunner:
 
     def list(self, limit: int = 50, status: str | None = None) -> list[dict]:
         if status is not None and status not in STATUSES:
-            raise BadInput(f"Unknown status '{status}'. Allowed: {', '.join(STATUSES)}.",
-                           key="err.jobs.unknown_status", value=status, allowed=STATUSES)
+            raise BadInput(
+                f"Unknown status '{status}'. Allowed: {', '.join(STATUSES)}.",
+                key="err.jobs.unknown_status",
+                value=status,
+                allowed=STATUSES,
+            )
         return [job.to_dict() for job in self.store.list(limit=limit, status=status)]
 
     def events(self, job_id: int, after: int = 0, limit: int = 1000) -> list[dict]:
@@ -200,8 +204,12 @@ class JobRunner:
         ``grace_s``). ``JobConflict`` if it had already finished."""
         before, job = self.store.request_stop(job_id, "cancel")
         if before not in (QUEUED, RUNNING):
-            raise JobConflict(f"Job {job_id} has already finished ({before}); there is nothing to cancel.",
-                              key="err.jobs.already_finished", id=str(job_id), status=Phrase(f"jobs.status.{before}"))
+            raise JobConflict(
+                f"Job {job_id} has already finished ({before}); there is nothing to cancel.",
+                key="err.jobs.already_finished",
+                id=str(job_id),
+                status=Phrase(f"jobs.status.{before}"),
+            )
         if job.status == RUNNING:
             with self._lock:
                 self._signal_stop(job_id, job.pid)

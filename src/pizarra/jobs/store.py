@@ -259,7 +259,9 @@ class JobStore:
                 raise QueueFull(
                     f"There are already {queued} jobs waiting (at most {self.max_queued}). "
                     "Wait for some to finish or cancel them, then try again.",
-                    key="err.jobs.queue_full", n=queued, limit=self.max_queued,
+                    key="err.jobs.queue_full",
+                    n=queued,
+                    limit=self.max_queued,
                 )
             cur = db.execute(
                 "INSERT INTO jobs (kind, params, status, created) VALUES (?, ?, 'queued', ?)",

@@ -152,8 +152,14 @@ class FairQueue:
         with self.cond:
             now = time.monotonic()
             waiting: list[dict[str, Any]] = [
-                {"who": t.who, "position": self.position(t) + 1, "waited_s": round(now - t.queued_at, 1),
-                 "eta_s": round(self.eta(t), 1)} for t in self.resumed]
+                {
+                    "who": t.who,
+                    "position": self.position(t) + 1,
+                    "waited_s": round(now - t.queued_at, 1),
+                    "eta_s": round(self.eta(t), 1),
+                }
+                for t in self.resumed
+            ]
             for queue in self.waiting.values():
                 for t in queue:
                     waiting.append(

@@ -20,7 +20,20 @@ from pizarra.nets.positional import LearnedPositions, SinusoidalPositions, sinus
 from pizarra.nets.rnn import RNN, ElmanCell, GRUCell, LSTMCell
 
 __all__ = [
-    "RNN", "DecoderBlock", "ElmanCell", "EncoderBlock", "GRUCell", "LSTMCell", "LearnedPositions",
-    "MultiHeadAttention", "SinusoidalPositions", "TransformerConfig", "TransformerEncoder",
-    "TransformerLM", "causal_mask", "padding_mask", "scaled_dot_product_attention", "sinusoidal_table",
+    "RNN",
+    "DecoderBlock",
+    "ElmanCell",
+    "EncoderBlock",
+    "GRUCell",
+    "LSTMCell",
+    "LearnedPositions",
+    "MultiHeadAttention",
+    "SinusoidalPositions",
+    "TransformerConfig",
+    "TransformerEncoder",
+    "TransformerLM",
+    "causal_mask",
+    "padding_mask",
+    "scaled_dot_product_attention",
+    "sinusoidal_table",
 ]

@@ -23,9 +23,14 @@ def padding_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
     return (torch.arange(T, device=lengths.device)[None, :] < lengths[:, None])[:, None, None, :]
 
 
-def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                                 mask: torch.Tensor | None = None, dropout_p: float = 0.0,
-                                 training: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    dropout_p: float = 0.0,
+    training: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """softmax(q·kᵀ/√d)·v for q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv).
 
     Returns (output (..., Tq, dv), attention weights (..., Tq, Tk)); each row of weights sums to 1
@@ -63,8 +68,13 @@ class MultiHeadAttention(nn.Module):
         B, T, C = x.shape
         return x.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)  # (B, nh, T, hs)
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None, need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        need_weights: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, T, C), mask broadcastable to (B, nh, T, Tk) -> (out (B, T, C), weights (B, nh, T, Tk)).
 
         ``need_weights=False`` computes the same softmax(q·kᵀ/√d)·v with PyTorch's fused kernel, which
@@ -78,7 +88,11 @@ class MultiHeadAttention(nn.Module):
         if need_weights:
             y, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout, self.training)
         else:
-            y, weights = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0), None
+            y, weights = (
+                F.scaled_dot_product_attention(
+                    q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+                ),
+                None,
+            )
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side again: (B, T, C)
         return self.W_o(y), weights

@@ -64,15 +64,16 @@ class FeedForward(nn.Module):
 class EncoderBlock(nn.Module):
     """Attention, then a feed-forward network, each wrapped in a residual connection and a LayerNorm:
 
-        pre-norm  (norm_first):  x = x + Attn(LN1(x));   x = x + FFN(LN2(x))
-        post-norm:               x = LN1(x + Attn(x));   x = LN2(x + FFN(x))
+    pre-norm  (norm_first):  x = x + Attn(LN1(x));   x = x + FFN(LN2(x))
+    post-norm:               x = LN1(x + Attn(x));   x = LN2(x + FFN(x))
     """
 
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
         self.norm_first = cfg.norm_first
-        self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads,
-                                       cfg.dropout if cfg.attn_dropout is None else cfg.attn_dropout, cfg.bias)
+        self.attn = MultiHeadAttention(
+            cfg.d_model, cfg.n_heads, cfg.dropout if cfg.attn_dropout is None else cfg.attn_dropout, cfg.bias
+        )
         self.ffn = FeedForward(cfg)
         self.norm1 = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps, bias=cfg.bias)
         self.norm2 = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps, bias=cfg.bias)
@@ -83,8 +84,9 @@ class EncoderBlock(nn.Module):
         y, weights = self.attn(x, mask=mask, need_weights=need_weights)
         return self.dropout1(y), weights
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
-                need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, need_weights: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, T, C), mask (True = may attend) -> (x (B, T, C), attention weights (B, nh, T, T)
         or None when ``need_weights=False``: the fused kernel, same result)."""
         if self.norm_first:
@@ -101,11 +103,12 @@ class EncoderBlock(nn.Module):
 class DecoderBlock(EncoderBlock):
     """A decoder-only (GPT) block: an encoder block whose tokens cannot see the future.
 
-        mask[t, j] = (j ≤ t)  [and j is not padding]
+    mask[t, j] = (j ≤ t)  [and j is not padding]
     """
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
-                need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, need_weights: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         causal = causal_mask(x.size(1), x.device)  # (T, T)
         return super().forward(x, causal if mask is None else causal & mask, need_weights)
 
@@ -124,7 +127,9 @@ class _Stack(nn.Module):
         self.pos = POSITIONS[cfg.positions](cfg.d_model, cfg.block_size)
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(self.block(cfg) for _ in range(cfg.n_layers))
-        self.norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps, bias=cfg.bias) if cfg.norm_first else nn.Identity()
+        self.norm = (
+            nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps, bias=cfg.bias) if cfg.norm_first else nn.Identity()
+        )
         self.apply(self._init)
 
     @staticmethod
@@ -177,11 +182,17 @@ class TransformerLM(_Stack):
         return logits, loss
 
     @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Sample ``max_new_tokens`` tokens after idx (B, T), one at a time, cropping to the context."""
         for _ in range(max_new_tokens):
-            logits, _ = self(idx[:, -self.cfg.block_size:])
+            logits, _ = self(idx[:, -self.cfg.block_size :])
             logits = logits[:, -1] / max(temperature, 1e-6)  # (B, V)
             if top_k is not None:
                 kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]

@@ -1,7 +1,7 @@
 """``pizarra nets``: the chapter-4 commands (mounted in ``pizarra.cli``).
 
-    pizarra nets check [--only NAME] [--json]      glass box = black box, every parity check
-    pizarra nets ladder [--quick] [--only NAME]    train bigram -> ... -> Transformer on the Quijote
+pizarra nets check [--only NAME] [--json]      glass box = black box, every parity check
+pizarra nets ladder [--quick] [--only NAME]    train bigram -> ... -> Transformer on the Quijote
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ app = typer.Typer(help="Chapter 4: RNNs and Transformers from their equations.",
 
 
 @app.command("check")
-def check(only: Optional[list[str]] = typer.Option(None, "--only", help="Run only these checks (repeatable)."),
-          as_json: bool = JsonOpt):
+def check(
+    only: Optional[list[str]] = typer.Option(None, "--only", help="Run only these checks (repeatable)."),
+    as_json: bool = JsonOpt,
+):
     """Every parity check: our Elman/LSTM/GRU/attention/blocks vs torch.nn, float64, outputs and gradients."""
 
     @friendly
@@ -30,8 +32,12 @@ def check(only: Optional[list[str]] = typer.Option(None, "--only", help="Run onl
 
         for name in only or []:
             if name not in CHECKS:
-                raise BadInput(f"Unknown check {name!r}; the checks are {', '.join(CHECKS)}.",
-                               key="err.nets.unknown_check", value=name, allowed=CHECKS)
+                raise BadInput(
+                    f"Unknown check {name!r}; the checks are {', '.join(CHECKS)}.",
+                    key="err.nets.unknown_check",
+                    value=name,
+                    allowed=CHECKS,
+                )
         result = run_checks(only or None)
         if as_json:
             emit_json(result)
@@ -49,10 +55,14 @@ def check(only: Optional[list[str]] = typer.Option(None, "--only", help="Run onl
 
 
 @app.command("ladder")
-def ladder(quick: bool = typer.Option(False, "--quick", help="60 steps per model, a minute or two; saves nothing (the shipped models stay)."),
-           only: Optional[list[str]] = typer.Option(None, "--only", help="Train only these rungs (repeatable)."),
-           no_save: bool = typer.Option(False, "--no-save", help="Do not write artifacts nor the report."),
-           as_json: bool = JsonOpt):
+def ladder(
+    quick: bool = typer.Option(
+        False, "--quick", help="60 steps per model, a minute or two; saves nothing (the shipped models stay)."
+    ),
+    only: Optional[list[str]] = typer.Option(None, "--only", help="Train only these rungs (repeatable)."),
+    no_save: bool = typer.Option(False, "--no-save", help="Do not write artifacts nor the report."),
+    as_json: bool = JsonOpt,
+):
     """Train the ladder bigram → MLP → Elman → GRU → LSTM → Transformer (needs PIZARRA_DATA)."""
 
     @friendly
@@ -65,8 +75,13 @@ def ladder(quick: bool = typer.Option(False, "--quick", help="60 steps per model
         from pizarra.nets.ladder import run_ladder
 
         err = Console(stderr=True)
-        result = run_ladder(only or None, quick=quick, progress=not as_json, save=not (no_save or quick),
-                            log=None if as_json else lambda m: err.print(f"[bold]{m}[/]"))
+        result = run_ladder(
+            only or None,
+            quick=quick,
+            progress=not as_json,
+            save=not (no_save or quick),
+            log=None if as_json else lambda m: err.print(f"[bold]{m}[/]"),
+        )
         if as_json:
             emit_json(result)
             return
@@ -74,8 +89,14 @@ def ladder(quick: bool = typer.Option(False, "--quick", help="60 steps per model
         for col in ("model", "params", "steps", "val nats/char", "val bits/char", "train s"):
             t.add_column(col, justify="right" if col != "model" else "left")
         for r in result["rows"]:
-            t.add_row(r["name"], f"{r['params']:,}", str(r["steps"]), f"{r['val_loss_nats']:.3f}",
-                      f"{r['val_bits_per_char']:.3f}", f"{r['train_seconds']:.0f}")
+            t.add_row(
+                r["name"],
+                f"{r['params']:,}",
+                str(r["steps"]),
+                f"{r['val_loss_nats']:.3f}",
+                f"{r['val_bits_per_char']:.3f}",
+                f"{r['train_seconds']:.0f}",
+            )
         Console().print(t)
         sys.stderr.flush()
 

@@ -25,15 +25,18 @@ EXAMPLES = {
     "francia": "Crecí en Francia y viví allí. Hablo fluidamente francés",
     "quijote": "En un lugar de la Mancha, de cuyo nombre no quiero acordarme",
 }
-VANISHING_TEXT = ("En un lugar de la Mancha, de cuyo nombre no quiero acordarme, no ha mucho tiempo que vivía "
-                  "un hidalgo de los de lanza en astillero, adarga antigua, rocín flaco y galgo corredor.")
+VANISHING_TEXT = (
+    "En un lugar de la Mancha, de cuyo nombre no quiero acordarme, no ha mucho tiempo que vivía "
+    "un hidalgo de los de lanza en astillero, adarga antigua, rocín flaco y galgo corredor."
+)
 
 
 def prepare(text: str, vocab: CharVocab, max_chars: int) -> tuple[str, list[int], list[dict]]:
     """(text as the model sees it, its ids, notices). Raises BadInput for empty text."""
     if text is None or not text.strip():
-        raise BadInput("The sentence is empty: type at least one character. / La frase está vacía.",
-                       key="err.nets.empty")
+        raise BadInput(
+            "The sentence is empty: type at least one character. / La frase está vacía.", key="err.nets.empty"
+        )
     text = text.encode("utf-8", "replace").decode("utf-8")  # no lone surrogates past this point
     notices = []
     if len(text) > max_chars:
@@ -53,7 +56,7 @@ def _top_units(m: torch.Tensor, k: int) -> list[int]:
 
 
 def _round(t: torch.Tensor, nd: int = 4) -> list:
-    return torch.round(t.double() * 10 ** nd).div(10 ** nd).tolist()
+    return torch.round(t.double() * 10**nd).div(10**nd).tolist()
 
 
 @torch.no_grad()
@@ -77,14 +80,21 @@ def _run_cells(model, ids: list[int], record_gates: bool = False):
 def _next_chars(logits: torch.Tensor, vocab: CharVocab, k: int = 3) -> list[list]:
     p = logits.softmax(-1)
     top = p.topk(k, dim=-1)
-    return [[[vocab.chars[i], round(v, 3)] for i, v in zip(ii.tolist(), vv.tolist())]
-            for ii, vv in zip(top.indices, top.values)]
+    return [
+        [[vocab.chars[i], round(v, 3)] for i, v in zip(ii.tolist(), vv.tolist(), strict=False)]
+        for ii, vv in zip(top.indices, top.values, strict=False)
+    ]
 
 
 def _card_summary(card: dict) -> dict:
     m = card.get("metrics") or {}
-    return {"artifact": card.get("name"), "params": m.get("params"), "val_loss_nats": m.get("val_loss_nats"),
-            "val_bits_per_char": m.get("val_bits_per_char"), "steps": m.get("steps")}
+    return {
+        "artifact": card.get("name"),
+        "params": m.get("params"),
+        "val_loss_nats": m.get("val_loss_nats"),
+        "val_bits_per_char": m.get("val_bits_per_char"),
+        "steps": m.get("steps"),
+    }
 
 
 def elman_states(text: str, units: int = SHOWN_UNITS, root=None) -> dict:
@@ -93,9 +103,16 @@ def elman_states(text: str, units: int = SHOWN_UNITS, root=None) -> dict:
     text, ids, notices = prepare(text, vocab, RNN_MAX_CHARS)
     h, _, logits = _run_cells(model, ids)
     keep = _top_units(h, units)
-    return {"chars": list(text), "units": keep, "states": _round(h[:, keep].T, 3),  # (units, T)
-            "norms": _round(h.norm(dim=1), 3), "next": _next_chars(logits, vocab),
-            "hidden_size": h.size(1), "notices": notices, "model": _card_summary(card)}
+    return {
+        "chars": list(text),
+        "units": keep,
+        "states": _round(h[:, keep].T, 3),  # (units, T)
+        "norms": _round(h.norm(dim=1), 3),
+        "next": _next_chars(logits, vocab),
+        "hidden_size": h.size(1),
+        "notices": notices,
+        "model": _card_summary(card),
+    }
 
 
 def lstm_gates(text: str, units: int = SHOWN_UNITS, root=None) -> dict:
@@ -104,11 +121,16 @@ def lstm_gates(text: str, units: int = SHOWN_UNITS, root=None) -> dict:
     text, ids, notices = prepare(text, vocab, RNN_MAX_CHARS)
     h, gates, logits = _run_cells(model, ids, record_gates=True)
     keep = _top_units(torch.cat([gates["i"], gates["f"], gates["o"]], dim=0).view(3, len(ids), -1).mean(0), units)
-    return {"chars": list(text), "units": keep,
-            "gates": {name: _round(gates[name][:, keep].T, 3) for name in ("i", "f", "o")},  # (units, T)
-            "mean": {name: _round(gates[name].mean(1), 3) for name in ("i", "f", "o")},  # (T,)
-            "next": _next_chars(logits, vocab), "hidden_size": h.size(1), "notices": notices,
-            "model": _card_summary(card)}
+    return {
+        "chars": list(text),
+        "units": keep,
+        "gates": {name: _round(gates[name][:, keep].T, 3) for name in ("i", "f", "o")},  # (units, T)
+        "mean": {name: _round(gates[name].mean(1), 3) for name in ("i", "f", "o")},  # (T,)
+        "next": _next_chars(logits, vocab),
+        "hidden_size": h.size(1),
+        "notices": notices,
+        "model": _card_summary(card),
+    }
 
 
 @torch.no_grad()
@@ -118,16 +140,21 @@ def attention_maps(text: str, root=None) -> dict:
     text, ids, notices = prepare(text, vocab, model.cfg.block_size)
     _, maps = model.hidden(torch.tensor([ids]))
     logits, _ = model(torch.tensor([ids]))
-    return {"chars": list(text), "layers": len(maps), "heads": maps[0].size(1),
-            "weights": [_round(w[0], 3) for w in maps],  # [layer][head][query][key]
-            "next": _next_chars(logits[0], vocab), "context": model.cfg.block_size,
-            "notices": notices, "model": _card_summary(card)}
+    return {
+        "chars": list(text),
+        "layers": len(maps),
+        "heads": maps[0].size(1),
+        "weights": [_round(w[0], 3) for w in maps],  # [layer][head][query][key]
+        "next": _next_chars(logits[0], vocab),
+        "context": model.cfg.block_size,
+        "notices": notices,
+        "model": _card_summary(card),
+    }
 
 
 def positional_matrix(positions: int = 64, d_model: int = 64) -> dict:
     """PE (positions, d_model): row = position, column = dimension."""
-    return {"positions": positions, "d_model": d_model,
-            "matrix": _round(sinusoidal_table(positions, d_model), 3)}
+    return {"positions": positions, "d_model": d_model, "matrix": _round(sinusoidal_table(positions, d_model), 3)}
 
 
 def _state_jacobians(cell, x: torch.Tensor) -> torch.Tensor:

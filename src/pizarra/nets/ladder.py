@@ -83,7 +83,7 @@ class BigramLM(nn.Module):
 class MLPLM(nn.Module):
     """Bengio et al. (2003): the last n characters, embedded and concatenated, through a tanh layer.
 
-        p(x_t | x_<t) ≈ softmax(W_2 tanh(W_1 [e(x_{t-n+1}); …; e(x_t)] + b_1) + b_2)
+    p(x_t | x_<t) ≈ softmax(W_2 tanh(W_1 [e(x_{t-n+1}); …; e(x_t)] + b_1) + b_2)
     """
 
     def __init__(self, vocab_size: int, context: int = 8, n_embd: int = 32, n_hidden: int = 256):
@@ -96,7 +96,7 @@ class MLPLM(nn.Module):
     def forward(self, idx, targets=None):
         B, T = idx.shape
         padded = F.pad(idx, (self.context, 0), value=self.pad)  # (B, n + T)
-        windows = padded.unfold(1, self.context, 1)[:, 1:T + 1]  # (B, T, n): the n chars ending at t
+        windows = padded.unfold(1, self.context, 1)[:, 1 : T + 1]  # (B, T, n): the n chars ending at t
         x = self.emb(windows).flatten(2)  # (B, T, n * E)
         logits = self.head(torch.tanh(self.hidden(x)))  # (B, T, V)
         return logits, lm_loss(logits, targets)
@@ -105,8 +105,7 @@ class MLPLM(nn.Module):
 class RNNLM(nn.Module):
     """Embedding -> recurrent layer (Elman, GRU or LSTM, from ``rnn.py``) -> y_t = W_hy h_t."""
 
-    def __init__(self, vocab_size: int, kind: str = "lstm", n_embd: int = 32, n_hidden: int = 192,
-                 num_layers: int = 1):
+    def __init__(self, vocab_size: int, kind: str = "lstm", n_embd: int = 32, n_hidden: int = 192, num_layers: int = 1):
         super().__init__()
         self.emb = nn.Embedding(vocab_size, n_embd)
         self.rnn = RNN(kind, n_embd, n_hidden, num_layers)
@@ -149,13 +148,30 @@ class Rung:
 
 LADDER: tuple[Rung, ...] = (
     Rung("bigram", {"kind": "bigram"}, steps=1000, lr=3e-2, note="p(x_t | x_{t-1})"),
-    Rung("mlp", {"kind": "mlp", "context": 8, "n_embd": 32, "n_hidden": 256}, steps=2000, lr=3e-3,
-         note="the 8 previous characters"),
+    Rung(
+        "mlp",
+        {"kind": "mlp", "context": 8, "n_embd": 32, "n_hidden": 256},
+        steps=2000,
+        lr=3e-3,
+        note="the 8 previous characters",
+    ),
     Rung("elman", {"kind": "elman", "n_embd": 32, "n_hidden": 192}, steps=2000, lr=1e-2),
     Rung("gru", {"kind": "gru", "n_embd": 32, "n_hidden": 128}, steps=2000, lr=1e-2),
     Rung("lstm", {"kind": "lstm", "n_embd": 32, "n_hidden": 128}, steps=2000, lr=1e-2),
-    Rung("transformer", {"kind": "transformer", "block_size": BLOCK_SIZE, "d_model": 64, "n_heads": 4,
-                         "n_layers": 2, "dropout": 0.0, "positions": "learned"}, steps=2000, lr=1e-2),
+    Rung(
+        "transformer",
+        {
+            "kind": "transformer",
+            "block_size": BLOCK_SIZE,
+            "d_model": 64,
+            "n_heads": 4,
+            "n_layers": 2,
+            "dropout": 0.0,
+            "positions": "learned",
+        },
+        steps=2000,
+        lr=1e-2,
+    ),
 )
 RUNGS = {r.name: r for r in LADDER}
 
@@ -184,11 +200,17 @@ def char_data(text: str, block_size: int = BLOCK_SIZE, val_chunks: int = VAL_CHU
     if n < 1:
         raise BadInput("The text is too short for a validation split.", key="err.nets.too_short")
     X = val_ids[: n * block_size].view(n, block_size)
-    Y = val_ids[1: n * block_size + 1].view(n, block_size)
-    desc = {"text": "Quijote (Project Gutenberg #2000), characters", "chars": len(text),
-            "vocab_size": len(vocab), "train_chars": cut, "val_chars_total": len(val_ids),
-            "val_chars_scored": n * block_size, "split": f"first {1 - VAL_FRACTION:.0%} train, "
-            f"first {n} non-overlapping {block_size}-char chunks of the last {VAL_FRACTION:.0%} validate"}
+    Y = val_ids[1 : n * block_size + 1].view(n, block_size)
+    desc = {
+        "text": "Quijote (Project Gutenberg #2000), characters",
+        "chars": len(text),
+        "vocab_size": len(vocab),
+        "train_chars": cut,
+        "val_chars_total": len(val_ids),
+        "val_chars_scored": n * block_size,
+        "split": f"first {1 - VAL_FRACTION:.0%} train, "
+        f"first {n} non-overlapping {block_size}-char chunks of the last {VAL_FRACTION:.0%} validate",
+    }
     return CharData(vocab, TokenWindows(ids[:cut], block_size), (X, Y), desc)
 
 
@@ -196,9 +218,18 @@ def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def train_rung(rung: Rung, data: CharData, quick: bool = False, progress: bool | None = None,
-               on_event=None, should_stop=None, seed: int = 1337, save: bool = True,
-               root=None, steps: int | None = None) -> dict:
+def train_rung(
+    rung: Rung,
+    data: CharData,
+    quick: bool = False,
+    progress: bool | None = None,
+    on_event=None,
+    should_stop=None,
+    seed: int = 1337,
+    save: bool = True,
+    root=None,
+    steps: int | None = None,
+) -> dict:
     """Train one rung with ``pizarra.train.fit``; measure it on the whole validation set; save it."""
     from pizarra.train import TrainConfig, evaluate, fit
     from pizarra.train.distributed import setup
@@ -207,9 +238,19 @@ def train_rung(rung: Rung, data: CharData, quick: bool = False, progress: bool |
     config = {**rung.model, "vocab_size": len(data.vocab)}
     torch.manual_seed(seed)
     model = build_model(config)
-    cfg = TrainConfig(max_steps=steps, batch_size=rung.batch_size, lr=rung.lr, schedule="cosine",
-                      warmup_steps=min(100, steps // 10), eval_every=max(50, steps // 10),
-                      eval_batches=4, checkpoint_every=None, seed=seed, device="cpu", progress=progress)
+    cfg = TrainConfig(
+        max_steps=steps,
+        batch_size=rung.batch_size,
+        lr=rung.lr,
+        schedule="cosine",
+        warmup_steps=min(100, steps // 10),
+        eval_every=max(50, steps // 10),
+        eval_batches=4,
+        checkpoint_every=None,
+        seed=seed,
+        device="cpu",
+        progress=progress,
+    )
     t0 = time.perf_counter()
     result = fit(model, data.train, data.val, cfg, on_event=on_event, should_stop=should_stop)
     train_s = time.perf_counter() - t0
@@ -219,31 +260,58 @@ def train_rung(rung: Rung, data: CharData, quick: bool = False, progress: bool |
         val_loss = evaluate(model, data.val, full, ctx)["val_loss"]
     finally:
         ctx.close()
-    row = {"name": rung.name, "kind": rung.model["kind"], "params": n_params(model), "steps": result.step,
-           "status": result.status, "val_loss_nats": round(val_loss, 4),
-           "val_bits_per_char": round(val_loss / math.log(2), 4), "train_seconds": round(train_s, 1),
-           "batch_size": rung.batch_size, "block_size": BLOCK_SIZE, "lr": rung.lr, "quick": quick}
+    row = {
+        "name": rung.name,
+        "kind": rung.model["kind"],
+        "params": n_params(model),
+        "steps": result.step,
+        "status": result.status,
+        "val_loss_nats": round(val_loss, 4),
+        "val_bits_per_char": round(val_loss / math.log(2), 4),
+        "train_seconds": round(train_s, 1),
+        "batch_size": rung.batch_size,
+        "block_size": BLOCK_SIZE,
+        "lr": rung.lr,
+        "quick": quick,
+    }
     if save and result.status == "done":
         from pizarra.assets.artifacts import save_artifact
 
-        save_artifact(artifact_name(rung.name), model.state_dict(),
-                      config={"model": config, "vocab": data.vocab.chars[1:], "train": cfg.to_dict()},
-                      data=data.description, metrics=row,
-                      command=f"pizarra nets ladder --only {rung.name}" + (" --quick" if quick else ""),
-                      root=root)
+        save_artifact(
+            artifact_name(rung.name),
+            model.state_dict(),
+            config={"model": config, "vocab": data.vocab.chars[1:], "train": cfg.to_dict()},
+            data=data.description,
+            metrics=row,
+            command=f"pizarra nets ladder --only {rung.name}" + (" --quick" if quick else ""),
+            root=root,
+        )
     return row
 
 
-def run_ladder(names: list[str] | None = None, quick: bool = False, progress: bool | None = None,
-               on_event=None, should_stop=None, text: str | None = None, save: bool = True,
-               root=None, report: bool = True, log: Callable[[str], None] | None = None,
-               steps: int | None = None) -> dict:
+def run_ladder(
+    names: list[str] | None = None,
+    quick: bool = False,
+    progress: bool | None = None,
+    on_event=None,
+    should_stop=None,
+    text: str | None = None,
+    save: bool = True,
+    root=None,
+    report: bool = True,
+    log: Callable[[str], None] | None = None,
+    steps: int | None = None,
+) -> dict:
     """Train the rungs ``names`` (default: all, in order) and return ``{"rows": [...], ...}``."""
     names = names or [r.name for r in LADDER]
     for n in names:
         if n not in RUNGS:
-            raise BadInput(f"Unknown rung {n!r}; the ladder has {', '.join(RUNGS)}.",
-                           key="err.nets.unknown_rung", value=str(n), allowed=RUNGS)
+            raise BadInput(
+                f"Unknown rung {n!r}; the ladder has {', '.join(RUNGS)}.",
+                key="err.nets.unknown_rung",
+                value=str(n),
+                allowed=RUNGS,
+            )
     if text is None:
         from pizarra.assets.datasets import load_quijote
 
@@ -256,14 +324,21 @@ def run_ladder(names: list[str] | None = None, quick: bool = False, progress: bo
         for n in names:
             if log:
                 log(f"training {n} …")
-            rows.append(train_rung(RUNGS[n], data, quick, progress, on_event, should_stop, save=save, root=root,
-                                   steps=steps))
+            rows.append(
+                train_rung(RUNGS[n], data, quick, progress, on_event, should_stop, save=save, root=root, steps=steps)
+            )
             if rows[-1]["status"] == "cancelled":
                 break
     finally:
         torch.set_num_threads(threads)
-    out = {"rows": rows, "data": data.description, "quick": quick, "threads": 1,
-           "torch": torch.__version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    out = {
+        "rows": rows,
+        "data": data.description,
+        "quick": quick,
+        "threads": 1,
+        "torch": torch.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     if report and save and not quick and steps is None:
         import json
 
@@ -289,12 +364,15 @@ def load_lm(rung: str, root=None) -> tuple[nn.Module, CharVocab, dict]:
         from pizarra.assets.artifacts import load_artifact
 
         if rung not in RUNGS:
-            raise BadInput(f"Unknown model {rung!r}; the ladder has {', '.join(RUNGS)}.",
-                           key="err.nets.unknown_rung", value=str(rung), allowed=RUNGS)
+            raise BadInput(
+                f"Unknown model {rung!r}; the ladder has {', '.join(RUNGS)}.",
+                key="err.nets.unknown_rung",
+                value=str(rung),
+                allowed=RUNGS,
+            )
         art = load_artifact(artifact_name(rung), root=root)
         model = build_model(art.config["model"])
         model.load_state_dict(art.state_dict())
         model.eval()
         _LOADED[key] = (model, CharVocab(art.config["vocab"]), art.card)
     return _LOADED[key]
-

@@ -21,8 +21,14 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from pizarra.nets.attention import causal_mask, padding_mask, scaled_dot_product_attention
-from pizarra.nets.convert import (block_from_torch, block_to_torch, mha_from_torch, mha_to_torch,
-                                  rnn_from_torch, rnn_to_torch)
+from pizarra.nets.convert import (
+    block_from_torch,
+    block_to_torch,
+    mha_from_torch,
+    mha_to_torch,
+    rnn_from_torch,
+    rnn_to_torch,
+)
 from pizarra.nets.positional import sinusoidal_table
 from pizarra.nets.rnn import CELLS
 
@@ -40,7 +46,7 @@ def _grads_as_module(module: nn.Module) -> nn.Module:
     """A copy of ``module`` whose parameters hold its gradients, so converters can map them too."""
     g = copy.deepcopy(module)
     with torch.no_grad():
-        for p, q in zip(g.parameters(), module.parameters()):
+        for p, q in zip(g.parameters(), module.parameters(), strict=False):
             p.copy_(q.grad if q.grad is not None else torch.zeros_like(q))
     return g
 
@@ -72,8 +78,9 @@ def _inputs(seed: int, *shape):
 def check_rnn(kind: str, num_layers: int = 2) -> dict:
     """Our RNN(kind) on a right-padded batch with ``lengths`` vs nn.RNN/LSTM/GRU on the PackedSequence."""
     torch.manual_seed(0)
-    ref = {"elman": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind](
-        C, H, num_layers=num_layers, batch_first=True).to(DTYPE)
+    ref = {"elman": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind](C, H, num_layers=num_layers, batch_first=True).to(
+        DTYPE
+    )
     ours = rnn_from_torch(ref)
     x_ref, x_ours, g = _inputs(1, B, T, C)
     R = torch.randn(B, T, H, generator=g, dtype=DTYPE)  # random projection: loss = <R, out> + <Rh, h_n>
@@ -93,9 +100,12 @@ def check_rnn(kind: str, num_layers: int = 2) -> dict:
     ((out_ours * R).sum() + (h_ours * Rh).sum()).backward()
     pairs.append((x_ref.grad, x_ours.grad))
     pairs += _compare_weights_and_grads(ref, rnn_to_torch(ours), rnn_to_torch(_grads_as_module(ours)))
-    return {"name": f"{kind}-vs-nn.{ref.__class__.__name__}", "max_abs_diff": _maxdiff(pairs),
-            "compares": f"{num_layers} layers, batch {B}, lengths {LENGTHS.tolist()} (packed), outputs, "
-                        "final states, grads w.r.t. input and all weights"}
+    return {
+        "name": f"{kind}-vs-nn.{ref.__class__.__name__}",
+        "max_abs_diff": _maxdiff(pairs),
+        "compares": f"{num_layers} layers, batch {B}, lengths {LENGTHS.tolist()} (packed), outputs, "
+        "final states, grads w.r.t. input and all weights",
+    }
 
 
 def check_cell(kind: str) -> dict:
@@ -118,12 +128,19 @@ def check_cell(kind: str) -> dict:
     (ya * R).sum().backward()
     (yb * R).sum().backward()
     extra = [(c_ref.grad, c_ours.grad)] if kind == "lstm" else []
-    grads = {"weight_ih": ours.x2h.weight.grad, "bias_ih": ours.x2h.bias.grad,
-             "weight_hh": ours.h2h.weight.grad, "bias_hh": ours.h2h.bias.grad}
+    grads = {
+        "weight_ih": ours.x2h.weight.grad,
+        "bias_ih": ours.x2h.bias.grad,
+        "weight_hh": ours.h2h.weight.grad,
+        "bias_hh": ours.h2h.bias.grad,
+    }
     pairs = [(ya, yb), (x_ref.grad, x_ours.grad), (h_ref.grad, h_ours.grad), *extra]
     pairs += [(p.grad, grads[n]) for n, p in ref.named_parameters()]
-    return {"name": f"{kind}-cell-vs-nn.{ref.__class__.__name__}", "max_abs_diff": _maxdiff(pairs),
-            "compares": "one step: new state, grads w.r.t. input, state and weights"}
+    return {
+        "name": f"{kind}-cell-vs-nn.{ref.__class__.__name__}",
+        "max_abs_diff": _maxdiff(pairs),
+        "compares": "one step: new state, grads w.r.t. input, state and weights",
+    }
 
 
 def check_sdpa() -> dict:
@@ -137,10 +154,18 @@ def check_sdpa() -> dict:
     R = torch.randn(B, 2, T, 8, generator=g, dtype=DTYPE)
     (ref * R).sum().backward()
     (ours * R).sum().backward()
-    pairs = [(ref, ours), (q1.grad, q2.grad), (k1.grad, k2.grad), (v1.grad, v2.grad),
-             (weights.sum(-1), torch.ones_like(weights.sum(-1)))]  # rows of weights sum to 1
-    return {"name": "attention-vs-F.scaled_dot_product_attention", "max_abs_diff": _maxdiff(pairs),
-            "compares": "causal + padding mask: output, grads w.r.t. q, k, v; weights sum to 1"}
+    pairs = [
+        (ref, ours),
+        (q1.grad, q2.grad),
+        (k1.grad, k2.grad),
+        (v1.grad, v2.grad),
+        (weights.sum(-1), torch.ones_like(weights.sum(-1))),
+    ]  # rows of weights sum to 1
+    return {
+        "name": "attention-vs-F.scaled_dot_product_attention",
+        "max_abs_diff": _maxdiff(pairs),
+        "compares": "causal + padding mask: output, grads w.r.t. q, k, v; weights sum to 1",
+    }
 
 
 def check_mha(causal: bool) -> dict:
@@ -152,32 +177,42 @@ def check_mha(causal: bool) -> dict:
     x_ref, x_ours, g = _inputs(8, B, T, d)
     pad = padding_mask(LENGTHS, T)  # (B, 1, 1, T), True = real token
     mask = pad & causal_mask(T) if causal else pad
-    y_ref, w_ref = ref(x_ref, x_ref, x_ref, key_padding_mask=~pad[:, 0, 0],
-                       attn_mask=~causal_mask(T) if causal else None, need_weights=True,
-                       average_attn_weights=False)
+    y_ref, w_ref = ref(
+        x_ref,
+        x_ref,
+        x_ref,
+        key_padding_mask=~pad[:, 0, 0],
+        attn_mask=~causal_mask(T) if causal else None,
+        need_weights=True,
+        average_attn_weights=False,
+    )
     y_ours, w_ours = ours(x_ours, mask=mask)
     R = torch.randn(B, T, d, generator=g, dtype=DTYPE)
     (y_ref * R).sum().backward()
     (y_ours * R).sum().backward()
     pairs = [(y_ref, y_ours), (w_ref, w_ours), (x_ref.grad, x_ours.grad)]
     pairs += _compare_weights_and_grads(ref, mha_to_torch(ours), mha_to_torch(_grads_as_module(ours)))
-    return {"name": f"multihead-{'causal' if causal else 'padding'}-vs-nn.MultiheadAttention",
-            "max_abs_diff": _maxdiff(pairs),
-            "compares": f"{heads} heads, padding{' + causal' if causal else ''} mask: output, per-head "
-                        "weights, grads w.r.t. input and all weights"}
+    return {
+        "name": f"multihead-{'causal' if causal else 'padding'}-vs-nn.MultiheadAttention",
+        "max_abs_diff": _maxdiff(pairs),
+        "compares": f"{heads} heads, padding{' + causal' if causal else ''} mask: output, per-head "
+        "weights, grads w.r.t. input and all weights",
+    }
 
 
 def check_block(norm_first: bool, activation: str, causal: bool) -> dict:
     """EncoderBlock / DecoderBlock vs nn.TransformerEncoderLayer (the decoder with a causal src_mask)."""
     torch.manual_seed(0)
     d = 8
-    ref = nn.TransformerEncoderLayer(d, 2, 16, dropout=0.0, activation=activation, batch_first=True,
-                                     norm_first=norm_first).to(DTYPE)
+    ref = nn.TransformerEncoderLayer(
+        d, 2, 16, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first
+    ).to(DTYPE)
     ours = block_from_torch(ref, causal=causal)
     x_ref, x_ours, g = _inputs(9, B, T, d)
     pad = padding_mask(LENGTHS, T)
-    y_ref = ref(x_ref, src_mask=~causal_mask(T) if causal else None, src_key_padding_mask=~pad[:, 0, 0],
-                is_causal=causal)
+    y_ref = ref(
+        x_ref, src_mask=~causal_mask(T) if causal else None, src_key_padding_mask=~pad[:, 0, 0], is_causal=causal
+    )
     y_ours, _ = ours(x_ours, pad)  # the DecoderBlock adds its causal mask itself
     R = torch.randn(B, T, d, generator=g, dtype=DTYPE)
     (y_ref * R).sum().backward()
@@ -185,19 +220,29 @@ def check_block(norm_first: bool, activation: str, causal: bool) -> dict:
     pairs = [(y_ref, y_ours), (x_ref.grad, x_ours.grad)]
     pairs += _compare_weights_and_grads(ref, block_to_torch(ours), block_to_torch(_grads_as_module(ours)))
     kind = "decoder" if causal else "encoder"
-    return {"name": f"{kind}-block-{'prenorm' if norm_first else 'postnorm'}-{activation}-vs-nn.TransformerEncoderLayer",
-            "max_abs_diff": _maxdiff(pairs),
-            "compares": f"padding{' + causal' if causal else ''} mask: output, grads w.r.t. input and all weights"}
+    return {
+        "name": f"{kind}-block-{'prenorm' if norm_first else 'postnorm'}-{activation}-vs-nn.TransformerEncoderLayer",
+        "max_abs_diff": _maxdiff(pairs),
+        "compares": f"padding{' + causal' if causal else ''} mask: output, grads w.r.t. input and all weights",
+    }
 
 
 def check_sinusoidal() -> dict:
     """Our vectorised table vs the formula written element by element with ``math``."""
     n, d = 50, 16
     ours = sinusoidal_table(n, d, dtype=DTYPE)
-    ref = torch.tensor([[math.sin(p / 10000 ** (i / d)) if i % 2 == 0 else math.cos(p / 10000 ** ((i - 1) / d))
-                         for i in range(d)] for p in range(n)], dtype=DTYPE)
-    return {"name": "sinusoidal-positions-vs-formula", "max_abs_diff": _maxdiff([(ref, ours)]),
-            "compares": "PE[pos, 2i] = sin(pos/10000^(2i/d)), PE[pos, 2i+1] = cos(...), 50 × 16"}
+    ref = torch.tensor(
+        [
+            [math.sin(p / 10000 ** (i / d)) if i % 2 == 0 else math.cos(p / 10000 ** ((i - 1) / d)) for i in range(d)]
+            for p in range(n)
+        ],
+        dtype=DTYPE,
+    )
+    return {
+        "name": "sinusoidal-positions-vs-formula",
+        "max_abs_diff": _maxdiff([(ref, ours)]),
+        "compares": "PE[pos, 2i] = sin(pos/10000^(2i/d)), PE[pos, 2i+1] = cos(...), 50 × 16",
+    }
 
 
 def check_roundtrip() -> dict:
@@ -213,8 +258,11 @@ def check_roundtrip() -> dict:
     layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
     back = block_to_torch(block_from_torch(layer)).state_dict()
     pairs += [(p, back[n]) for n, p in layer.state_dict().items()]
-    return {"name": "converters-roundtrip", "max_abs_diff": _maxdiff(pairs),
-            "compares": "nn.RNN/LSTM/GRU, nn.MultiheadAttention, nn.TransformerEncoderLayer state_dicts"}
+    return {
+        "name": "converters-roundtrip",
+        "max_abs_diff": _maxdiff(pairs),
+        "compares": "nn.RNN/LSTM/GRU, nn.MultiheadAttention, nn.TransformerEncoderLayer state_dicts",
+    }
 
 
 CHECKS: dict[str, Callable[[], dict]] = {

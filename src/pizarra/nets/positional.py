@@ -1,8 +1,8 @@
 """Where is each token? Attention alone does not know the order, so we add a position vector.
 
-    sinusoidal (Vaswani et al., 2017):  PE[pos, 2i]   = sin(pos / 10000^(2i/d))
-                                        PE[pos, 2i+1] = cos(pos / 10000^(2i/d))
-    learned:                            PE[pos] = a trainable row of an embedding table
+sinusoidal (Vaswani et al., 2017):  PE[pos, 2i]   = sin(pos / 10000^(2i/d))
+                                    PE[pos, 2i+1] = cos(pos / 10000^(2i/d))
+learned:                            PE[pos] = a trainable row of an embedding table
 """
 
 from __future__ import annotations

@@ -40,12 +40,12 @@ class ElmanCell(nn.Module):
 class LSTMCell(nn.Module):
     """Long short-term memory (Hochreiter & Schmidhuber, 1997):
 
-        i_t = σ(W_xi x_t + W_hi h_{t-1} + b_i)        input gate: how much new to write
-        f_t = σ(W_xf x_t + W_hf h_{t-1} + b_f)        forget gate: how much memory to keep
-        g_t = tanh(W_xg x_t + W_hg h_{t-1} + b_g)     candidate memory
-        o_t = σ(W_xo x_t + W_ho h_{t-1} + b_o)        output gate: how much memory to show
-        c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-        h_t = o_t ⊙ tanh(c_t)
+    i_t = σ(W_xi x_t + W_hi h_{t-1} + b_i)        input gate: how much new to write
+    f_t = σ(W_xf x_t + W_hf h_{t-1} + b_f)        forget gate: how much memory to keep
+    g_t = tanh(W_xg x_t + W_hg h_{t-1} + b_g)     candidate memory
+    o_t = σ(W_xo x_t + W_ho h_{t-1} + b_o)        output gate: how much memory to show
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    h_t = o_t ⊙ tanh(c_t)
     """
 
     n_gates = 4
@@ -80,10 +80,10 @@ class LSTMCell(nn.Module):
 class GRUCell(nn.Module):
     """Gated recurrent unit (Cho et al., 2014), PyTorch's formulation:
 
-        r_t = σ(W_xr x_t + b_xr + W_hr h_{t-1} + b_hr)          reset gate
-        z_t = σ(W_xz x_t + b_xz + W_hz h_{t-1} + b_hz)          update gate
-        n_t = tanh(W_xn x_t + b_xn + r_t ⊙ (W_hn h_{t-1} + b_hn))  candidate state
-        h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+    r_t = σ(W_xr x_t + b_xr + W_hr h_{t-1} + b_hr)          reset gate
+    z_t = σ(W_xz x_t + b_xz + W_hz h_{t-1} + b_hz)          update gate
+    n_t = tanh(W_xn x_t + b_xn + r_t ⊙ (W_hn h_{t-1} + b_hn))  candidate state
+    h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
     """
 
     n_gates = 3
@@ -120,7 +120,7 @@ CELLS = {"elman": ElmanCell, "lstm": LSTMCell, "gru": GRUCell}
 def _where(keep: torch.Tensor, new, old):
     """new where keep (B, 1) else old, for a state that is a tensor or a tuple of tensors."""
     if isinstance(new, tuple):
-        return tuple(torch.where(keep, n, o) for n, o in zip(new, old))
+        return tuple(torch.where(keep, n, o) for n, o in zip(new, old, strict=False))
     return torch.where(keep, new, old)
 
 
@@ -134,14 +134,14 @@ class RNN(nn.Module):
     ``PackedSequence`` (and ``pad_packed_sequence`` pads with 0). Batch first: x is (B, T, C).
     """
 
-    def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 dropout: float = 0.0):
+    def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0):
         super().__init__()
         if kind not in CELLS:
             raise ValueError(f"kind must be one of {', '.join(CELLS)}, got {kind!r}")
         self.kind, self.hidden_size, self.num_layers = kind, hidden_size, num_layers
         self.cells = nn.ModuleList(
-            CELLS[kind](input_size if layer == 0 else hidden_size, hidden_size) for layer in range(num_layers))
+            CELLS[kind](input_size if layer == 0 else hidden_size, hidden_size) for layer in range(num_layers)
+        )
         self.dropout = nn.Dropout(dropout)  # between layers, as in torch.nn.RNN
 
     def forward(self, x: torch.Tensor, state: list | None = None, lengths: torch.Tensor | None = None):

@@ -17,10 +17,15 @@ from pizarra.sentiment.examples import SLIDE_REVIEWS, SLIDE_TABLE
 
 BENCH_MODELS = ("tfidf-lr", "nbsvm", "lstm", "transformer", "minilm-lr", "finetune", "llm")
 SHIPPED = ("tfidf-lr", "nbsvm", "lstm", "transformer")
-LABELS = {"tfidf-lr": "TF-IDF (1-3 gramas) + regresión logística", "nbsvm": "NBSVM (Wang & Manning 2012)",
-          "lstm": "LSTM bidireccional (desde cero)", "transformer": "Transformer simple (desde cero)",
-          "minilm-lr": "all-MiniLM-L6-v2 congelado + regresión logística",
-          "finetune": "all-MiniLM-L6-v2 ajustado (fine-tuned)", "llm": "LLM generativo, zero/few-shot"}
+LABELS = {
+    "tfidf-lr": "TF-IDF (1-3 gramas) + regresión logística",
+    "nbsvm": "NBSVM (Wang & Manning 2012)",
+    "lstm": "LSTM bidireccional (desde cero)",
+    "transformer": "Transformer simple (desde cero)",
+    "minilm-lr": "all-MiniLM-L6-v2 congelado + regresión logística",
+    "finetune": "all-MiniLM-L6-v2 ajustado (fine-tuned)",
+    "llm": "LLM generativo, zero/few-shot",
+}
 
 
 def _finish(name: str, proba_fn, splits, row: dict, write: bool, log, report_file=None) -> dict:
@@ -30,12 +35,20 @@ def _finish(name: str, proba_fn, splits, row: dict, write: bool, log, report_fil
     p = np.asarray(proba_fn(test.texts))
     pred = (p >= 0.5).astype(int)
     acc = float((pred == test.labels).mean())
-    slide = [{"id": r["id"], "label": r["label"], "p_pos": round(float(q), 4)}
-             for r, q in zip(SLIDE_REVIEWS, proba_fn([r["text"] for r in SLIDE_REVIEWS]))]
-    row = {"label": row.pop("label", None) or LABELS.get(name, name), "test_acc": round(100 * acc, 2), "n_test": len(test),
-           "slide_acc": SLIDE_TABLE.get(name), **row,
-           "test_s": round(time.perf_counter() - t0, 1),
-           "confusion": report.confusion(test.labels, pred), "slide_reviews": slide}
+    slide = [
+        {"id": r["id"], "label": r["label"], "p_pos": round(float(q), 4)}
+        for r, q in zip(SLIDE_REVIEWS, proba_fn([r["text"] for r in SLIDE_REVIEWS]), strict=False)
+    ]
+    row = {
+        "label": row.pop("label", None) or LABELS.get(name, name),
+        "test_acc": round(100 * acc, 2),
+        "n_test": len(test),
+        "slide_acc": SLIDE_TABLE.get(name),
+        **row,
+        "test_s": round(time.perf_counter() - t0, 1),
+        "confusion": report.confusion(test.labels, pred),
+        "slide_reviews": slide,
+    }
     row.setdefault("hardware", report.hardware())
     log(f"{name}: test accuracy {100 * acc:.2f} % on {len(test)} reviews")
     if write:
@@ -43,16 +56,19 @@ def _finish(name: str, proba_fn, splits, row: dict, write: bool, log, report_fil
     return row
 
 
-def run(name: str, limit: int | None = None, write: bool | None = None, log=print, report_file=None,
-        **opts) -> dict:
+def run(name: str, limit: int | None = None, write: bool | None = None, log=print, report_file=None, **opts) -> dict:
     """Train, choose on val, test once; write the report row and the artifact. ``limit``: a smoke
     run on a small subset (nothing written unless ``write`` says so). ``opts``: the neural models
     take epochs, threads, seed, device ("cpu", "cuda") and glove (an .npz of GloVe vectors)."""
     import functools
 
     if name not in BENCH_MODELS:
-        raise BadInput(f"Unknown model {name!r}; choose one of {', '.join(BENCH_MODELS)}.",
-                       key="err.unknown_model", value=name, allowed=list(BENCH_MODELS))
+        raise BadInput(
+            f"Unknown model {name!r}; choose one of {', '.join(BENCH_MODELS)}.",
+            key="err.unknown_model",
+            value=name,
+            allowed=list(BENCH_MODELS),
+        )
     from pizarra.sentiment.data import load_splits
 
     write = (limit is None) if write is None else write
@@ -62,9 +78,15 @@ def run(name: str, limit: int | None = None, write: bool | None = None, log=prin
 
         fn = linear.train_tfidf_lr if name == "tfidf-lr" else linear.train_nbsvm
         model, rec = fn(splits, log=log)
-        row = {"train_s": rec["train_s"], "params": int(model.coef.size + 1),
-               "val_acc": round(100 * max(g["val_acc"] for g in rec["grid"]), 2), "seed": 0,
-               "chosen": rec["chosen"], "threads": 1, "grid": rec["grid"]}
+        row = {
+            "train_s": rec["train_s"],
+            "params": int(model.coef.size + 1),
+            "val_acc": round(100 * max(g["val_acc"] for g in rec["grid"]), 2),
+            "seed": 0,
+            "chosen": rec["chosen"],
+            "threads": 1,
+            "grid": rec["grid"],
+        }
         row = _finish(name, model.predict_proba, splits, row, write, log, report_file)
         if write:
             shipped.save_linear(name, model, rec, row)
@@ -72,15 +94,27 @@ def run(name: str, limit: int | None = None, write: bool | None = None, log=prin
     if name in ("lstm", "transformer"):
         from pizarra.sentiment import neural
 
-        return neural.bench(name, splits, limit=limit, write=write, log=log, finish=functools.partial(_finish, report_file=report_file), **opts)
+        return neural.bench(
+            name,
+            splits,
+            limit=limit,
+            write=write,
+            log=log,
+            finish=functools.partial(_finish, report_file=report_file),
+            **opts,
+        )
     if name == "llm":
         from pizarra.sentiment import generative
 
-        return generative.bench(splits, write=write, log=log, finish=functools.partial(_finish, report_file=report_file),
-                                **opts)
-    raise BadInput(f"The {name} row needs a GPU: run `python -m pizarra.sentiment.finetune` there "
-                   "(see the chapter's README); its numbers are then recorded in reports/imdb.json.",
-                   key="err.sentiment.needs_gpu", name=name)
+        return generative.bench(
+            splits, write=write, log=log, finish=functools.partial(_finish, report_file=report_file), **opts
+        )
+    raise BadInput(
+        f"The {name} row needs a GPU: run `python -m pizarra.sentiment.finetune` there "
+        "(see the chapter's README); its numbers are then recorded in reports/imdb.json.",
+        key="err.sentiment.needs_gpu",
+        name=name,
+    )
 
 
 def main(argv=None) -> None:

@@ -53,15 +53,19 @@ def check_review(text: str) -> tuple[str, list[str]]:
     return text, notices
 
 
-_COMMON_EN = frozenset("the a an and or but is are was were be been it this that of to in on for with as "
-                       "at by not no i you he she they we my his her their its movie film very so too "
-                       "just than then there what who all one good bad great".split())
+_COMMON_EN = frozenset(
+    "the a an and or but is are was were be been it this that of to in on for with as "
+    "at by not no i you he she they we my his her their its movie film very so too "
+    "just than then there what who all one good bad great".split()
+)
 # frequent words of other languages a reviewer might write in (Spanish, French, Portuguese, Italian, German)
-_COMMON_OTHER = frozenset("el la los las de del que y en un una es muy pero por con para lo se su al como más "
-                          "le les des et est une pas pour qui dans sur avec très mais "
-                          "o os da do em não uma com mas muito "
-                          "il di che non è della per sono "
-                          "der die das und ist nicht ein eine mit sehr aber auch".split())
+_COMMON_OTHER = frozenset(
+    "el la los las de del que y en un una es muy pero por con para lo se su al como más "
+    "le les des et est une pas pour qui dans sur avec très mais "
+    "o os da do em não uma com mas muito "
+    "il di che non è della per sono "
+    "der die das und ist nicht ein eine mit sehr aber auch".split()
+)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
@@ -100,12 +104,14 @@ class Split:
 
 
 def _split(rows: list[dict]) -> Split:
-    return Split([r["text"] for r in rows], np.array([int(r["label"]) for r in rows], dtype=np.int64),
-                 [r["id"] for r in rows])
+    return Split(
+        [r["text"] for r in rows], np.array([int(r["label"]) for r in rows], dtype=np.int64), [r["id"] for r in rows]
+    )
 
 
-def load_splits(data=None, val_size: int = VAL_SIZE, seed: int = SPLIT_SEED, limit: int | None = None,
-                with_test: bool = True) -> dict[str, Split]:
+def load_splits(
+    data=None, val_size: int = VAL_SIZE, seed: int = SPLIT_SEED, limit: int | None = None, with_test: bool = True
+) -> dict[str, Split]:
     """{"train", "val", "test"}: the official test split, and the official train split cut into
     train and a class-balanced validation set of ``val_size`` (seeded). ``limit``: a balanced
     subset of each (for smoke tests). ``with_test=False``: no test split at all (recipe sweeps)."""
@@ -155,4 +161,4 @@ def head_tail(ids: list, max_len: int, head: int | None = None) -> list:
     if len(ids) <= max_len:
         return list(ids)
     head = max_len // 4 if head is None else head
-    return list(ids[:head]) + list(ids[len(ids) - (max_len - head):])
+    return list(ids[:head]) + list(ids[len(ids) - (max_len - head) :])

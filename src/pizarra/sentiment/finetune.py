@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -40,7 +39,7 @@ def encode_reviews(tok, texts, head: int = 128, max_len: int = 512) -> list[list
     ids_all = tok([clean(t) for t in texts], add_special_tokens=False)["input_ids"]
     for ids in ids_all:
         if len(ids) > body:
-            ids = ids[:head] + ids[len(ids) - (body - head):]
+            ids = ids[:head] + ids[len(ids) - (body - head) :]
         out.append([first, *ids, last])
     return out
 
@@ -50,8 +49,8 @@ def pad(batch: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torc
     ids = torch.full((len(batch), T), pad_id, dtype=torch.long)
     mask = torch.zeros(len(batch), T, dtype=torch.long)
     for i, b in enumerate(batch):
-        ids[i, :len(b)] = torch.tensor(b)
-        mask[i, :len(b)] = 1
+        ids[i, : len(b)] = torch.tensor(b)
+        mask[i, : len(b)] = 1
     return ids.to(device), mask.to(device)
 
 
@@ -83,7 +82,7 @@ def run_batches(fn, seqs, pad_id, device, batch: int, bf16: bool) -> torch.Tenso
     order = np.argsort([len(s) for s in seqs])
     outs = [None] * len(seqs)
     for s in range(0, len(seqs), batch):
-        idx = order[s:s + batch]
+        idx = order[s : s + batch]
         ids, mask = pad([seqs[i] for i in idx], pad_id, device)
         with autocast(device, bf16):
             y = fn(ids, mask).float().cpu()
@@ -112,8 +111,10 @@ def frozen_lr(model, splits, seqs, pad_id, device, bf16, log) -> dict:
     from sklearn.linear_model import LogisticRegression
 
     t0 = time.perf_counter()
-    emb = {k: F.normalize(run_batches(model.pooled, seqs[k], pad_id, device, 256, bf16), dim=-1).numpy()
-           for k in ("train", "val", "test", "slide")}
+    emb = {
+        k: F.normalize(run_batches(model.pooled, seqs[k], pad_id, device, 256, bf16), dim=-1).numpy()
+        for k in ("train", "val", "test", "slide")
+    }
     embed_s = time.perf_counter() - t0
     grid = []
     for C in (0.3, 1.0, 3.0, 10.0, 30.0):
@@ -128,13 +129,25 @@ def frozen_lr(model, splits, seqs, pad_id, device, bf16, log) -> dict:
     pred = (p >= 0.5).astype(int)
     acc = float((pred == splits["test"].labels).mean())
     log(f"minilm-lr: test {100 * acc:.2f} %")
-    return {"label": "all-MiniLM-L6-v2 congelado + regresión logística", "test_acc": round(100 * acc, 2),
-            "n_test": len(pred), "val_acc": round(100 * best["val_acc"], 2), "chosen": best, "grid": grid,
-            "train_s": round(time.perf_counter() - t0, 1), "embed_s": round(embed_s, 1),
-            "params": int(clf.coef_.size + 1), "hardware": hardware(device), "seed": 0,
-            "confusion": confusion(splits["test"].labels, pred), "max_tokens": 512,
-            "slide_reviews": [{"id": r["id"], "label": r["label"], "p_pos": round(float(q), 4)}
-                              for r, q in zip(SLIDE_REVIEWS, clf.predict_proba(emb["slide"])[:, 1])]}
+    return {
+        "label": "all-MiniLM-L6-v2 congelado + regresión logística",
+        "test_acc": round(100 * acc, 2),
+        "n_test": len(pred),
+        "val_acc": round(100 * best["val_acc"], 2),
+        "chosen": best,
+        "grid": grid,
+        "train_s": round(time.perf_counter() - t0, 1),
+        "embed_s": round(embed_s, 1),
+        "params": int(clf.coef_.size + 1),
+        "hardware": hardware(device),
+        "seed": 0,
+        "confusion": confusion(splits["test"].labels, pred),
+        "max_tokens": 512,
+        "slide_reviews": [
+            {"id": r["id"], "label": r["label"], "p_pos": round(float(q), 4)}
+            for r, q in zip(SLIDE_REVIEWS, clf.predict_proba(emb["slide"])[:, 1], strict=False)
+        ],
+    }
 
 
 def main(argv=None) -> dict:
@@ -161,8 +174,9 @@ def main(argv=None) -> dict:
         logf.write(line + "\n")
         logf.flush()
 
-    device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if a.device == "auto" else a.device))
+    device = torch.device(
+        "cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device)
+    )
     bf16 = device.type == "cuda"
     torch.manual_seed(a.seed)
     t_start = time.perf_counter()
@@ -187,7 +201,9 @@ def main(argv=None) -> dict:
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     rest = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}], lr=a.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm))
+    )
     g = torch.Generator().manual_seed(a.seed)
     epochs, best, best_state, t_train = [], -1.0, None, time.perf_counter()
     for ep in range(a.epochs):
@@ -195,7 +211,7 @@ def main(argv=None) -> dict:
         perm = torch.randperm(len(ytr), generator=g)
         t_ep, loss_sum = time.perf_counter(), 0.0
         for s in range(steps_per_epoch):
-            idx = perm[s * a.batch:(s + 1) * a.batch]
+            idx = perm[s * a.batch : (s + 1) * a.batch]
             ids, mask = pad([seqs["train"][i] for i in idx.tolist()], pad_id, device)
             with autocast(device, bf16):
                 loss = F.cross_entropy(model(ids, mask).float(), ytr[idx].to(device))
@@ -208,8 +224,14 @@ def main(argv=None) -> dict:
         model.eval()
         val_pred = run_batches(model, seqs["val"], pad_id, device, 128, bf16).argmax(-1).numpy()
         val_acc = float((val_pred == splits["val"].labels).mean())
-        epochs.append({"epoch": ep + 1, "train_loss": round(loss_sum / max(1, steps_per_epoch), 4),
-                       "val_acc": round(100 * val_acc, 2), "epoch_s": round(time.perf_counter() - t_ep, 1)})
+        epochs.append(
+            {
+                "epoch": ep + 1,
+                "train_loss": round(loss_sum / max(1, steps_per_epoch), 4),
+                "val_acc": round(100 * val_acc, 2),
+                "epoch_s": round(time.perf_counter() - t_ep, 1),
+            }
+        )
         log(f"finetune epoch {ep + 1}: {epochs[-1]}")
         if val_acc > best:
             best = val_acc
@@ -224,14 +246,32 @@ def main(argv=None) -> dict:
     slide = run_batches(model, seqs["slide"], pad_id, device, 8, bf16).softmax(-1)[:, 1].numpy()
     log(f"finetune: test {100 * acc:.2f} % (epoch {max(epochs, key=lambda e: e['val_acc'])['epoch']} chosen on val)")
     result["finetune"] = {
-        "label": f"{_pretty(a.encoder)} ajustado de extremo a extremo (fine-tuned)", "test_acc": round(100 * acc, 2), "n_test": len(pred),
-        "val_acc": round(100 * best, 2), "epochs": epochs, "train_s": round(train_s, 1),
-        "test_s": round(time.perf_counter() - t0, 1), "params": sum(q.numel() for q in model.parameters()),
-        "hardware": hardware(device), "seed": a.seed, "confusion": confusion(splits["test"].labels, pred),
-        "recipe": {"lr": a.lr, "batch": a.batch, "epochs": a.epochs, "weight_decay": 0.01, "warmup": 0.06,
-                   "schedule": "linear", "bf16": bf16, "max_tokens": "128 head + 382 tail"},
-        "slide_reviews": [{"id": r["id"], "label": r["label"], "p_pos": round(float(q), 4)}
-                          for r, q in zip(SLIDE_REVIEWS, slide)]}
+        "label": f"{_pretty(a.encoder)} ajustado de extremo a extremo (fine-tuned)",
+        "test_acc": round(100 * acc, 2),
+        "n_test": len(pred),
+        "val_acc": round(100 * best, 2),
+        "epochs": epochs,
+        "train_s": round(train_s, 1),
+        "test_s": round(time.perf_counter() - t0, 1),
+        "params": sum(q.numel() for q in model.parameters()),
+        "hardware": hardware(device),
+        "seed": a.seed,
+        "confusion": confusion(splits["test"].labels, pred),
+        "recipe": {
+            "lr": a.lr,
+            "batch": a.batch,
+            "epochs": a.epochs,
+            "weight_decay": 0.01,
+            "warmup": 0.06,
+            "schedule": "linear",
+            "bf16": bf16,
+            "max_tokens": "128 head + 382 tail",
+        },
+        "slide_reviews": [
+            {"id": r["id"], "label": r["label"], "p_pos": round(float(q), 4)}
+            for r, q in zip(SLIDE_REVIEWS, slide, strict=False)
+        ],
+    }
     result["total_s"] = round(time.perf_counter() - t_start, 1)
     (out / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return result

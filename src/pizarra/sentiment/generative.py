@@ -33,10 +33,15 @@ MAX_REVIEW_WORDS = 300  # longer reviews keep their start and end (LLM context a
 
 # two short reviews of the training split (train/pos/... and train/neg/...), for few-shot prompts
 FEW_SHOT = [
-    ("This is one of the best films I have seen in years. Great acting, a clever story and a "
-     "wonderful ending. Highly recommended.", "positive"),
-    ("A complete waste of time. The plot makes no sense, the acting is wooden and the jokes fall "
-     "flat. Avoid it.", "negative"),
+    (
+        "This is one of the best films I have seen in years. Great acting, a clever story and a "
+        "wonderful ending. Highly recommended.",
+        "positive",
+    ),
+    (
+        "A complete waste of time. The plot makes no sense, the acting is wooden and the jokes fall flat. Avoid it.",
+        "negative",
+    ),
 ]
 INSTRUCTION = "Is the sentiment of this movie review positive or negative? Answer with one word."
 
@@ -55,8 +60,10 @@ def chat_messages(review: str, mode: str = "zero") -> list[dict]:
     msgs = []
     if mode == "few":
         for r, lab in FEW_SHOT:
-            msgs += [{"role": "user", "content": f"{INSTRUCTION}\n\nReview: {r}"},
-                     {"role": "assistant", "content": lab.capitalize()}]
+            msgs += [
+                {"role": "user", "content": f"{INSTRUCTION}\n\nReview: {r}"},
+                {"role": "assistant", "content": lab.capitalize()},
+            ]
     return msgs + [{"role": "user", "content": f"{INSTRUCTION}\n\nReview: {shorten(review)}"}]
 
 
@@ -77,8 +84,11 @@ def label_token_ids(model: str) -> dict[str, list[int]]:
                     ids.add(toks[0])
             out[label] = sorted(ids)
         if set(out["positive"]) & set(out["negative"]):
-            raise BadInput(f"{model}: the label words share a first token; cannot tell them apart.",
-                           key="err.sentiment.labels_share_token", model=model)
+            raise BadInput(
+                f"{model}: the label words share a first token; cannot tell them apart.",
+                key="err.sentiment.labels_share_token",
+                model=model,
+            )
         _label_ids[model] = out
     return _label_ids[model]
 
@@ -100,7 +110,7 @@ def label_probs(review: str, model: str, mode: str) -> tuple[float, float, str]:
     flat = ids["positive"] + ids["negative"]
     logp = rt.next_token_logprobs(model, tokens, flat)
     probs = [math.exp(v) for v in logp]
-    return sum(probs[:len(ids["positive"])]), sum(probs[len(ids["positive"]):]), prompt
+    return sum(probs[: len(ids["positive"])]), sum(probs[len(ids["positive"]) :]), prompt
 
 
 def classify(review: str, model: str = "gemma-base", mode: str = "zero") -> dict:
@@ -108,11 +118,19 @@ def classify(review: str, model: str = "gemma-base", mode: str = "zero") -> dict
     "negative"} (next-token probabilities, not renormalised), "prior" (the content-free ones),
     "prompt", "seconds"}."""
     if model not in LLMS:
-        raise BadInput(f"Unknown LLM {model!r}; choose {', '.join(LLMS)}.",
-                       key="err.unknown_model", value=model, allowed=list(LLMS))
+        raise BadInput(
+            f"Unknown LLM {model!r}; choose {', '.join(LLMS)}.",
+            key="err.unknown_model",
+            value=model,
+            allowed=list(LLMS),
+        )
     if mode not in MODES:
-        raise BadInput(f"mode must be 'zero' or 'few', got {mode!r}.",
-                       key="err.sentiment.mode", value=mode, allowed=("zero", "few"))
+        raise BadInput(
+            f"mode must be 'zero' or 'few', got {mode!r}.",
+            key="err.sentiment.mode",
+            value=mode,
+            allowed=("zero", "few"),
+        )
     t0 = time.perf_counter()
     if (model, mode) not in _content_free:
         _content_free[(model, mode)] = label_probs("N/A", model, mode)[:2]
@@ -121,10 +139,17 @@ def classify(review: str, model: str = "gemma-base", mode: str = "zero") -> dict
     raw = p_pos / (p_pos + p_neg) if p_pos + p_neg > 0 else 0.5
     a, b = p_pos / max(c_pos, 1e-12), p_neg / max(c_neg, 1e-12)
     p = a / (a + b) if a + b > 0 else 0.5
-    return {"model": model, "mode": mode, "p_pos": round(p, 4), "p_pos_raw": round(raw, 4), "label": int(p >= 0.5),
-            "p_tokens": {"positive": round(p_pos, 5), "negative": round(p_neg, 5)},
-            "prior": {"positive": round(c_pos, 5), "negative": round(c_neg, 5)},
-            "prompt": prompt, "seconds": round(time.perf_counter() - t0, 3)}
+    return {
+        "model": model,
+        "mode": mode,
+        "p_pos": round(p, 4),
+        "p_pos_raw": round(raw, 4),
+        "label": int(p >= 0.5),
+        "p_tokens": {"positive": round(p_pos, 5), "negative": round(p_neg, 5)},
+        "prior": {"positive": round(c_pos, 5), "negative": round(c_neg, 5)},
+        "prompt": prompt,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
 
 
 def predict_proba(texts, model: str = "gemma-base", mode: str = "zero") -> np.ndarray:
@@ -140,9 +165,19 @@ def bench(splits, write=True, log=print, finish=None, n: int = 40, models=LLMS, 
             t0 = time.perf_counter()
             sub = {"test": test}
             name = f"llm-{model}-{mode}"
-            row = {"label": f"{PRETTY[model]}, {mode}-shot (generativo)", "train_s": 0.0, "params": None, "seed": 0, "threads": 2, "model": model, "mode": mode,
-                   "note": f"no training: next-token probabilities of the label words; {len(test)} of the 25,000 "
-                           "test reviews (balanced, seed 0)"}
-            rows[name] = finish(name, lambda xs: predict_proba(xs, model, mode), sub, row, write, log)
+            row = {
+                "label": f"{PRETTY[model]}, {mode}-shot (generativo)",
+                "train_s": 0.0,
+                "params": None,
+                "seed": 0,
+                "threads": 2,
+                "model": model,
+                "mode": mode,
+                "note": f"no training: next-token probabilities of the label words; {len(test)} of the 25,000 "
+                "test reviews (balanced, seed 0)",
+            }
+            rows[name] = finish(
+                name, lambda xs, model=model, mode=mode: predict_proba(xs, model, mode), sub, row, write, log
+            )
             log(f"{name}: {time.perf_counter() - t0:.0f} s")
     return rows

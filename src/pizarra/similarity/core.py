@@ -27,15 +27,25 @@ LECTURE_SCORES = {"minilm": [0.655, 0.838]}  # the Hugging Face widget in the sl
 
 # The semantic map's preloaded sentences: Cohere's example and a few groups around it.
 MAP_EXAMPLES = [
-    "I love my dog", "I adore my dog", "My dog is my best friend", "Hi, how's it going?",
-    "Hello, how are you?", "Good morning!", "The stock market fell today", "Shares dropped sharply",
-    "Me encanta el baloncesto", "Me encanta el fútbol", "Nada me gusta más que el baloncesto",
-    "¿Qué tal estás?", "Adoro a mi perro", "La bolsa cayó hoy",
+    "I love my dog",
+    "I adore my dog",
+    "My dog is my best friend",
+    "Hi, how's it going?",
+    "Hello, how are you?",
+    "Good morning!",
+    "The stock market fell today",
+    "Shares dropped sharply",
+    "Me encanta el baloncesto",
+    "Me encanta el fútbol",
+    "Nada me gusta más que el baloncesto",
+    "¿Qué tal estás?",
+    "Adoro a mi perro",
+    "La bolsa cayó hoy",
 ]
 
 
 def _what(what: str) -> Phrase:
-    """"source sentence", "query", "sentence 3" as a catalogue phrase."""
+    """ "source sentence", "query", "sentence 3" as a catalogue phrase."""
     if what.startswith("sentence "):
         return Phrase("err.what.sentence_n", {"n": int(what.split()[1])})
     return Phrase("err.what." + what.replace(" ", "_"))
@@ -45,21 +55,34 @@ def _check_text(text: str, what: str) -> str:
     if not isinstance(text, str) or not text.strip():
         raise BadInput(f"The {what} is empty: write a sentence.", key="err.text_empty", what=_what(what))
     if len(text) > MAX_CHARS:
-        raise BadInput(f"The {what} has {len(text)} characters; the limit is {MAX_CHARS}.",
-                       key="err.text_too_long", what=_what(what), n=len(text), limit=MAX_CHARS)
+        raise BadInput(
+            f"The {what} has {len(text)} characters; the limit is {MAX_CHARS}.",
+            key="err.text_too_long",
+            what=_what(what),
+            n=len(text),
+            limit=MAX_CHARS,
+        )
     return text.strip()
 
 
 def _check_model(model: str) -> str:
     if model not in MODELS:
-        raise BadInput(f"Unknown model '{model}'. Choose one of: {', '.join(MODELS)}.",
-                       key="err.unknown_model", value=model, allowed=list(MODELS))
+        raise BadInput(
+            f"Unknown model '{model}'. Choose one of: {', '.join(MODELS)}.",
+            key="err.unknown_model",
+            value=model,
+            allowed=list(MODELS),
+        )
     return model
 
 
 def truncation_notice(texts: list[str], truncated: list[bool], max_tokens: int | None) -> list[str]:
-    return [f"Text {i} ('{texts[i][:40]}…') is longer than the model's window of {max_tokens} tokens: "
-            f"only its first {max_tokens} tokens count." for i, cut in enumerate(truncated) if cut]
+    return [
+        f"Text {i} ('{texts[i][:40]}…') is longer than the model's window of {max_tokens} tokens: "
+        f"only its first {max_tokens} tokens count."
+        for i, cut in enumerate(truncated)
+        if cut
+    ]
 
 
 def compare(source: str, candidates: list[str], model: str = "minilm") -> dict:
@@ -72,8 +95,12 @@ def compare(source: str, candidates: list[str], model: str = "minilm") -> dict:
     if not candidates:
         raise BadInput("Give at least one sentence to compare with the source.", key="err.similarity.no_candidates")
     if len(candidates) > MAX_CANDIDATES:
-        raise BadInput(f"{len(candidates)} sentences to compare; the limit is {MAX_CANDIDATES}.",
-                       key="err.similarity.too_many", n=len(candidates), limit=MAX_CANDIDATES)
+        raise BadInput(
+            f"{len(candidates)} sentences to compare; the limit is {MAX_CANDIDATES}.",
+            key="err.similarity.too_many",
+            n=len(candidates),
+            limit=MAX_CANDIDATES,
+        )
     candidates = [_check_text(c, f"sentence {i + 1}") for i, c in enumerate(candidates)]
     enc = get_encoder(model)
     t0 = time.perf_counter()
@@ -88,8 +115,9 @@ def compare(source: str, candidates: list[str], model: str = "minilm") -> dict:
         "source": source,
         "candidates": candidates,
         "scores": scores,
-        "ranking": [{"rank": r + 1, "index": i, "text": candidates[i], "score": scores[i]}
-                    for r, i in enumerate(order)],
+        "ranking": [
+            {"rank": r + 1, "index": i, "text": candidates[i], "score": scores[i]} for r, i in enumerate(order)
+        ],
         "tokens": e.tokens,
         "truncated": [i for i, cut in enumerate(e.truncated) if cut],  # 0 = source, i = sentence i
         "notices": truncation_notice(texts, e.truncated, enc.max_tokens),
@@ -140,19 +168,28 @@ def semantic_map(sentences: list[str], model: str = "minilm", method: str = "pca
     """2D points for ``sentences`` (PCA, t-SNE or UMAP of their embeddings) and a cluster for each."""
     _check_model(model)
     if method not in ("pca", "tsne", "umap"):
-        raise BadInput(f"Unknown projection '{method}'. Choose pca, tsne or umap.",
-                       key="err.unknown_projection", value=method, allowed=("pca", "tsne", "umap"))
+        raise BadInput(
+            f"Unknown projection '{method}'. Choose pca, tsne or umap.",
+            key="err.unknown_projection",
+            value=method,
+            allowed=("pca", "tsne", "umap"),
+        )
     sentences = [s.strip() for s in sentences if isinstance(s, str) and s.strip()]
     sentences = list(dict.fromkeys(sentences))  # each sentence once
     if len(sentences) < 2:
         raise BadInput("The map needs at least two different, non-empty sentences.", key="err.similarity.map_few")
     if len(sentences) > MAX_MAP_SENTENCES:
-        raise BadInput(f"{len(sentences)} sentences; the map takes at most {MAX_MAP_SENTENCES}.",
-                       key="err.similarity.map_many", n=len(sentences), limit=MAX_MAP_SENTENCES)
+        raise BadInput(
+            f"{len(sentences)} sentences; the map takes at most {MAX_MAP_SENTENCES}.",
+            key="err.similarity.map_many",
+            n=len(sentences),
+            limit=MAX_MAP_SENTENCES,
+        )
     sentences = [_check_text(s, f"sentence {i + 1}") for i, s in enumerate(sentences)]
     if not 1 <= k <= 12:
-        raise BadInput("The number of clusters k must be between 1 and 12.",
-                       key="err.range_plain", name="k", lo=1, hi=12)
+        raise BadInput(
+            "The number of clusters k must be between 1 and 12.", key="err.range_plain", name="k", lo=1, hi=12
+        )
     enc = get_encoder(model)
     e = enc.encode(sentences)
     if method in ("tsne", "umap") and len(sentences) >= 4:
@@ -168,9 +205,16 @@ def semantic_map(sentences: list[str], model: str = "minilm", method: str = "pca
     return {
         "model": model,
         "method": method if method == "pca" or len(sentences) >= 4 else "pca",
-        "points": [{"text": s, "x": round(float(pts[i, 0]), 4), "y": round(float(pts[i, 1]), 4),
-                    "cluster": int(labels[i]), "nearest": sentences[nearest[i]],
-                    "nearest_score": round(float(sim[i, nearest[i]]), 3)}
-                   for i, s in enumerate(sentences)],
+        "points": [
+            {
+                "text": s,
+                "x": round(float(pts[i, 0]), 4),
+                "y": round(float(pts[i, 1]), 4),
+                "cluster": int(labels[i]),
+                "nearest": sentences[nearest[i]],
+                "nearest_score": round(float(sim[i, nearest[i]]), 3),
+            }
+            for i, s in enumerate(sentences)
+        ],
         "notices": truncation_notice(sentences, e.truncated, enc.max_tokens),
     }

@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +64,12 @@ class MiniLMOnnx:
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()  # we truncate ourselves, to know who was cut
         if precision not in PRECISIONS:
-            raise BadInput(f"Unknown precision '{precision}': choose {' or '.join(PRECISIONS)}.",
-                           key="err.similarity.unknown_precision", value=precision, allowed=PRECISIONS)
+            raise BadInput(
+                f"Unknown precision '{precision}': choose {' or '.join(PRECISIONS)}.",
+                key="err.similarity.unknown_precision",
+                value=precision,
+                allowed=PRECISIONS,
+            )
         self.precision = precision
         path = onnx_path or ensure_minilm_onnx(weights, precision)
         so = ort.SessionOptions()
@@ -85,14 +89,14 @@ class MiniLMOnnx:
         out = np.zeros((len(texts), self.dim), np.float32)
         order = np.argsort([-n for n in lengths], kind="stable")
         for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
+            rows = order[start : start + batch_size]
             ids_list = [_truncate(encs[j].ids, self.max_tokens) for j in rows]
             T = max(len(ids) for ids in ids_list)
             ids = np.zeros((len(rows), T), np.int64)  # (B, T), 0 = [PAD]
             mask = np.zeros((len(rows), T), np.int64)
             for r, row in enumerate(ids_list):
-                ids[r, :len(row)] = row
-                mask[r, :len(row)] = 1
+                ids[r, : len(row)] = row
+                mask[r, : len(row)] = 1
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             out[rows] = self.session.run(None, feeds)[0]  # (B, 384)
         return Encoded(out, lengths, [n > self.max_tokens for n in lengths])
@@ -100,7 +104,7 @@ class MiniLMOnnx:
 
 def _truncate(ids: list[int], max_tokens: int) -> list[int]:
     """Keep [CLS] + the first max_tokens-2 word pieces + [SEP], as sentence-transformers does."""
-    return ids if len(ids) <= max_tokens else ids[:max_tokens - 1] + ids[-1:]
+    return ids if len(ids) <= max_tokens else ids[: max_tokens - 1] + ids[-1:]
 
 
 class MiniLMTorch:
@@ -115,8 +119,13 @@ class MiniLMTorch:
         self.lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 32) -> Encoded:
-        vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         lengths = [len(ids) for ids in self.model.tokenizer(list(texts))["input_ids"]]
         return Encoded(np.asarray(vectors, np.float32), lengths, [n > self.max_tokens for n in lengths])
 
@@ -133,8 +142,10 @@ class USEEncoder:
         self.lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 32) -> Encoded:
-        chunks = [np.asarray(self.model.encode(list(texts[i:i + batch_size])), np.float32)
-                  for i in range(0, len(texts), batch_size)]
+        chunks = [
+            np.asarray(self.model.encode(list(texts[i : i + batch_size])), np.float32)
+            for i in range(0, len(texts), batch_size)
+        ]
         v = np.concatenate(chunks) if chunks else np.zeros((0, self.dim), np.float32)
         v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
         return Encoded(v, [0] * len(texts), [False] * len(texts))
@@ -211,9 +222,13 @@ def ensure_minilm_onnx(weights: Path, precision: str = "fp32") -> Path:
             try:
                 import onnx
             except ImportError:
-                raise AssetMissing("onnx", "Building the fast MiniLM encoder needs the 'onnx' package: "
-                                   "run `make install` (or `pip install onnx`).",
-                                   key="err.similarity.needs_package", package="onnx") from None
+                raise AssetMissing(
+                    "onnx",
+                    "Building the fast MiniLM encoder needs the 'onnx' package: "
+                    "run `make install` (or `pip install onnx`).",
+                    key="err.similarity.needs_package",
+                    package="onnx",
+                ) from None
             from .onnx_graph import build_minilm_graph
 
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -233,16 +248,16 @@ def _quantize_int8(graph, out: Path) -> None:
 
     for i, node in enumerate(graph.graph.node):  # quantize_dynamic selects nodes by name
         node.name = node.name or f"{node.op_type}_{i}"
-    linear = [n.name for n in graph.graph.node
-              if n.op_type == "MatMul" and any(x.endswith(".weight_t") for x in n.input)]
+    linear = [
+        n.name for n in graph.graph.node if n.op_type == "MatMul" and any(x.endswith(".weight_t") for x in n.input)
+    ]
     fp32 = out.with_suffix(".fp32.tmp")
     onnx.save(graph, str(fp32))
     quiet = logging.getLogger()  # quantize_dynamic logs a pre-processing hint on the root logger
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(str(fp32), str(out), nodes_to_quantize=linear, per_channel=True,
-                         weight_type=QuantType.QInt8)
+        quantize_dynamic(str(fp32), str(out), nodes_to_quantize=linear, per_channel=True, weight_type=QuantType.QInt8)
     finally:
         quiet.setLevel(level)
         fp32.unlink(missing_ok=True)
@@ -260,8 +275,12 @@ def get_encoder(name: str = "minilm", bulk: bool = False) -> CachedEncoder:
     USE has one path.
     """
     if name not in MODELS:
-        raise BadInput(f"Unknown sentence model '{name}'. Choose one of: {', '.join(MODELS)}.",
-                       key="err.unknown_model", value=name, allowed=list(MODELS))
+        raise BadInput(
+            f"Unknown sentence model '{name}'. Choose one of: {', '.join(MODELS)}.",
+            key="err.unknown_model",
+            value=name,
+            allowed=list(MODELS),
+        )
     key = f"{name}-int8" if bulk and name == "minilm" else name
     with _encoders_lock:
         if key not in _encoders:
@@ -269,9 +288,13 @@ def get_encoder(name: str = "minilm", bulk: bool = False) -> CachedEncoder:
                 try:
                     import onnxruntime  # noqa: F401
                 except ImportError:
-                    raise AssetMissing("onnxruntime", "The fast MiniLM encoder needs 'onnxruntime': "
-                                       "run `make install` (or `pip install onnxruntime`).",
-                                       key="err.similarity.needs_package", package="onnxruntime") from None
+                    raise AssetMissing(
+                        "onnxruntime",
+                        "The fast MiniLM encoder needs 'onnxruntime': "
+                        "run `make install` (or `pip install onnxruntime`).",
+                        key="err.similarity.needs_package",
+                        package="onnxruntime",
+                    ) from None
                 _encoders[key] = CachedEncoder(MiniLMOnnx(precision="int8" if bulk else "fp32"))
             else:
                 _encoders[key] = CachedEncoder(USEEncoder())

@@ -52,12 +52,21 @@ def evaluate(models=MODELS, sets=tuple(SETS), data=None, progress: Callable[[str
         for model in models:
             enc = get_encoder(model).inner  # the fast path the page uses, without the LRU cache
             t0 = time.perf_counter()
-            cos, gold = pair_scores(lambda s: enc.encode(s).vectors, pairs)
-            results.append({"model": model, "set": set_name, "pairs": len(pairs),
-                            "spearman": None if (rho := spearman(cos, gold)) is None else round(rho, 4),
-                            "reference": REFERENCE.get((model, set_name)),
-                            "seconds": round(time.perf_counter() - t0, 1)})
+            cos, gold = pair_scores(lambda s, enc=enc: enc.encode(s).vectors, pairs)
+            results.append(
+                {
+                    "model": model,
+                    "set": set_name,
+                    "pairs": len(pairs),
+                    "spearman": None if (rho := spearman(cos, gold)) is None else round(rho, 4),
+                    "reference": REFERENCE.get((model, set_name)),
+                    "seconds": round(time.perf_counter() - t0, 1),
+                }
+            )
             if progress:
                 progress(f"{model} {set_name}: {results[-1]['spearman']}")
-    return {"results": results, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "method": "cosine of L2-normalised embeddings (minilm: ONNX fast path), Spearman vs gold"}
+    return {
+        "results": results,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "method": "cosine of L2-normalised embeddings (minilm: ONNX fast path), Spearman vs gold",
+    }

@@ -48,23 +48,35 @@ def build_minilm_graph(weights_path: Path):
         return op("Add", [op("MatMul", [x, wt]), const(prefix + ".bias", w[prefix + ".bias"])])
 
     def layer_norm(x: str, prefix: str) -> str:
-        return op("LayerNormalization", [x, const(prefix + ".weight", w[prefix + ".weight"]),
-                                         const(prefix + ".bias", w[prefix + ".bias"])], axis=-1, epsilon=EPS)
+        return op(
+            "LayerNormalization",
+            [x, const(prefix + ".weight", w[prefix + ".weight"]), const(prefix + ".bias", w[prefix + ".bias"])],
+            axis=-1,
+            epsilon=EPS,
+        )
 
     # embeddings
     seq_len = op("Gather", [op("Shape", ["input_ids"]), const("one_i", np.array(1, np.int64))], axis=0)
     positions = op("Range", [const("zero_i", np.array(0, np.int64)), seq_len, "one_i"])  # (T,)
-    x = op("Add", [
-        op("Gather", [const("word", w["embeddings.word_embeddings.weight"]), "input_ids"]),
-        op("Gather", [const("pos", w["embeddings.position_embeddings.weight"]), positions]),
-    ])
+    x = op(
+        "Add",
+        [
+            op("Gather", [const("word", w["embeddings.word_embeddings.weight"]), "input_ids"]),
+            op("Gather", [const("pos", w["embeddings.position_embeddings.weight"]), positions]),
+        ],
+    )
     x = op("Add", [x, op("Gather", [const("type", w["embeddings.token_type_embeddings.weight"]), "token_type_ids"])])
     x = layer_norm(x, "embeddings.LayerNorm")  # (B, T, 384)
 
     # additive attention mask: 0 where a token is real, a very negative number on padding
     maskf = op("Cast", ["attention_mask"], to=TensorProto.FLOAT)  # (B, T)
-    bias = op("Mul", [op("Sub", [const("one_f", np.array(1.0, np.float32)), maskf]),
-                      const("neg", np.array(np.finfo(np.float32).min, np.float32))])
+    bias = op(
+        "Mul",
+        [
+            op("Sub", [const("one_f", np.array(1.0, np.float32)), maskf]),
+            const("neg", np.array(np.finfo(np.float32).min, np.float32)),
+        ],
+    )
     bias = op("Unsqueeze", [bias, const("axes_12", np.array([1, 2], np.int64))])  # (B, 1, 1, T)
 
     split_heads = const("split_heads", np.array([0, 0, HEADS, HIDDEN // HEADS], np.int64))
@@ -95,8 +107,10 @@ def build_minilm_graph(weights_path: Path):
     norm = op("Max", [op("ReduceL2", [pooled], axes=[1], keepdims=1), const("eps_n", np.array(1e-12, np.float32))])
     nodes.append(helper.make_node("Div", [pooled, norm], ["embedding"]))
 
-    ints = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
-            for n in ("input_ids", "attention_mask", "token_type_ids")]
+    ints = [
+        helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
+        for n in ("input_ids", "attention_mask", "token_type_ids")
+    ]
     out = helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", HIDDEN])
     graph = helper.make_graph(nodes, "all-MiniLM-L6-v2", ints, [out], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="pizarra")

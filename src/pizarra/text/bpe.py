@@ -30,8 +30,13 @@ def train_bpe(texts, vocab_size: int = 16000, min_frequency: int = 2):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=True)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=SPECIALS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=True,
+    )
     tok.train_from_iterator(texts, trainer=trainer)
     return tok
 
@@ -43,11 +48,16 @@ def truncate(tokenizer_json: str, vocab_size: int):
     spec = json.loads(tokenizer_json)
     vocab = spec["model"]["vocab"]
     if not MIN_VOCAB <= vocab_size <= len(vocab):
-        raise BadInput(f"BPE vocabulary size must be between {MIN_VOCAB} and {len(vocab)} (got {vocab_size}).",
-                       key="err.text.bpe_vocab", lo=MIN_VOCAB, hi=len(vocab), value=str(vocab_size))
+        raise BadInput(
+            f"BPE vocabulary size must be between {MIN_VOCAB} and {len(vocab)} (got {vocab_size}).",
+            key="err.text.bpe_vocab",
+            lo=MIN_VOCAB,
+            hi=len(vocab),
+            value=str(vocab_size),
+        )
     spec["model"]["vocab"] = {t: i for t, i in vocab.items() if i < vocab_size}
     n_base = len(vocab) - len(spec["model"]["merges"])  # specials + byte alphabet
-    spec["model"]["merges"] = spec["model"]["merges"][:vocab_size - n_base]
+    spec["model"]["merges"] = spec["model"]["merges"][: vocab_size - n_base]
     return Tokenizer.from_str(json.dumps(spec))
 
 
@@ -90,10 +100,20 @@ def add_comparison(name: str = ARTIFACT) -> None:
     art = load_artifact(name)
     card = art.card
     table = compare()
-    metrics = {**(card.get("metrics") or {}), "tokens_per_word": table["rows"], "compare_words": table["words"],
-               "compare_samples": table["samples"]}
-    save_artifact(name, files={"tokenizer.json": art.file("tokenizer.json").read_bytes()}, config=card["config"],
-                  data=card["data"], metrics=metrics, command=card["command"])
+    metrics = {
+        **(card.get("metrics") or {}),
+        "tokens_per_word": table["rows"],
+        "compare_words": table["words"],
+        "compare_samples": table["samples"],
+    }
+    save_artifact(
+        name,
+        files={"tokenizer.json": art.file("tokenizer.json").read_bytes()},
+        config=card["config"],
+        data=card["data"],
+        metrics=metrics,
+        command=card["command"],
+    )
     print(json.dumps(metrics, indent=1, ensure_ascii=False))
 
 
@@ -101,8 +121,11 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description="Train the Spanish byte-level BPE (needs PIZARRA_DATA).")
     p.add_argument("--vocab-size", type=int, default=16000)
     p.add_argument("--name", default=ARTIFACT)
-    p.add_argument("--compare-only", action="store_true",
-                   help="Keep the trained tokenizer; add the tokens-per-word table to its card.")
+    p.add_argument(
+        "--compare-only",
+        action="store_true",
+        help="Keep the trained tokenizer; add the tokens-per-word table to its card.",
+    )
     a = p.parse_args(argv)
     if a.compare_only:
         return add_comparison(a.name)
@@ -116,20 +139,31 @@ def main(argv=None) -> None:
             stats["docs"] += 1
             stats["chars"] += len(text)
             for i in range(0, len(text), 100_000):
-                yield text[i:i + 100_000]
+                yield text[i : i + 100_000]
 
     t0 = time.time()
     tok = train_bpe(texts(), a.vocab_size)
     seconds = time.time() - t0
     sample = "El ingenioso hidalgo don Quijote de la Mancha vivía en un lugar de cuyo nombre no quiero acordarme."
     art = save_artifact(
-        a.name, files={"tokenizer.json": tok.to_str().encode("utf-8")},
-        config={"kind": "byte-level BPE", "vocab_size": tok.get_vocab_size(), "min_frequency": 2,
-                "special_tokens": SPECIALS, "library": "tokenizers"},
+        a.name,
+        files={"tokenizer.json": tok.to_str().encode("utf-8")},
+        config={
+            "kind": "byte-level BPE",
+            "vocab_size": tok.get_vocab_size(),
+            "min_frequency": 2,
+            "special_tokens": SPECIALS,
+            "library": "tokenizers",
+        },
         data={"corpus": "pizarra.assets.datasets.spanish_corpus_texts(): quijote + conha19 + cligs + news", **stats},
-        metrics={"train_seconds": round(seconds, 1), "sample": sample,
-                 "sample_tokens": len(tok.encode(sample).ids), "sample_words": len(sample.split())},
-        command=f"python -m pizarra.text.bpe --vocab-size {a.vocab_size} --name {a.name}")
+        metrics={
+            "train_seconds": round(seconds, 1),
+            "sample": sample,
+            "sample_tokens": len(tok.encode(sample).ids),
+            "sample_words": len(sample.split()),
+        },
+        command=f"python -m pizarra.text.bpe --vocab-size {a.vocab_size} --name {a.name}",
+    )
     print(json.dumps(art.card, indent=1, ensure_ascii=False))
 
 

@@ -27,16 +27,16 @@ MAX_N = 6
 
 SAMPLES = {
     "es": "En un lugar de la Mancha, de cuyo nombre no quiero acordarme, no ha mucho tiempo que vivía un "
-          "hidalgo de los de lanza en astillero, adarga antigua, rocín flaco y galgo corredor. ¿Qué hora es? "
-          "¡Son las 10:30 y el pingüino todavía no desayunó!",
+    "hidalgo de los de lanza en astillero, adarga antigua, rocín flaco y galgo corredor. ¿Qué hora es? "
+    "¡Son las 10:30 y el pingüino todavía no desayunó!",
     "en": "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of "
-          "foolishness. What time is it? It's 10:30 and the penguin still hasn't had breakfast!",
+    "foolishness. What time is it? It's 10:30 and the penguin still hasn't had breakfast!",
 }
 
 
 def ngrams(tokens: list[str], n: int, sep: str = " ") -> list[str]:
     """Consecutive groups of ``n`` tokens: ngrams(['a','b','c'], 2) -> ['a b', 'b c']."""
-    return [sep.join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    return [sep.join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
 def char_ngrams(text: str, n: int) -> list[str]:
@@ -87,20 +87,28 @@ def llm_tokens(name: str, text: str) -> tuple[list[str], list[int]]:
     return [p.replace(" ", "▁") for p in pieces], list(ids)
 
 
-def tokenize(text: str, kind: str = "words", n: int = 2, vocab_size: int | None = None,
-             lower: bool = False) -> dict:
+def tokenize(text: str, kind: str = "words", n: int = 2, vocab_size: int | None = None, lower: bool = False) -> dict:
     """Tokens of ``text`` for one tokenizer ``kind`` (see ``KINDS``)."""
     if not isinstance(text, str) or not text.strip():
         raise BadInput("The text is empty: write a sentence to tokenize.", key="err.text.empty_tokenize")
     if len(text) > MAX_CHARS:
-        raise BadInput(f"The text is too long ({len(text)} characters; at most {MAX_CHARS}).",
-                       key="err.text.too_long", n=len(text), limit=MAX_CHARS)
+        raise BadInput(
+            f"The text is too long ({len(text)} characters; at most {MAX_CHARS}).",
+            key="err.text.too_long",
+            n=len(text),
+            limit=MAX_CHARS,
+        )
     if kind not in KINDS:
-        raise BadInput(f"Unknown tokenizer '{kind}': choose {', '.join(KINDS)}.",
-                       key="err.text.unknown_tokenizer", kind=kind, allowed=KINDS)
+        raise BadInput(
+            f"Unknown tokenizer '{kind}': choose {', '.join(KINDS)}.",
+            key="err.text.unknown_tokenizer",
+            kind=kind,
+            allowed=KINDS,
+        )
     if not 1 <= n <= MAX_N:
-        raise BadInput(f"n must be between 1 and {MAX_N} (got {n}).",
-                       key="err.range", name="n", lo=1, hi=MAX_N, value=str(n))
+        raise BadInput(
+            f"n must be between 1 and {MAX_N} (got {n}).", key="err.range", name="n", lo=1, hi=MAX_N, value=str(n)
+        )
     if lower:
         text = text.lower()
     ids = None
@@ -117,10 +125,16 @@ def tokenize(text: str, kind: str = "words", n: int = 2, vocab_size: int | None 
     else:
         tokens, ids = llm_tokens(kind, text)
     n_words = len([w for w in words(text) if any(ch.isalnum() for ch in w)])
-    return {"kind": kind, "tokens": tokens, "ids": ids, "n_tokens": len(tokens), "n_words": n_words,
-            "tokens_per_word": round(len(tokens) / n_words, 3) if n_words else None,
-            **({"n": n} if kind.endswith("ngrams") else {}),
-            **({"vocab_size": vocab_size or load_vocab_size()} if kind == "bpe" else {})}
+    return {
+        "kind": kind,
+        "tokens": tokens,
+        "ids": ids,
+        "n_tokens": len(tokens),
+        "n_words": n_words,
+        "tokens_per_word": round(len(tokens) / n_words, 3) if n_words else None,
+        **({"n": n} if kind.endswith("ngrams") else {}),
+        **({"vocab_size": vocab_size or load_vocab_size()} if kind == "bpe" else {}),
+    }
 
 
 def load_vocab_size() -> int:
@@ -138,8 +152,9 @@ def vocab_sizes() -> dict[str, int | None]:
     return out
 
 
-def compare(samples: dict[str, str] | None = None, kinds=("chars", "words", "bpe", "gemma", "smollm2"),
-            bpe_sizes=(1000, 4000)) -> dict:
+def compare(
+    samples: dict[str, str] | None = None, kinds=("chars", "words", "bpe", "gemma", "smollm2"), bpe_sizes=(1000, 4000)
+) -> dict:
     """``{"rows": [{"tokenizer", "vocab_size", "es": tokens/word, "en": tokens/word}], "samples": {...}}``:
     how many tokens each tokenizer needs per word, on Spanish and English text."""
     samples = samples or SAMPLES
@@ -155,5 +170,8 @@ def compare(samples: dict[str, str] | None = None, kinds=("chars", "words", "bpe
             row[lang] = r["tokens_per_word"]
             row[f"{lang}_tokens"] = r["n_tokens"]
         rows.append(row)
-    return {"rows": rows, "samples": samples,
-            "words": {lang: tokenize(text, "words")["n_words"] for lang, text in samples.items()}}
+    return {
+        "rows": rows,
+        "samples": samples,
+        "words": {lang: tokenize(text, "words")["n_words"] for lang, text in samples.items()},
+    }

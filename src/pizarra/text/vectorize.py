@@ -37,14 +37,22 @@ def analyzer(text: str) -> list[str]:
 
 def vectorize(docs: list[str], method: str = "bow") -> dict:
     if method not in METHODS:
-        raise BadInput(f"Unknown method '{method}': choose {', '.join(METHODS)}.",
-                       key="err.unknown_method", value=method, allowed=METHODS)
+        raise BadInput(
+            f"Unknown method '{method}': choose {', '.join(METHODS)}.",
+            key="err.unknown_method",
+            value=method,
+            allowed=METHODS,
+        )
     docs = [d for d in (docs or []) if isinstance(d, str) and d.strip()]
     if not docs:
         raise BadInput("Give at least one non-empty sentence.", key="err.text.no_sentences")
     if len(docs) > MAX_DOCS or any(len(d) > MAX_CHARS for d in docs):
-        raise BadInput(f"At most {MAX_DOCS} sentences of at most {MAX_CHARS} characters each.",
-                       key="err.text.too_many_sentences", docs=MAX_DOCS, chars=MAX_CHARS)
+        raise BadInput(
+            f"At most {MAX_DOCS} sentences of at most {MAX_CHARS} characters each.",
+            key="err.text.too_many_sentences",
+            docs=MAX_DOCS,
+            chars=MAX_CHARS,
+        )
     tokens = [analyzer(d) for d in docs]
     if not any(tokens):
         raise BadInput("The sentences hold no words (only punctuation or spaces).", key="err.text.no_words")
@@ -67,8 +75,18 @@ def vectorize(docs: list[str], method: str = "bow") -> dict:
         if method == "tfidf":
             out["idf"] = [round(float(x), 4) for x in vec.idf_]
     if len(vocab) > MAX_VOCAB:
-        raise BadInput(f"The vocabulary has {len(vocab)} words; this view shows at most {MAX_VOCAB}.",
-                       key="err.text.vocab_too_big", n=len(vocab), limit=MAX_VOCAB)
-    out.update(vocabulary=vocab, rows=rows, vectors=np.round(m, 4).tolist(), dimension=len(vocab),
-               nonzero=int((m != 0).sum()), sparsity=round(float((m == 0).mean()), 4))
+        raise BadInput(
+            f"The vocabulary has {len(vocab)} words; this view shows at most {MAX_VOCAB}.",
+            key="err.text.vocab_too_big",
+            n=len(vocab),
+            limit=MAX_VOCAB,
+        )
+    out.update(
+        vocabulary=vocab,
+        rows=rows,
+        vectors=np.round(m, 4).tolist(),
+        dimension=len(vocab),
+        nonzero=int((m != 0).sum()),
+        sparsity=round(float((m == 0).mean()), 4),
+    )
     return out

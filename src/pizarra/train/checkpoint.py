@@ -72,6 +72,7 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict:
 
 # ---- random number generators -------------------------------------------------------------
 
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (CPU and every GPU)."""
     random.seed(seed)

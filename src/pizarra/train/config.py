@@ -45,8 +45,7 @@ class TrainConfig:
         """Raise BadInput with a clear sentence for any value that cannot work."""
         if self.epochs is None and self.max_steps is None:
             raise BadInput("Set max_steps or epochs: the training needs to know when to end.")
-        for name in ("max_steps", "epochs", "batch_size", "eval_every", "checkpoint_every",
-                     "eval_batches", "patience"):
+        for name in ("max_steps", "epochs", "batch_size", "eval_every", "checkpoint_every", "eval_batches", "patience"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise BadInput(f"{name} must be a positive integer, got {value!r}.")

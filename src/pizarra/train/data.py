@@ -79,11 +79,16 @@ class DataOrder:
             self.epoch, self.position, self._perm = self.epoch + 1, 0, None
         start = self.position * self.batch_size
         self.position += 1
-        return self._permutation()[start:start + self.batch_size]
+        return self._permutation()[start : start + self.batch_size]
 
     def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "position": self.position, "n": self.n, "seed": self.seed,
-                "batch_size": self.batch_size}
+        return {
+            "epoch": self.epoch,
+            "position": self.position,
+            "n": self.n,
+            "seed": self.seed,
+            "batch_size": self.batch_size,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         saved = (state["n"], state["seed"], state["batch_size"])

@@ -41,9 +41,15 @@ class SpiralMLP(nn.Module):
 
     def __init__(self, hidden: int = 64, dropout: float = 0.1):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(2, hidden), nn.Tanh(), nn.Dropout(dropout),
-                                 nn.Linear(hidden, hidden), nn.Tanh(), nn.Dropout(dropout),
-                                 nn.Linear(hidden, 2))
+        self.net = nn.Sequential(
+            nn.Linear(2, hidden),
+            nn.Tanh(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.Tanh(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, 2),
+        )
 
     def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None):
         logits = self.net(x)  # (B, 2)
@@ -57,26 +63,51 @@ def accuracy(model: nn.Module, data) -> dict:
     return {"val_acc": (logits.argmax(-1).cpu() == y).double().mean().item()}
 
 
-def run(out_dir: str | None = None, steps: int = 300, batch_size: int = 32, lr: float = 2e-2,
-        dropout: float = 0.1, dtype: str = "float32", seed: int = 0, eval_every: int = 25,
-        checkpoint_every: int = 25, patience: int | None = None, resume: bool = False,
-        step_delay: float = 0.0, device: str = "cpu", progress: bool | None = None,
-        on_event=None, should_stop=None) -> tuple[SpiralMLP, FitResult]:
+def run(
+    out_dir: str | None = None,
+    steps: int = 300,
+    batch_size: int = 32,
+    lr: float = 2e-2,
+    dropout: float = 0.1,
+    dtype: str = "float32",
+    seed: int = 0,
+    eval_every: int = 25,
+    checkpoint_every: int = 25,
+    patience: int | None = None,
+    resume: bool = False,
+    step_delay: float = 0.0,
+    device: str = "cpu",
+    progress: bool | None = None,
+    on_event=None,
+    should_stop=None,
+) -> tuple[SpiralMLP, FitResult]:
     """Build data and model from ``seed`` and train them; returns (model, result)."""
     dt = getattr(torch, dtype)
     train, val = spirals(512, seed, dtype=dt), spirals(256, seed + 1, dtype=dt)
     torch.manual_seed(seed)  # the model's initial weights
     model = SpiralMLP(dropout=dropout).to(dt)
-    cfg = TrainConfig(max_steps=steps, batch_size=batch_size, lr=lr, eval_every=eval_every,
-                      checkpoint_every=checkpoint_every, out_dir=out_dir, seed=seed, device=device,
-                      metric="val_acc", mode="max", patience=patience, progress=progress)
+    cfg = TrainConfig(
+        max_steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        eval_every=eval_every,
+        checkpoint_every=checkpoint_every,
+        out_dir=out_dir,
+        seed=seed,
+        device=device,
+        metric="val_acc",
+        mode="max",
+        patience=patience,
+        progress=progress,
+    )
 
     def stop_or_slow_down() -> bool:  # --step-delay lets a person watch the bar (and a test kill it)
         time.sleep(step_delay)
         return bool(should_stop and should_stop())
 
-    result = fit(model, train, val, cfg, metrics_fn=accuracy, on_event=on_event,
-                 should_stop=stop_or_slow_down, resume=resume)
+    result = fit(
+        model, train, val, cfg, metrics_fn=accuracy, on_event=on_event, should_stop=stop_or_slow_down, resume=resume
+    )
     return model, result
 
 
@@ -97,27 +128,51 @@ def main(argv: list[str] | None = None) -> FitResult:
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.add_argument("--artifact", default=None, metavar="NAME",
-                   help="save the trained model as artifacts/NAME with its card")
+    p.add_argument(
+        "--artifact", default=None, metavar="NAME", help="save the trained model as artifacts/NAME with its card"
+    )
     a = p.parse_args(argv)
-    model, result = run(a.out, a.steps, a.batch_size, a.lr, a.dropout, a.dtype, a.seed, a.eval_every,
-                    a.checkpoint_every, a.patience, a.resume, a.step_delay, a.device,
-                    False if a.no_progress else None)
+    model, result = run(
+        a.out,
+        a.steps,
+        a.batch_size,
+        a.lr,
+        a.dropout,
+        a.dtype,
+        a.seed,
+        a.eval_every,
+        a.checkpoint_every,
+        a.patience,
+        a.resume,
+        a.step_delay,
+        a.device,
+        False if a.no_progress else None,
+    )
     if int(os.environ.get("RANK", "0")) == 0:
         if a.artifact:
             from pizarra.assets.artifacts import save_artifact
 
             config = {k: v for k, v in vars(a).items() if k not in {"json", "artifact", "out", "resume"}}
-            save_artifact(a.artifact, model.state_dict(), config={"model": "SpiralMLP(hidden=64)", **config},
-                          data={"train": "spirals(512, seed)", "val": "spirals(256, seed + 1)"},
-                          metrics={result.metric: result.best, "best_step": result.best_step,
-                                   "steps": result.step, "train_seconds": round(result.elapsed_s, 2)},
-                          command="pizarra train demo " + " ".join(argv if argv is not None else sys.argv[1:]))
+            save_artifact(
+                a.artifact,
+                model.state_dict(),
+                config={"model": "SpiralMLP(hidden=64)", **config},
+                data={"train": "spirals(512, seed)", "val": "spirals(256, seed + 1)"},
+                metrics={
+                    result.metric: result.best,
+                    "best_step": result.best_step,
+                    "steps": result.step,
+                    "train_seconds": round(result.elapsed_s, 2),
+                },
+                command="pizarra train demo " + " ".join(argv if argv is not None else sys.argv[1:]),
+            )
         if a.json:
             print(json.dumps(result.to_dict()))
         else:
-            print(f"{result.status} at step {result.step}/{result.total_steps}: best {result.metric} "
-                  f"{result.best} (step {result.best_step}), {result.elapsed_s:.1f} s")
+            print(
+                f"{result.status} at step {result.step}/{result.total_steps}: best {result.metric} "
+                f"{result.best} (step {result.best_step}), {result.elapsed_s:.1f} s"
+            )
     return result
 
 

@@ -76,7 +76,7 @@ def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
 def setup(device: str = "auto") -> DistContext:
     """Join the process group when launched by torchrun; else a world of one."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
+    int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     dev = pick_device(device, local_rank)
     if world_size == 1:

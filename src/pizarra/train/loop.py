@@ -29,9 +29,18 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
 
 from pizarra.errors import BadInput
-from pizarra.train.checkpoint import (BEST, CHECKPOINT, METRICS, atomic_save, atomic_write_json,
-                                      load_checkpoint, remove_stale_temps, rng_state, seed_everything,
-                                      set_rng_state)
+from pizarra.train.checkpoint import (
+    BEST,
+    CHECKPOINT,
+    METRICS,
+    atomic_save,
+    atomic_write_json,
+    load_checkpoint,
+    remove_stale_temps,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+)
 from pizarra.train.config import TrainConfig
 from pizarra.train.data import DataOrder, data_len, fetch, to_device
 from pizarra.train.distributed import DistContext, setup
@@ -75,8 +84,10 @@ class FitResult:
 def default_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW; weight decay on matrices (dim >= 2) only, never on biases or norm gains."""
     params = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
 
 
@@ -109,13 +120,14 @@ def compute_loss(model: nn.Module, batch: Any, loss_fn: LossFn | None = None) ->
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, val_data: Any, cfg: TrainConfig, ctx: DistContext,
-             loss_fn: LossFn | None = None) -> dict:
+def evaluate(
+    model: nn.Module, val_data: Any, cfg: TrainConfig, ctx: DistContext, loss_fn: LossFn | None = None
+) -> dict:
     """Mean validation loss over the validation data in order (batches shared out among ranks)."""
     was_training = model.training
     model.eval()
     n = data_len(val_data)
-    starts = list(range(0, n, cfg.batch_size))[:cfg.eval_batches]
+    starts = list(range(0, n, cfg.batch_size))[: cfg.eval_batches]
     sums = torch.zeros(2, dtype=torch.float64, device=ctx.device)  # (sum of loss * rows, rows)
     for i in range(ctx.rank, len(starts), ctx.world_size):
         idx = torch.arange(starts[i], min(starts[i] + cfg.batch_size, n))
@@ -151,12 +163,20 @@ def stop_on_signals(flag: dict):
             signal.signal(sig, old)
 
 
-def fit(model: nn.Module, train_data: Any, val_data: Any = None, config: TrainConfig | None = None, *,
-        loss_fn: LossFn | None = None, metrics_fn: MetricsFn | None = None,
-        optimizer: Callable[[nn.Module], torch.optim.Optimizer] | None = None,
-        scheduler: Callable[[torch.optim.Optimizer, int], Any] | None = None,
-        on_event: OnEvent | None = None, should_stop: Callable[[], bool] | None = None,
-        resume: bool = False) -> FitResult:
+def fit(
+    model: nn.Module,
+    train_data: Any,
+    val_data: Any = None,
+    config: TrainConfig | None = None,
+    *,
+    loss_fn: LossFn | None = None,
+    metrics_fn: MetricsFn | None = None,
+    optimizer: Callable[[nn.Module], torch.optim.Optimizer] | None = None,
+    scheduler: Callable[[torch.optim.Optimizer, int], Any] | None = None,
+    on_event: OnEvent | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume: bool = False,
+) -> FitResult:
     """Train ``model`` in place and return what happened.
 
     - ``train_data``/``val_data``: ``(X, Y)`` tensors, a dataset, or an object with ``get_batch``
@@ -171,14 +191,38 @@ def fit(model: nn.Module, train_data: Any, val_data: Any = None, config: TrainCo
     cfg = (config or TrainConfig()).validate()
     ctx = setup(cfg.device)
     try:
-        return _fit(model, train_data, val_data, cfg, ctx, loss_fn, metrics_fn, optimizer, scheduler,
-                    on_event, should_stop, resume)
+        return _fit(
+            model,
+            train_data,
+            val_data,
+            cfg,
+            ctx,
+            loss_fn,
+            metrics_fn,
+            optimizer,
+            scheduler,
+            on_event,
+            should_stop,
+            resume,
+        )
     finally:
         ctx.close()
 
 
-def _fit(model, train_data, val_data, cfg, ctx, loss_fn, metrics_fn, make_optimizer, make_scheduler,
-         on_event, should_stop, resume) -> FitResult:
+def _fit(  # noqa: C901 - the one training loop, kept in one piece as nanoGPT keeps its loop: read top to bottom
+    model,
+    train_data,
+    val_data,
+    cfg,
+    ctx,
+    loss_fn,
+    metrics_fn,
+    make_optimizer,
+    make_scheduler,
+    on_event,
+    should_stop,
+    resume,
+) -> FitResult:
     out = Path(cfg.out_dir) if cfg.out_dir else None
     order = DataOrder(data_len(train_data), cfg.batch_size, cfg.seed)
     total = cfg.total_steps(order.steps_per_epoch)
@@ -214,22 +258,42 @@ def _fit(model, train_data, val_data, cfg, ctx, loss_fn, metrics_fn, make_optimi
     if ctx.is_main and out:
         out.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(out)
-    progress.emit({"type": "start", "step": st.step, "total": total, "resumed": resumed,
-                   "world_size": ctx.world_size, "device": str(ctx.device)})
+    progress.emit(
+        {
+            "type": "start",
+            "step": st.step,
+            "total": total,
+            "resumed": resumed,
+            "world_size": ctx.world_size,
+            "device": str(ctx.device),
+        }
+    )
     best_state = None  # in-memory copy of the best weights, for restore_best
     t0 = time.monotonic() - st.elapsed_s
 
     def write_metrics():
         if ctx.is_main and out:
-            atomic_write_json(clean({"metric": cfg.metric, "mode": cfg.mode, "best": st.best,
-                                     "best_step": st.best_step, "status": st.status, "step": st.step,
-                                     "total_steps": total, "history": st.history,
-                                     "config": cfg.to_dict()}), out / METRICS)
+            atomic_write_json(
+                clean(
+                    {
+                        "metric": cfg.metric,
+                        "mode": cfg.mode,
+                        "best": st.best,
+                        "best_step": st.best_step,
+                        "status": st.status,
+                        "step": st.step,
+                        "total_steps": total,
+                        "history": st.history,
+                        "config": cfg.to_dict(),
+                    }
+                ),
+                out / METRICS,
+            )
 
     signalled: dict = {}
     with stop_on_signals(signalled), contextlib.closing(progress):  # bar closed even on errors
         while st.status == "running":
-            idx = order.next_indices()[ctx.rank * local_bs:(ctx.rank + 1) * local_bs]  # (local_bs,)
+            idx = order.next_indices()[ctx.rank * local_bs : (ctx.rank + 1) * local_bs]  # (local_bs,)
             batch = to_device(fetch(train_data, idx), ctx.device)
             loss = compute_loss(net, batch, loss_fn)
             opt.zero_grad(set_to_none=True)
@@ -250,8 +314,12 @@ def _fit(model, train_data, val_data, cfg, ctx, loss_fn, metrics_fn, make_optimi
 
             if st.step % cfg.eval_every == 0 or st.step == total:
                 train = ctx.all_reduce_(torch.stack([loss_sum, loss_sum.new_tensor(loss_n)]))
-                record = {"step": st.step, "epoch": order.epoch, "lr": sched.get_last_lr()[0],
-                          "train_loss": (train[0] / train[1]).item()}
+                record = {
+                    "step": st.step,
+                    "epoch": order.epoch,
+                    "lr": sched.get_last_lr()[0],
+                    "train_loss": (train[0] / train[1]).item(),
+                }
                 if val_data is not None:
                     record.update(evaluate(model, val_data, cfg, ctx, loss_fn))
                 if metrics_fn is not None:
@@ -265,8 +333,10 @@ def _fit(model, train_data, val_data, cfg, ctx, loss_fn, metrics_fn, make_optimi
                 loss_n = 0
                 st.history.append(record)
                 progress.emit({"type": "eval", "step": st.step, "metrics": record})
-                progress.write(f"step {st.step}: " + ", ".join(
-                    f"{k} {v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "elapsed_s"))
+                progress.write(
+                    f"step {st.step}: "
+                    + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "elapsed_s")
+                )
                 if _track_best(record, st, cfg):
                     if ctx.is_main and out:
                         atomic_save(model.state_dict(), out / BEST)
@@ -274,8 +344,15 @@ def _fit(model, train_data, val_data, cfg, ctx, loss_fn, metrics_fn, make_optimi
                         best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 elif cfg.patience is not None and st.bad_evals >= cfg.patience:
                     st.status = "early_stop"
-                    progress.emit({"type": "early_stop", "step": st.step, "metric": cfg.metric,
-                                   "best": st.best, "best_step": st.best_step})
+                    progress.emit(
+                        {
+                            "type": "early_stop",
+                            "step": st.step,
+                            "metric": cfg.metric,
+                            "best": st.best,
+                            "best_step": st.best_step,
+                        }
+                    )
                 write_metrics()
 
             asked = bool(should_stop and should_stop()) or bool(signalled)
@@ -288,10 +365,19 @@ def _fit(model, train_data, val_data, cfg, ctx, loss_fn, metrics_fn, make_optimi
             if out and (periodic or st.status != "running"):
                 ranks = ctx.gather({"rng": rng_state(), "loss_sum": loss_sum.item(), "loss_n": loss_n})
                 if ctx.is_main:
-                    path = atomic_save({"version": 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                                        "scheduler": sched.state_dict(), "data": order.state_dict(),
-                                        "state": asdict(st), "ranks": ranks, "config": cfg.to_dict()},
-                                       out / CHECKPOINT)
+                    path = atomic_save(
+                        {
+                            "version": 1,
+                            "model": model.state_dict(),
+                            "optimizer": opt.state_dict(),
+                            "scheduler": sched.state_dict(),
+                            "data": order.state_dict(),
+                            "state": asdict(st),
+                            "ranks": ranks,
+                            "config": cfg.to_dict(),
+                        },
+                        out / CHECKPOINT,
+                    )
                     progress.emit({"type": "checkpoint", "step": st.step, "path": str(path)})
 
     if cfg.restore_best and st.best_step is not None:
@@ -300,8 +386,19 @@ def _fit(model, train_data, val_data, cfg, ctx, loss_fn, metrics_fn, make_optimi
         if best_state is not None:
             model.load_state_dict(best_state)
     write_metrics()
-    result = FitResult(st.status, st.step, total, order.epoch, cfg.metric, st.best, st.best_step,
-                       st.history, round(st.elapsed_s, 3), cfg.out_dir, resumed)
+    result = FitResult(
+        st.status,
+        st.step,
+        total,
+        order.epoch,
+        cfg.metric,
+        st.best,
+        st.best_step,
+        st.history,
+        round(st.elapsed_s, 3),
+        cfg.out_dir,
+        resumed,
+    )
     progress.emit({"type": "done", **{k: v for k, v in result.to_dict().items() if k != "history"}})
     return result
 
@@ -311,8 +408,10 @@ def _track_best(record: dict, st: LoopState, cfg: TrainConfig) -> bool:
     value = record.get(cfg.metric)
     if value is None:
         if cfg.patience is not None:
-            raise BadInput(f"Early stopping watches {cfg.metric!r}, but the eval record only has "
-                           f"{', '.join(sorted(record))}. Give val_data or a metrics_fn that computes it.")
+            raise BadInput(
+                f"Early stopping watches {cfg.metric!r}, but the eval record only has "
+                f"{', '.join(sorted(record))}. Give val_data or a metrics_fn that computes it."
+            )
         return False
     sign = 1 if cfg.mode == "min" else -1
     if st.best is None or sign * (st.best - value) > cfg.min_delta:

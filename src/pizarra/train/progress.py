@@ -37,12 +37,21 @@ def clean(value):
 class Progress:
     """Bar + throttled events; silent on every DDP rank but 0."""
 
-    def __init__(self, total: int, step: int, enabled: bool, bar: bool | None,
-                 on_event: OnEvent | None, every_s: float):
+    def __init__(
+        self, total: int, step: int, enabled: bool, bar: bool | None, on_event: OnEvent | None, every_s: float
+    ):
         self.total, self.enabled, self.on_event, self.every_s = total, enabled, on_event, every_s
         show = sys.stderr.isatty() if bar is None else bar
-        self.bar = tqdm(total=total, initial=step, desc="train", unit="step", file=sys.stderr,
-                        dynamic_ncols=True, disable=not (enabled and show), leave=True)
+        self.bar = tqdm(
+            total=total,
+            initial=step,
+            desc="train",
+            unit="step",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            disable=not (enabled and show),
+            leave=True,
+        )
         self._last = -math.inf
 
     def emit(self, event: Event) -> None:
@@ -56,8 +65,16 @@ class Progress:
     def report(self, step: int, epoch: int, metrics: dict, elapsed_s: float) -> None:
         self._last = time.monotonic()
         self.bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items() if v is not None}, refresh=False)
-        self.emit({"type": "progress", "step": step, "total": self.total, "epoch": epoch,
-                   "metrics": metrics, "elapsed_s": round(elapsed_s, 3)})
+        self.emit(
+            {
+                "type": "progress",
+                "step": step,
+                "total": self.total,
+                "epoch": epoch,
+                "metrics": metrics,
+                "elapsed_s": round(elapsed_s, 3),
+            }
+        )
 
     def tick(self) -> None:
         self.bar.update(1)

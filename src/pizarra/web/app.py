@@ -30,12 +30,11 @@ from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pizarra import __version__
-from pizarra import classroom
+from pizarra import __version__, classroom
 from pizarra.chapters import routers
-from pizarra.llm import fair
 from pizarra.classroom.room import Room
 from pizarra.errors import PizarraError
+from pizarra.llm import fair
 from pizarra.web import i18n, security
 from pizarra.web.disconnect import CancelOnDisconnect
 from pizarra.web.templating import render
@@ -93,14 +92,10 @@ class ErrorBody(BaseModel):
 def wants_json(request: Request) -> bool:
     """API routes answer JSON; so does any client that asks for JSON and not HTML."""
     accept = request.headers.get("accept", "")
-    return request.url.path.startswith("/api/") or (
-        "application/json" in accept and "text/html" not in accept
-    )
+    return request.url.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)
 
 
-def error_response(
-    request: Request, status: int, message: str, headers: dict | None = None, **extra
-) -> Response:
+def error_response(request: Request, status: int, message: str, headers: dict | None = None, **extra) -> Response:
     """``{"error": {"status", "message", ...}}`` for /api/*, else the styled error page."""
     if wants_json(request):
         body = {"error": {"status": status, "message": message, **extra}}
@@ -162,8 +157,13 @@ async def on_pizarra_error(request: Request, exc: PizarraError) -> Response:
     if isinstance(getattr(exc, "retry_after", None), int):
         extra["retry_after"] = exc.retry_after  # 429/503 of a busy model: also the Retry-After header
     headers = getattr(exc, "headers", None)
-    return error_response(request, status, i18n.error_text(exc, i18n.request_lang(request)),
-                          headers=headers if isinstance(headers, dict) else None, **extra)
+    return error_response(
+        request,
+        status,
+        i18n.error_text(exc, i18n.request_lang(request)),
+        headers=headers if isinstance(headers, dict) else None,
+        **extra,
+    )
 
 
 class CatchAll:

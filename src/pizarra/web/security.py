@@ -67,19 +67,21 @@ DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 # Everything the pages load is same-origin: /static (Plotly from /static/vendor), fetch() to /api.
 # The templates hold inline <script> blocks, inline event handlers and style="" attributes, and
 # Plotly writes inline styles: hence 'unsafe-inline' (no 'unsafe-eval', no remote origin at all).
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' 'unsafe-inline'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "worker-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 HEADERS: tuple[tuple[str, str], ...] = (
     ("content-security-policy", CSP),
     ("x-content-type-options", "nosniff"),
@@ -384,8 +386,14 @@ def check_guess(request: Request, player: str, level: int, lang: str) -> None:
     wait = limiter.hit((player, level))
     if wait:
         seconds = math.ceil(wait)
-        message = i18n.t("security.rate.message", lang, level=level, seconds=seconds,
-                         limit=limiter.limit, window=f"{limiter.window:g}")
+        message = i18n.t(
+            "security.rate.message",
+            lang,
+            level=level,
+            seconds=seconds,
+            limit=limiter.limit,
+            window=f"{limiter.window:g}",
+        )
         raise HTTPException(429, message, headers={"Retry-After": str(seconds)})
 
 

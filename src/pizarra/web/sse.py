@@ -33,8 +33,8 @@ from typing import Any, Callable, Iterator
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
-from pizarra.llm import fair
 from pizarra.errors import PizarraError
+from pizarra.llm import fair
 from pizarra.web import i18n
 
 log = logging.getLogger(__name__)
@@ -49,12 +49,14 @@ def _message(event: dict[str, Any]) -> str:
     return f"data: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
-def sse_response(request: Request, make_events: Callable[[threading.Event], Iterator[dict[str, Any]]]) -> StreamingResponse:
+def sse_response(  # noqa: C901 - the producer thread and the batching writer share state; see body()
+    request: Request, make_events: Callable[[threading.Event], Iterator[dict[str, Any]]]
+) -> StreamingResponse:
     cancel = threading.Event()
     lang = i18n.request_lang(request) if hasattr(request, "cookies") else i18n.DEFAULT_LANG
     context = contextvars.copy_context()  # the request's model scope (see web.disconnect) goes with it
 
-    async def body():
+    async def body():  # noqa: C901 - poll, drain, keep-alive and disconnect in one loop
         pending: deque = deque()  # appended by the worker, drained by the loop (deque ops are atomic)
         put = pending.append
         loop = asyncio.get_running_loop()
@@ -116,5 +118,6 @@ def sse_response(request: Request, make_events: Callable[[threading.Event], Iter
         finally:
             cancel.set()  # client gone or stream over: stop the generator at its next step
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

@@ -35,7 +35,9 @@ from pizarra.web.templating import chapter_page
 router = APIRouter()
 SLUG = "instrucciones-chat-alucinaciones"
 MAX_CHARS, MAX_MESSAGES = 4000, 50
-ChatModel = Literal["qwen-coder-1.5b", "qwen-coder-0.5b", "smollm2"]  # chat.core.CHAT_MODELS (others: the CLI's --model PATH)
+ChatModel = Literal[
+    "qwen-coder-1.5b", "qwen-coder-0.5b", "smollm2"
+]  # chat.core.CHAT_MODELS (others: the CLI's --model PATH)
 Text = Annotated[str, Field(min_length=1, max_length=MAX_CHARS)]
 
 
@@ -45,8 +47,9 @@ class Message(BaseModel):
 
 
 class ChatIn(BaseModel):
-    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES,
-                                    description="The conversation so far; the last message is the user's.")
+    messages: list[Message] = Field(
+        min_length=1, max_length=MAX_MESSAGES, description="The conversation so far; the last message is the user's."
+    )
     system: Annotated[str, Field(max_length=MAX_CHARS)] | None = Field(None, description="System prompt (optional).")
     model: ChatModel = "qwen-coder-1.5b"
     max_tokens: int = Field(256, ge=1, le=512)
@@ -70,7 +73,9 @@ class CompareIn(BaseModel):
 
 class RunIn(BaseModel):
     code: Annotated[str, Field(max_length=20_000)] | None = Field(None, description="Python code to run as it is.")
-    reply: Annotated[str, Field(max_length=20_000)] | None = Field(None, description="A chat reply to take the code from.")
+    reply: Annotated[str, Field(max_length=20_000)] | None = Field(
+        None, description="A chat reply to take the code from."
+    )
     stdin: Annotated[str, Field(max_length=10_000)] = Field("70\n1.75\n", description="What the program reads.")
 
 
@@ -79,14 +84,17 @@ class HallucinationIn(BaseModel):
     n: int = Field(HALLUC["n"], ge=2, le=10, description="Answers to sample.")
     temperature: float = Field(HALLUC["temperature"], ge=0.1, le=2.0)
     max_tokens: int = Field(HALLUC["max_tokens"], ge=4, le=96)
-    threshold: float = Field(HALLUC["threshold"], gt=0.0, le=1.0,
-                             description="Cosine needed to join a meaning cluster.")
-    flag_at: float = Field(HALLUC["flag_at"], ge=0.0, le=5.0,
-                           description="Semantic entropy (nats) that raises the flag.")
+    threshold: float = Field(
+        HALLUC["threshold"], gt=0.0, le=1.0, description="Cosine needed to join a meaning cluster."
+    )
+    flag_at: float = Field(
+        HALLUC["flag_at"], ge=0.0, le=5.0, description="Semantic entropy (nats) that raises the flag."
+    )
     model: ChatModel = Field(HALLUC_MODEL, description="The model that answers (default: the one that measured best).")
     encoder: Literal["use", "minilm"] = Field(HALLUC["encoder"], description="use: multilingual; minilm: English only.")
-    lang: Literal["es", "en"] | None = Field(None, description="Language of the short-answer system prompt "
-                                                               "(default: the page's).")
+    lang: Literal["es", "en"] | None = Field(
+        None, description="Language of the short-answer system prompt (default: the page's)."
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
@@ -95,10 +103,12 @@ LadderModel = Literal["smollm2", "gemma-base", "qwen-coder-0.5b", "qwen-coder-1.
 
 class LadderIn(BaseModel):
     question: Annotated[str, Field(min_length=1, max_length=300)]
-    models: list[LadderModel] | None = Field(None, min_length=1, max_length=4,
-                                             description="Which models (default all four); they answer smallest first.")
-    lang: Literal["es", "en"] | None = Field(None, description="The prompt's language (default: the question set's, "
-                                                               "else the page's).")
+    models: list[LadderModel] | None = Field(
+        None, min_length=1, max_length=4, description="Which models (default all four); they answer smallest first."
+    )
+    lang: Literal["es", "en"] | None = Field(
+        None, description="The prompt's language (default: the question set's, else the page's)."
+    )
 
 
 class ReplyOut(BaseModel):
@@ -134,12 +144,24 @@ def page(request: Request) -> HTMLResponse:
     from pizarra.chat.hallucination import DEFAULT_MODEL, DEFAULTS, EXAMPLE_QUESTIONS, FOLLOW_UPS, STORY
 
     lang = i18n.request_lang(request)
-    return chapter_page(request, SLUG, prompts=LECTURE_PROMPTS,
-                        chat_models=CHAT_MODELS, code_model=CODE_MODEL, default_system=DEFAULT_SYSTEM[lang],
-                        bmi_prompt=BMI_PROMPT_ES, bmi_reference=BMI_REFERENCE, bmi_stdin=BMI_STDIN, story=STORY,
-                        follow_ups=FOLLOW_UPS, questions=EXAMPLE_QUESTIONS[lang], defaults=DEFAULTS, reports=reports(),
-                        halluc_model=DEFAULT_MODEL,
-                        ladder=ladder_view(lang))
+    return chapter_page(
+        request,
+        SLUG,
+        prompts=LECTURE_PROMPTS,
+        chat_models=CHAT_MODELS,
+        code_model=CODE_MODEL,
+        default_system=DEFAULT_SYSTEM[lang],
+        bmi_prompt=BMI_PROMPT_ES,
+        bmi_reference=BMI_REFERENCE,
+        bmi_stdin=BMI_STDIN,
+        story=STORY,
+        follow_ups=FOLLOW_UPS,
+        questions=EXAMPLE_QUESTIONS[lang],
+        defaults=DEFAULTS,
+        reports=reports(),
+        halluc_model=DEFAULT_MODEL,
+        ladder=ladder_view(lang),
+    )
 
 
 # ---------------------------------------------------------------------------------------- API
@@ -172,7 +194,15 @@ def chat_reply(req: ChatIn, request: Request) -> dict:
     from pizarra.chat.core import reply
     from pizarra.web.routers.classroom import chat_model_for
 
-    return reply(_messages(req.messages), chat_model_for(request, req.model), req.system, req.max_tokens, req.temperature, req.top_p, req.seed)
+    return reply(
+        _messages(req.messages),
+        chat_model_for(request, req.model),
+        req.system,
+        req.max_tokens,
+        req.temperature,
+        req.top_p,
+        req.seed,
+    )
 
 
 @router.post("/api/chat/stream", tags=["chat"])
@@ -182,14 +212,14 @@ def chat_stream(req: ChatIn, request: Request):
     Closing the connection (the stop button) stops the generation at the next token."""
     from pizarra.chat.core import check_messages
     from pizarra.llm import runtime as rt
-    from pizarra.web.sse import sse_response
-
     from pizarra.web.routers.classroom import chat_model_for
+    from pizarra.web.sse import sse_response
 
     model = chat_model_for(request, req.model)  # a class: the teacher's choice (one model warm for all)
     msgs = check_messages(_messages(req.messages), req.system)  # bad input: 422 before the stream starts
-    sampling = rt.Sampling(max_tokens=req.max_tokens, temperature=req.temperature, top_p=req.top_p,
-                           seed=req.seed).validated()
+    sampling = rt.Sampling(
+        max_tokens=req.max_tokens, temperature=req.temperature, top_p=req.top_p, seed=req.seed
+    ).validated()
 
     def events(cancel: threading.Event) -> Iterator[dict]:
         stats: dict = {}
@@ -197,13 +227,21 @@ def chat_stream(req: ChatIn, request: Request):
         for piece in rt.stream_chat(model, msgs, sampling, cancel=cancel, stats=stats):
             if not started:
                 started = True
-                yield {"type": "start", "dropped_turns": stats.get("dropped_turns", 0),
-                       "prompt_tokens": stats.get("n_prompt_tokens")}
+                yield {
+                    "type": "start",
+                    "dropped_turns": stats.get("dropped_turns", 0),
+                    "prompt_tokens": stats.get("n_prompt_tokens"),
+                }
             if piece.text:
                 yield {"type": "token", "text": piece.text}
-        yield {"type": "done", "dropped_turns": stats.get("dropped_turns", 0), "n_tokens": stats.get("n_tokens"),
-               "finish_reason": stats.get("finish_reason"), "tokens_per_s": round(stats.get("tokens_per_s", 0.0), 1),
-               "seconds": round(stats.get("seconds", 0.0), 2)}
+        yield {
+            "type": "done",
+            "dropped_turns": stats.get("dropped_turns", 0),
+            "n_tokens": stats.get("n_tokens"),
+            "finish_reason": stats.get("finish_reason"),
+            "tokens_per_s": round(stats.get("tokens_per_s", 0.0), 1),
+            "seconds": round(stats.get("seconds", 0.0), 2),
+        }
 
     return sse_response(request, events)
 
@@ -218,8 +256,9 @@ def run_code(req: RunIn, request: Request) -> dict:
 
     code = req.code if req.code and req.code.strip() else extract_code(req.reply or "")
     if not code:
-        raise BadInput("No Python code found: send `code`, or a `reply` with a ```python block.",
-                       key="err.chat.no_python")
+        raise BadInput(
+            "No Python code found: send `code`, or a `reply` with a ```python block.", key="err.chat.no_python"
+        )
     result = run_python(code, req.stdin).to_dict()
     lang = i18n.request_lang(request)
     if result.get("message_key"):  # the sandbox's sentence in the reader's language
@@ -242,8 +281,15 @@ def hallucination(req: HallucinationIn, request: Request):
         for i in range(req.n):
             if cancel.is_set():
                 return
-            a = h.sample_answers(question, req.model, n=1, temperature=req.temperature, max_tokens=req.max_tokens,
-                                 system=system, seed=req.seed + i)[0]
+            a = h.sample_answers(
+                question,
+                req.model,
+                n=1,
+                temperature=req.temperature,
+                max_tokens=req.max_tokens,
+                system=system,
+                seed=req.seed + i,
+            )[0]
             answers.append(a)
             yield {"type": "answer", "index": i, "text": a}
         result = h.analyse(answers, req.threshold, req.flag_at, req.encoder, question if h.DEFAULTS["core"] else None)
@@ -253,8 +299,11 @@ def hallucination(req: HallucinationIn, request: Request):
 
 
 @router.get("/api/chat/instructions", tags=["chat"])
-def instructions(part: Literal["seed", "user_oriented", "predictions"] = "seed",
-                 offset: int = Query(0, ge=0, le=10_000), limit: int = Query(10, ge=1, le=50)) -> dict:
+def instructions(
+    part: Literal["seed", "user_oriented", "predictions"] = "seed",
+    offset: int = Query(0, ge=0, le=10_000),
+    limit: int = Query(10, ge=1, le=50),
+) -> dict:
     """Instruction data as OpenOrca's: the self-instruct set with PIZARRA_DATA, a shipped handful without."""
     from pizarra.chat.core import instruction_examples
 
@@ -269,10 +318,15 @@ def info() -> dict:
     from pizarra.chat.hallucination import DEFAULT_MODEL, DEFAULTS, FOLLOW_UPS, STORY
     from pizarra.chat.sandbox import Limits, isolation_status
 
-    return {"prompts": LECTURE_PROMPTS, "story": STORY, "follow_ups": list(FOLLOW_UPS),
-            "bmi": {"stdin": BMI_STDIN, "expected": f"{BMI_VALUE:.2f}"},
-            "sandbox": {**Limits().__dict__, "isolation": {k: v for k, v in isolation_status().items() if k != "path"}},
-            "detector": {**DEFAULTS, "model": DEFAULT_MODEL}, "reports": reports()}
+    return {
+        "prompts": LECTURE_PROMPTS,
+        "story": STORY,
+        "follow_ups": list(FOLLOW_UPS),
+        "bmi": {"stdin": BMI_STDIN, "expected": f"{BMI_VALUE:.2f}"},
+        "sandbox": {**Limits().__dict__, "isolation": {k: v for k, v in isolation_status().items() if k != "path"}},
+        "detector": {**DEFAULTS, "model": DEFAULT_MODEL},
+        "reports": reports(),
+    }
 
 
 # ------------------------------------------------------------------------------ size ladder
@@ -282,12 +336,30 @@ def ladder_view(lang: str) -> dict:
     """What the page's «¿Importa el tamaño?» section needs: the models, a default question, examples."""
     from pizarra.chat import ladder
 
-    words = ("params", "queued", "right", "wrong", "unjudged", "judged", "time", "cut", "done", "table.note", "table.none")
-    return {"models": [{"model": m, **ladder.MODELS[m]} for m in ladder.LADDER_MODELS],
-            "question": ladder.DEFAULT_QUESTION[lang], "examples": [q["question"] for q in ladder.questions(lang)],
-            "max_chars": ladder.MAX_QUESTION_CHARS,
-            "i18n": {**{w: i18n.t(f"chat.ladder.{w}", lang) for w in words},
-                     "waiting": i18n.t("chat.waiting", lang), "stopped": i18n.t("chat.chat.stopped", lang)}}
+    words = (
+        "params",
+        "queued",
+        "right",
+        "wrong",
+        "unjudged",
+        "judged",
+        "time",
+        "cut",
+        "done",
+        "table.note",
+        "table.none",
+    )
+    return {
+        "models": [{"model": m, **ladder.MODELS[m]} for m in ladder.LADDER_MODELS],
+        "question": ladder.DEFAULT_QUESTION[lang],
+        "examples": [q["question"] for q in ladder.questions(lang)],
+        "max_chars": ladder.MAX_QUESTION_CHARS,
+        "i18n": {
+            **{w: i18n.t(f"chat.ladder.{w}", lang) for w in words},
+            "waiting": i18n.t("chat.waiting", lang),
+            "stopped": i18n.t("chat.chat.stopped", lang),
+        },
+    }
 
 
 def ladder_report() -> dict | None:
@@ -320,8 +392,13 @@ def ladder_stream(req: LadderIn, request: Request):
         for row in ladder.ask_iter(question, models, lang, cancel=cancel, budget_s=BUDGET_S):
             rows.append(row)
             yield {"type": "answer", "index": len(rows) - 1, **row}
-        yield {"type": "done", "question": question, "lang": lang,
-               "accepted": known["accepted"] if known else None, "seconds": round(sum(r["seconds"] for r in rows), 2)}
+        yield {
+            "type": "done",
+            "question": question,
+            "lang": lang,
+            "accepted": known["accepted"] if known else None,
+            "seconds": round(sum(r["seconds"] for r in rows), 2),
+        }
 
     return sse_response(request, events)
 

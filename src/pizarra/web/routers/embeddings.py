@@ -19,7 +19,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.web import i18n
 from pizarra.web.templating import chapter_page
 
 router = APIRouter()
@@ -116,18 +115,22 @@ class QuizOut(BaseModel):
 PROMPTS = {
     "analogy": ["hombre", "mujer", "rey"],
     "formula": "LERP(mañana, noche, 0.5)",
-    "examples": ["rey - hombre + mujer", "AVERAGE(perro, gato, caballo)", "SLERP(invierno, verano, 0.5)",
-                 "DIST(perro, gato)", "LERP(niño, viejo, SLIDER(0.5))"],
+    "examples": [
+        "rey - hombre + mujer",
+        "AVERAGE(perro, gato, caballo)",
+        "SLERP(invierno, verano, 0.5)",
+        "DIST(perro, gato)",
+        "LERP(niño, viejo, SLIDER(0.5))",
+    ],
     "neighbors": "madrid",
     "project": "lunes martes miércoles jueves viernes sábado domingo enero febrero marzo abril mayo "
-               "rojo verde azul amarillo negro blanco perro gato caballo vaca oveja",
+    "rojo verde azul amarillo negro blanco perro gato caballo vaca oveja",
 }
 
 
 @router.get("/capitulo/embeddings", response_class=HTMLResponse, tags=["pages"], summary="Chapter 3 page")
 def page(request: Request) -> HTMLResponse:
-    return chapter_page(request, SLUG, prompts=PROMPTS,
-                        info=vectors_info())
+    return chapter_page(request, SLUG, prompts=PROMPTS, info=vectors_info())
 
 
 # ----------------------------------------------------------------------------------------- API
@@ -138,11 +141,15 @@ def vectors_info() -> list[dict]:
     sg = cards.get("w2v-es-sg") or {}
     ev = (sg.get("metrics") or {}).get("eval") or {}
     return [
-        {"name": "es", "lang": "es", "source": "word2vec skip-gram, trained here (artifact w2v-es-sg)",
-         "available": bool(sg), "analogy_accuracy": (ev.get("analogies") or {}).get("accuracy"),
-         "analogy_coverage": (ev.get("analogies") or {}).get("coverage")},
-        {"name": "glove", "lang": "en", "source": "GloVe 6B 50d (Stanford), 400k English words",
-         "available": True},
+        {
+            "name": "es",
+            "lang": "es",
+            "source": "word2vec skip-gram, trained here (artifact w2v-es-sg)",
+            "available": bool(sg),
+            "analogy_accuracy": (ev.get("analogies") or {}).get("accuracy"),
+            "analogy_coverage": (ev.get("analogies") or {}).get("coverage"),
+        },
+        {"name": "glove", "lang": "en", "source": "GloVe 6B 50d (Stanford), 400k English words", "available": True},
     ]
 
 
@@ -153,25 +160,43 @@ def vectors() -> dict:
 
 
 @router.get("/api/embeddings/neighbors", response_model=NeighborsOut, tags=["embeddings"])
-def neighbors(word: str = Query(..., min_length=1, max_length=60), k: int = Query(10, ge=1, le=50),
-              metric: Literal["cosine", "euclidean"] = "cosine", vectors: VectorsName = "es") -> NeighborsOut:
+def neighbors(
+    word: str = Query(..., min_length=1, max_length=60),
+    k: int = Query(10, ge=1, le=50),
+    metric: Literal["cosine", "euclidean"] = "cosine",
+    vectors: VectorsName = "es",
+) -> NeighborsOut:
     """The k nearest words by ``metric``, and the projector's table: cosine AND euclidean."""
     emb = _emb(vectors)
     return NeighborsOut(
-        word=emb.normalize(word), vectors=vectors, metric=metric,
+        word=emb.normalize(word),
+        vectors=vectors,
+        metric=metric,
         neighbors=[Scored(word=w, score=s) for w, s in emb.neighbors(word, k, metric)],
         table=[NeighborRow(**r) for r in emb.neighbors_both(word, k)],
-        by_euclidean=[Scored(word=w, score=s) for w, s in emb.neighbors(word, k, "euclidean")])
+        by_euclidean=[Scored(word=w, score=s) for w, s in emb.neighbors(word, k, "euclidean")],
+    )
 
 
 @router.get("/api/embeddings/analogy", response_model=AnalogyOut, tags=["embeddings"])
-def analogy(a: str = Query(..., min_length=1, max_length=60), b: str = Query(..., min_length=1, max_length=60),
-            c: str = Query(..., min_length=1, max_length=60), k: int = Query(5, ge=1, le=50),
-            method: Literal["3cosadd", "3cosmul"] = "3cosadd", vectors: VectorsName = "es") -> AnalogyOut:
+def analogy(
+    a: str = Query(..., min_length=1, max_length=60),
+    b: str = Query(..., min_length=1, max_length=60),
+    c: str = Query(..., min_length=1, max_length=60),
+    k: int = Query(5, ge=1, le=50),
+    method: Literal["3cosadd", "3cosmul"] = "3cosadd",
+    vectors: VectorsName = "es",
+) -> AnalogyOut:
     """a is to b as c is to ? (hombre : mujer :: rey : ?)."""
     emb = _emb(vectors)
-    return AnalogyOut(a=a, b=b, c=c, vectors=vectors, method=method,
-                      results=[Scored(word=w, score=s) for w, s in emb.analogy(a, b, c, k, method)])
+    return AnalogyOut(
+        a=a,
+        b=b,
+        c=c,
+        vectors=vectors,
+        method=method,
+        results=[Scored(word=w, score=s) for w, s in emb.analogy(a, b, c, k, method)],
+    )
 
 
 @router.post("/api/embeddings/formula", response_model=FormulaOut, tags=["embeddings"])
@@ -186,7 +211,8 @@ def formula(req: FormulaIn) -> FormulaOut:
 @router.post("/api/embeddings/project", response_model=ProjectOut, tags=["embeddings"])
 def project(req: ProjectIn) -> ProjectOut:
     """PCA or t-SNE (2-D/3-D) of a word list, or of a word and its n nearest neighbours."""
-    from pizarra.embeddings.projector import neighborhood, project as run
+    from pizarra.embeddings.projector import neighborhood
+    from pizarra.embeddings.projector import project as run
     from pizarra.errors import BadInput
 
     emb = _emb(req.vectors)
@@ -195,8 +221,9 @@ def project(req: ProjectIn) -> ProjectOut:
     elif req.words:
         words = req.words
     else:
-        raise BadInput("Give `words` (3 to 300) or a `word` whose neighbourhood to project.",
-                       key="err.embeddings.project_what")
+        raise BadInput(
+            "Give `words` (3 to 300) or a `word` whose neighbourhood to project.", key="err.embeddings.project_what"
+        )
     return ProjectOut(**run(emb, words, req.method, req.dims))
 
 

@@ -54,8 +54,11 @@ def player_id(request: Request, response: Response) -> str:
 
 class AskIn(BaseModel):
     level: int = Field(ge=1, le=N_LEVELS, description="Level 1-8.")
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_INPUT,
-                        description="The question (longer than 1000 characters: cut, with a notice).")
+    prompt: str = Field(
+        min_length=1,
+        max_length=MAX_PROMPT_INPUT,
+        description="The question (longer than 1000 characters: cut, with a notice).",
+    )
 
 
 class AskOut(BaseModel):
@@ -111,10 +114,13 @@ def lesson(pid: str, level: int, lang: str) -> dict:
 
     found = _answered.get((pid, level)) or ["other"]
     names = ", ".join(i18n.t(f"lesson.technique.{t}", lang) for t in found)
-    return {"title": i18n.t("lesson.title", lang), "techniques": found,
-            "used": i18n.t("lesson.used", lang, techniques=names),
-            "defenses": [i18n.t("lesson.defenses", lang, level=level)]
-            + [i18n.t(f"lesson.defense.{d}", lang) for d in defenses(level)]}
+    return {
+        "title": i18n.t("lesson.title", lang),
+        "techniques": found,
+        "used": i18n.t("lesson.used", lang, techniques=names),
+        "defenses": [i18n.t("lesson.defenses", lang, level=level)]
+        + [i18n.t(f"lesson.defense.{d}", lang) for d in defenses(level)],
+    }
 
 
 def reports() -> dict:
@@ -132,15 +138,22 @@ def reports() -> dict:
 
 
 def level_views(lang: str) -> list[dict]:
-    return [{"number": n, "title": i18n.t(f"gandalf.level.{n}.title", lang),
-             "intro": i18n.t(f"gandalf.level.{n}.intro", lang)} for n in range(1, N_LEVELS + 1)]
+    return [
+        {
+            "number": n,
+            "title": i18n.t(f"gandalf.level.{n}.title", lang),
+            "intro": i18n.t(f"gandalf.level.{n}.intro", lang),
+        }
+        for n in range(1, N_LEVELS + 1)
+    ]
 
 
 @router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 9 page")
 def page(request: Request) -> HTMLResponse:
     lang = i18n.request_lang(request)
-    response = chapter_page(request, SLUG, levels=level_views(lang),
-                            reports=reports(), limits={"prompt": 1000, "guess": 100})
+    response = chapter_page(
+        request, SLUG, levels=level_views(lang), reports=reports(), limits={"prompt": 1000, "guess": 100}
+    )
     player_id(request, response)
     return response
 
@@ -149,7 +162,6 @@ def page(request: Request) -> HTMLResponse:
 def ask(req: AskIn, request: Request, response: Response) -> dict:
     """Ask Gandalf at ``level``. The answer is checked by the level's defenses before you see it."""
     from pizarra.gandalf.levels import ask as run
-
     from pizarra.gandalf.techniques import classify
     from pizarra.web.routers.classroom import check_level, room_and_student
 
@@ -172,12 +184,15 @@ def ask(req: AskIn, request: Request, response: Response) -> dict:
             turn["explanation"] += " " + i18n.t("gandalf.attempts", lang).format(n=turn["detail"]["attempts"])
     elif turn["detail"].get("retried"):  # an output guard threw answers away; this one passed
         turn["explanation"] = i18n.t("gandalf.retried", lang).format(
-            n=turn["detail"]["retried"], defense=i18n.t(f"gandalf.defense_name.{turn['detail']['first_block']}", lang))
+            n=turn["detail"]["retried"], defense=i18n.t(f"gandalf.defense_name.{turn['detail']['first_block']}", lang)
+        )
     else:
         turn["explanation"] = None
     if turn["notices"]:
-        turn["notices"] = [i18n.t("gandalf.notice.cut", lang) if "cut" in n else i18n.t("gandalf.notice.normalised", lang)
-                           for n in turn["notices"]]
+        turn["notices"] = [
+            i18n.t("gandalf.notice.cut", lang) if "cut" in n else i18n.t("gandalf.notice.normalised", lang)
+            for n in turn["notices"]
+        ]
     return turn
 
 
@@ -195,8 +210,11 @@ def guess(req: GuessIn, request: Request, response: Response) -> dict:
     if student is not None:  # the class's leaderboard
         room.record_guess(student, req.level, result["correct"])
     key = "finished" if result["finished"] else ("correct" if result["correct"] else "wrong")
-    return {**result, "message": i18n.t(f"gandalf.guess.{key}", lang, level=req.level),
-            "lesson": lesson(pid, req.level, lang) if result["correct"] else None}
+    return {
+        **result,
+        "message": i18n.t(f"gandalf.guess.{key}", lang, level=req.level),
+        "lesson": lesson(pid, req.level, lang) if result["correct"] else None,
+    }
 
 
 @router.post("/api/gandalf/new", tags=["gandalf"])
@@ -215,14 +233,36 @@ def info(request: Request) -> dict:
     levels = []
     for v in level_views(lang):
         lv = LEVELS[v["number"]]
-        levels.append({**v, "system_prompt": lv.prompt, "blocklist": lv.blocklist, "input_judge": lv.input_judge,
-                       "output_exact": lv.output_exact, "output_judge": lv.output_judge})
+        levels.append(
+            {
+                **v,
+                "system_prompt": lv.prompt,
+                "blocklist": lv.blocklist,
+                "input_judge": lv.input_judge,
+                "output_exact": lv.output_exact,
+                "output_judge": lv.output_judge,
+            }
+        )
     rep = reports()
     table = None
     if rep["eval"]:
-        table = {k: {f: v.get(f) for f in ("leak_rate", "false_refusal_rate", "false_refusal_rate_topic", "n_attacks",
-                                           "n_benign", "n_topic")}
-                 for k, v in rep["eval"].get("levels", {}).items()}
-    return {"levels": levels, "limits": {"prompt_chars": MAX_PROMPT_CHARS, "prompt_input_chars": MAX_PROMPT_INPUT,
-                                         "guess_chars": 100},
-            "eval": table, "classifier": rep["classifier"]}
+        table = {
+            k: {
+                f: v.get(f)
+                for f in (
+                    "leak_rate",
+                    "false_refusal_rate",
+                    "false_refusal_rate_topic",
+                    "n_attacks",
+                    "n_benign",
+                    "n_topic",
+                )
+            }
+            for k, v in rep["eval"].get("levels", {}).items()
+        }
+    return {
+        "levels": levels,
+        "limits": {"prompt_chars": MAX_PROMPT_CHARS, "prompt_input_chars": MAX_PROMPT_INPUT, "guess_chars": 100},
+        "eval": table,
+        "classifier": rep["classifier"],
+    }

@@ -25,7 +25,6 @@ from pydantic import BaseModel, Field
 from pizarra.config import reports_dir
 from pizarra.generation.generate import FABLE_START, LECTURE_EXAMPLE, LECTURE_PREFIX, LIMITS, TEMPERATURES
 from pizarra.llm.runtime import RANGES
-from pizarra.web import i18n
 from pizarra.web.templating import chapter_page
 
 router = APIRouter()
@@ -46,12 +45,21 @@ class SamplingIn(BaseModel):
     def sampling(self, max_tokens: int = 128):
         from pizarra.llm.runtime import Sampling
 
-        return Sampling(max_tokens=max_tokens, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,
-                        repeat_penalty=self.repeat_penalty, seed=self.seed).validated()
+        return Sampling(
+            max_tokens=max_tokens,
+            temperature=self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
+            repeat_penalty=self.repeat_penalty,
+            seed=self.seed,
+        ).validated()
 
 
-Prefix = Field(LECTURE_PREFIX, max_length=LIMITS["prefix_chars"],
-               description=f"Text to continue (0-{LIMITS['prefix_chars']} characters; empty = start of a text).")
+Prefix = Field(
+    LECTURE_PREFIX,
+    max_length=LIMITS["prefix_chars"],
+    description=f"Text to continue (0-{LIMITS['prefix_chars']} characters; empty = start of a text).",
+)
 
 
 class NextIn(BaseModel):
@@ -152,8 +160,11 @@ class GenerateOut(BaseModel):
 
 
 class ScoreIn(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_SCORE_CHARS,
-                      description=f"1-{MAX_SCORE_CHARS} characters (`pizarra lm score` takes up to {LIMITS['score_chars']}).")
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_SCORE_CHARS,
+        description=f"1-{MAX_SCORE_CHARS} characters (`pizarra lm score` takes up to {LIMITS['score_chars']}).",
+    )
     model: Model = "gpt"
 
 
@@ -187,9 +198,18 @@ def reports() -> dict:
 
 @router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 7 page")
 def page(request: Request) -> HTMLResponse:
-    return chapter_page(request, SLUG, prefix=LECTURE_PREFIX,
-                        fable=FABLE_START, lecture=LECTURE_EXAMPLE, models=MODELS, limits=LIMITS, ranges=RANGES,
-                        reports=reports(), temperatures=TEMPERATURES)
+    return chapter_page(
+        request,
+        SLUG,
+        prefix=LECTURE_PREFIX,
+        fable=FABLE_START,
+        lecture=LECTURE_EXAMPLE,
+        models=MODELS,
+        limits=LIMITS,
+        ranges=RANGES,
+        reports=reports(),
+        temperatures=TEMPERATURES,
+    )
 
 
 # ---------------------------------------------------------------------------------------- API
@@ -241,27 +261,37 @@ def generate(req: GenerateIn) -> dict:
     return run(get_model(req.model), req.prefix, req.sampling(req.max_tokens))
 
 
-@router.get("/api/generation/stream", tags=["generation"],
-            responses={200: {"content": {"text/event-stream": {}},
-                             "description": 'Events: {"type": "token", "text", "token_id"} … then '
-                                            '{"type": "done", "n_tokens", "seconds", "tokens_per_s", "finish_reason"}'}})
-def stream(request: Request,
-           prefix: str = Query(LECTURE_PREFIX, max_length=LIMITS["prefix_chars"]),
-           model: Model = "gemma-base",
-           max_tokens: int = Query(64, ge=R["max_tokens"][0], le=R["max_tokens"][1]),
-           temperature: float = Query(0.8, ge=R["temperature"][0], le=R["temperature"][1]),
-           top_k: int = Query(40, ge=R["top_k"][0], le=R["top_k"][1]),
-           top_p: float = Query(0.95, gt=R["top_p"][0], le=R["top_p"][1]),
-           repeat_penalty: float = Query(1.1, ge=R["repeat_penalty"][0], le=R["repeat_penalty"][1]),
-           seed: Optional[int] = Query(None, ge=R["seed"][0], le=R["seed"][1])):
+@router.get(
+    "/api/generation/stream",
+    tags=["generation"],
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": 'Events: {"type": "token", "text", "token_id"} … then '
+            '{"type": "done", "n_tokens", "seconds", "tokens_per_s", "finish_reason"}',
+        }
+    },
+)
+def stream(
+    request: Request,
+    prefix: str = Query(LECTURE_PREFIX, max_length=LIMITS["prefix_chars"]),
+    model: Model = "gemma-base",
+    max_tokens: int = Query(64, ge=R["max_tokens"][0], le=R["max_tokens"][1]),
+    temperature: float = Query(0.8, ge=R["temperature"][0], le=R["temperature"][1]),
+    top_k: int = Query(40, ge=R["top_k"][0], le=R["top_k"][1]),
+    top_p: float = Query(0.95, gt=R["top_p"][0], le=R["top_p"][1]),
+    repeat_penalty: float = Query(1.1, ge=R["repeat_penalty"][0], le=R["repeat_penalty"][1]),
+    seed: Optional[int] = Query(None, ge=R["seed"][0], le=R["seed"][1]),
+):
     """Generate after ``prefix``, one event per token. Closing the connection cancels the generation
     (the model stops at its next token and frees its lock)."""
     from pizarra.generation.generate import stream as run
     from pizarra.generation.lm import get_model
     from pizarra.web.sse import sse_response
 
-    sampling = SamplingIn(temperature=temperature, top_k=top_k, top_p=top_p, repeat_penalty=repeat_penalty,
-                          seed=seed).sampling(max_tokens)
+    sampling = SamplingIn(
+        temperature=temperature, top_k=top_k, top_p=top_p, repeat_penalty=repeat_penalty, seed=seed
+    ).sampling(max_tokens)
     lm = get_model(model)  # a missing model is a 503 now, not an error event later
 
     def events(cancel):
@@ -269,8 +299,13 @@ def stream(request: Request,
         yield {"type": "start", "model": lm.name, "label": lm.label, "sampling": sampling.to_dict()}
         for piece in run(lm, prefix, sampling, cancel=cancel, stats=stats):
             yield {"type": "token", **piece}
-        yield {"type": "done", "n_tokens": stats.get("n_tokens", 0), "seconds": round(stats.get("seconds", 0.0), 3),
-               "tokens_per_s": round(stats.get("tokens_per_s", 0.0), 2), "finish_reason": stats.get("finish_reason")}
+        yield {
+            "type": "done",
+            "n_tokens": stats.get("n_tokens", 0),
+            "seconds": round(stats.get("seconds", 0.0), 3),
+            "tokens_per_s": round(stats.get("tokens_per_s", 0.0), 2),
+            "finish_reason": stats.get("finish_reason"),
+        }
 
     return sse_response(request, events)
 
@@ -278,6 +313,11 @@ def stream(request: Request,
 @router.get("/api/generation/info", tags=["generation"])
 def info() -> dict:
     """Models, limits and ranges, the lecture's example and the measured reports."""
-    return {"models": list(MODELS), "limits": LIMITS, "ranges": RANGES,
-            "lecture": {"prefix": LECTURE_PREFIX, "slide": [{"word": w, "prob": p} for w, p in LECTURE_EXAMPLE]},
-            "fable": FABLE_START, "reports": reports()}
+    return {
+        "models": list(MODELS),
+        "limits": LIMITS,
+        "ranges": RANGES,
+        "lecture": {"prefix": LECTURE_PREFIX, "slide": [{"word": w, "prob": p} for w, p in LECTURE_EXAMPLE]},
+        "fable": FABLE_START,
+        "reports": reports(),
+    }

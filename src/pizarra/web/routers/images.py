@@ -32,7 +32,12 @@ STEPS_VIEWER = (1, 2, 3, 5, 8, 10, 15, 20, 30, 40)
 DEFAULT_GUIDANCE = 5.0  # = pizarra.images.core.DEFAULT_GUIDANCE (kept here so that importing the router stays light)
 Caption = Field(min_length=1, max_length=MAX_CAPTION, description=f"1-{MAX_CAPTION} characters, Spanish or English.")
 Steps = Field(40, ge=1, le=MAX_STEPS, description=f"Denoising steps, 1-{MAX_STEPS}.")
-Guidance = Field(DEFAULT_GUIDANCE, ge=0.0, le=10.0, description="Classifier-free guidance w, 0-10 (0 = no caption, 1 = plain conditional).")
+Guidance = Field(
+    DEFAULT_GUIDANCE,
+    ge=0.0,
+    le=10.0,
+    description="Classifier-free guidance w, 0-10 (0 = no caption, 1 = plain conditional).",
+)
 Seed = Field(0, ge=0, le=2**31 - 1, description="Seed of the starting noise.")
 
 
@@ -77,7 +82,9 @@ class GenerateIn(BaseModel):
     steps: int = Steps
     guidance: float = Guidance
     seed: int = Seed
-    method: str = Field("ddim", pattern="^(ddim|ddpm)$", description="ddim (deterministic) or ddpm (adds noise each step).")
+    method: str = Field(
+        "ddim", pattern="^(ddim|ddpm)$", description="ddim (deterministic) or ddpm (adds noise each step)."
+    )
 
 
 class GenerateOut(CaptionInfo):
@@ -195,23 +202,34 @@ def page(request: Request) -> HTMLResponse:
     from pizarra.images.core import gallery_sample
     from pizarra.images.data import N_CLASSES, class_name
 
-    lang = i18n.request_lang(request)
+    i18n.request_lang(request)
     try:
         gallery, missing = _pictures(gallery_sample(1)), None
     except AssetMissing as err:
         gallery, missing = [], str(err)
     limits = {"caption": MAX_CAPTION, "n": MAX_N, "steps": MAX_STEPS, "k": MAX_K, "points": MAX_POINTS}
-    return chapter_page(request, SLUG, gallery=gallery, missing=missing,
-                        reports=reports(), limits=limits, steps_viewer=STEPS_VIEWER, guidance=DEFAULT_GUIDANCE,
-                        classes_js=[{"es": class_name(c, "es"), "en": class_name(c, "en")} for c in range(N_CLASSES)])
+    return chapter_page(
+        request,
+        SLUG,
+        gallery=gallery,
+        missing=missing,
+        reports=reports(),
+        limits=limits,
+        steps_viewer=STEPS_VIEWER,
+        guidance=DEFAULT_GUIDANCE,
+        classes_js=[{"es": class_name(c, "es"), "en": class_name(c, "en")} for c in range(N_CLASSES)],
+    )
 
 
 # ----------------------------------------------------------------------------------------- API
 
 
 @router.get("/api/images/search", response_model=SearchOut, response_model_by_alias=True, tags=["images"])
-def search(request: Request, q: str = Query(..., min_length=1, max_length=MAX_CAPTION, description="A caption."),
-           k: int = Query(8, ge=1, le=MAX_K)) -> dict:
+def search(
+    request: Request,
+    q: str = Query(..., min_length=1, max_length=MAX_CAPTION, description="A caption."),
+    k: int = Query(8, ge=1, le=MAX_K),
+) -> dict:
     """Text -> image: the k gallery pictures (1,000 test pictures) nearest to the caption in CLIP's space."""
     from pizarra.images.core import search as run
 
@@ -220,8 +238,9 @@ def search(request: Request, q: str = Query(..., min_length=1, max_length=MAX_CA
 
 
 @router.get("/api/images/describe", response_model=DescribeOut, tags=["images"])
-def describe(index: int = Query(..., ge=0, le=100_000, description="A gallery picture."),
-             k: int = Query(5, ge=1, le=20)) -> dict:
+def describe(
+    index: int = Query(..., ge=0, le=100_000, description="A gallery picture."), k: int = Query(5, ge=1, le=20)
+) -> dict:
     """Image -> text: the classes whose captions are nearest to gallery picture ``index``."""
     from pizarra.images.core import describe as run
 
@@ -245,8 +264,13 @@ def steps(req: StepsIn, request: Request) -> dict:
     from pizarra.images.core import steps_view
 
     r = steps_view(req.caption, req.seed, req.guidance, req.method, STEPS_VIEWER)
-    return {**_caption(r, i18n.request_lang(request)), "seed": r["seed"], "guidance": r["guidance"],
-            "method": r["method"], "frames": [{"steps": f["steps"], "image": _uri(f["image"])} for f in r["frames"]]}
+    return {
+        **_caption(r, i18n.request_lang(request)),
+        "seed": r["seed"],
+        "guidance": r["guidance"],
+        "method": r["method"],
+        "frames": [{"steps": f["steps"], "image": _uri(f["image"])} for f in r["frames"]],
+    }
 
 
 def _point(p: dict) -> dict:
@@ -269,13 +293,19 @@ def interpolate(req: InterpolateIn, request: Request) -> dict:
 
 
 @router.get("/api/images/interpolate-images", response_model=InterpolateOut, tags=["images"])
-def interpolate_images(i: int = Query(..., ge=0, le=100_000), j: int = Query(..., ge=0, le=100_000),
-                       points: int = Query(7, ge=2, le=MAX_POINTS)) -> dict:
+def interpolate_images(
+    i: int = Query(..., ge=0, le=100_000),
+    j: int = Query(..., ge=0, le=100_000),
+    points: int = Query(7, ge=2, le=MAX_POINTS),
+) -> dict:
     """LERP between gallery pictures i and j: in CLIP's space (nearest picture) and in the latent space."""
     from pizarra.images.core import interpolate_images as run
 
     r = run(i, j, points)
-    pic = lambda it: {k: v for k, v in _pictures([it])[0].items()}
+
+    def pic(it):
+        return {k: v for k, v in _pictures([it])[0].items()}
+
     return {"a": pic(r["a"]), "b": pic(r["b"]), "points": [_point(p) for p in r["points"]]}
 
 
@@ -286,8 +316,12 @@ def arithmetic(req: ArithmeticIn, request: Request) -> dict:
 
     lang = i18n.request_lang(request)
     r = run([(t.weight, t.caption) for t in req.terms], req.n, req.k, req.seed, req.steps, req.guidance)
-    return {"terms": [{"weight": t["weight"], **_caption(t, lang)} for t in r["terms"]], "classes": r["classes"],
-            "images": [_uri(i) for i in r["images"]], "nearest": _pictures(r["nearest"])}
+    return {
+        "terms": [{"weight": t["weight"], **_caption(t, lang)} for t in r["terms"]],
+        "classes": r["classes"],
+        "images": [_uri(i) for i in r["images"]],
+        "nearest": _pictures(r["nearest"]),
+    }
 
 
 @router.get("/api/images/info", tags=["images"])
@@ -295,8 +329,17 @@ def info() -> dict:
     """Limits, the steps of the viewer, the classes and the measured numbers."""
     from pizarra.images.data import N_CLASSES, class_name
 
-    return {"limits": {"caption": MAX_CAPTION, "n": MAX_N, "steps": MAX_STEPS, "k": MAX_K, "points": MAX_POINTS,
-                       "terms": MAX_TERMS, "guidance": [0.0, 10.0]},
-            "steps_viewer": list(STEPS_VIEWER),
-            "classes": [{"class": c, "es": class_name(c, "es"), "en": class_name(c, "en")} for c in range(N_CLASSES)],
-            "reports": reports()}
+    return {
+        "limits": {
+            "caption": MAX_CAPTION,
+            "n": MAX_N,
+            "steps": MAX_STEPS,
+            "k": MAX_K,
+            "points": MAX_POINTS,
+            "terms": MAX_TERMS,
+            "guidance": [0.0, 10.0],
+        },
+        "steps_viewer": list(STEPS_VIEWER),
+        "classes": [{"class": c, "es": class_name(c, "es"), "en": class_name(c, "en")} for c in range(N_CLASSES)],
+        "reports": reports(),
+    }

@@ -164,8 +164,13 @@ async def job_events(
     if last_event_id is not None and last_event_id.strip():
         value = last_event_id.strip()
         if not value.isdigit() or int(value) > MAX_ID:
-            raise http_error(BadInput(f"Last-Event-ID must be an event seq (an integer ≥ 0), not {value[:32]!r}.",
-                                      key="err.jobs.last_event_id", value=value[:32]))
+            raise http_error(
+                BadInput(
+                    f"Last-Event-ID must be an event seq (an integer ≥ 0), not {value[:32]!r}.",
+                    key="err.jobs.last_event_id",
+                    value=value[:32],
+                )
+            )
         after = int(value)
     return StreamingResponse(
         _event_stream(runner, request, job_id, after or 0),

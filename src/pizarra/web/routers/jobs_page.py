@@ -1,6 +1,6 @@
 """The jobs page: start a background job, watch its progress arrive over SSE, cancel it.
 
-    GET /trabajos      the page (the API it uses is ``pizarra.web.routers.jobs``)
+GET /trabajos      the page (the API it uses is ``pizarra.web.routers.jobs``)
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from pizarra.web import i18n
-from pizarra.web.templating import render
 from pizarra.web.routers.jobs import page_texts
+from pizarra.web.templating import render
 
 router = APIRouter()
 

