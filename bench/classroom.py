@@ -315,6 +315,8 @@ def summarize(results: list, samples: list, args, started: float, ended: float) 
             "server_start": round(rss[0], 1) if rss else None,
             "workers_peak": round(max(wrss), 1) if wrss else None,
             "workers_end": round(wrss[-1], 1) if wrss else None,
+            # the server's RSS about once a minute: bounded means flat after the first minutes
+            "server_by_minute": [round(x["server_rss_mb"], 1) for x in samples[::30] if x["server_rss_mb"]],
         },
     }
 
