@@ -14,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pizarra.web import i18n
-from pizarra.web.app import TEMPLATES_DIR, create_app, templates
+from pizarra.web.app import create_app
+from pizarra.web.templating import TEMPLATES_DIR, templates
 
 NBSP = "\u00a0"
 STATIC_JS = Path(TEMPLATES_DIR).parent / "static" / "js"
