@@ -388,7 +388,7 @@ def test_api_run_code_and_abuse(client):
     assert ok["result"]["status"] == "ok" and ok["bmi_check"]["right_value"]
     bad = client.post("/api/chat/run", json={"reply": "```python\nimport os\nprint(os.listdir('/'))\n```"}).json()
     assert bad["result"]["status"] == "refused" and bad["code"].startswith("import os")
-    r = client.post("/api/chat/run", json={"reply": "nada"})
+    r = client.post("/api/chat/run?lang=es", json={"reply": "nada"})  # the shared client may hold lang=en
     assert r.status_code == 422 and "código Python" in r.json()["error"]["message"]  # Spanish first (issue #18)
     assert client.post("/api/chat/run", json={"code": "x" * 20_001}).status_code == 422
 

@@ -140,7 +140,7 @@ def test_api_ladder_streams_one_event_per_model_then_done(client):
 def test_api_ladder_report(client, monkeypatch, tmp_path):
     from pizarra.web.routers import chat as router
 
-    monkeypatch.setattr(router, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(router, "reports_dir", lambda: tmp_path / "reports")
     assert client.get("/api/chat/ladder/report").json() is None
     (tmp_path / "reports").mkdir()
     report = {

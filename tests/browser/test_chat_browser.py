@@ -19,7 +19,7 @@ def test_data_and_sandbox(page, live_server, screenshot):
     page.fill("#code-code", "print(open('/etc/passwd').read())")
     page.click("#code-run")
     page.wait_for_function(
-        "() => document.querySelector('#code-status').textContent.includes('refused')", timeout=30_000
+        "() => document.querySelector('#code-status').textContent.includes('rechazado')", timeout=30_000
     )
     assert page.locator("#code-status").get_attribute("class") == "error-box"
     screenshot("chat-es-sandbox")
@@ -58,7 +58,10 @@ def test_chat_streams_keeps_the_conversation_and_stops(page, live_server, screen
 def test_english_page_and_the_detector(page, live_server, screenshot):
     page.goto(live_server + URL + "?lang=en")
     assert "Hallucinations" in page.locator("#halluc-lab h2").inner_text()
-    assert page.locator(".halluc-example").count() == 4
+    from pizarra.chat.hallucination import EXAMPLE_QUESTIONS
+
+    assert page.locator(".halluc-example").count() == len(EXAMPLE_QUESTIONS["en"])
+    assert page.locator(".halluc-example").first.inner_text() == EXAMPLE_QUESTIONS["en"][0]
     page.fill("#halluc-n", "2")
     page.fill("#halluc-max", "6")
     page.click("#halluc-button")
