@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from pizarra.config import reports_dir
 
 
 @dataclass(frozen=True)
@@ -185,12 +186,6 @@ def routers() -> tuple[str, ...]:
 def clis() -> list[tuple[str, str | None]]:
     """Every chapter CLI (module, group name), each once, in the lecture's order."""
     return list(dict.fromkeys(c.cli for c in CHAPTERS if c.cli))
-
-
-def reports_dir() -> Path:
-    from pizarra.config import reports_dir as where
-
-    return where()
 
 
 def report(name: str) -> Any | None:

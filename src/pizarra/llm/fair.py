@@ -352,7 +352,7 @@ def in_flight(who_: str) -> list[dict]:
         with q.cond:
             if q.running is not None and q.running.who == who_:
                 out.append({"model": q.model, "position": 0, "eta_s": 0})
-            for t in q.waiting.get(who_, ()):
+            for t in [*(t for t in q.resumed if t.who == who_), *q.waiting.get(who_, ())]:
                 out.append({"model": q.model, "position": q.position(t) + 1, "eta_s": round(q.eta(t))})
     return out
 

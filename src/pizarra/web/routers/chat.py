@@ -26,6 +26,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from pizarra.chapters import reports as chapter_reports
 from pizarra.chat.hallucination import DEFAULT_MODEL as HALLUC_MODEL
 from pizarra.chat.hallucination import DEFAULTS as HALLUC
 from pizarra.config import reports_dir
@@ -125,15 +126,11 @@ class ReplyOut(BaseModel):
 
 def reports() -> dict:
     """The measured reports of ``bench/chat_eval.py`` that exist (reports/chat_*.json)."""
-    out = {}
-    for name in ("bmi_es", "bmi_en", "halueval", "truthfulqa"):
-        try:
-            out[name] = json.loads((reports_dir() / f"chat_{name}.json").read_text())
-            out[name].pop("samples", None)
-            out[name].pop("examples", None)
-            out[name].pop("rows", None)
-        except (OSError, ValueError):
-            out[name] = None
+    out = chapter_reports(SLUG, "bmi_es", "bmi_en", "halueval", "truthfulqa")
+    for report in out.values():
+        for bulky in ("samples", "examples", "rows"):  # per-question detail: not for the page
+            if isinstance(report, dict):
+                report.pop(bulky, None)
     return out
 
 

@@ -270,25 +270,20 @@ def chat_model(req: ModelIn, request: Request) -> dict:
 # ------------------------------------------------------------------ what other routers ask of the class
 
 
-def student_of(request: Request) -> Student | None:
-    """The student making this request (None: not classroom mode, or the teacher)."""
-    return role_of(request)[1] if getattr(request.app.state.settings, "classroom", None) else None
-
-
 def room_and_student(request: Request) -> tuple[Room | None, Student | None]:
+    """The class and the student making this request (None, None: not classroom mode; room, None: the teacher)."""
     room = getattr(request.app.state.settings, "classroom", None)
     return room, (role_of(request)[1] if room is not None else None)
 
 
 def check_level(request: Request, level: int) -> None:
     """403 when the teacher locked Gandalf level ``level`` for students."""
-    student = student_of(request)
-    room = getattr(request.app.state.settings, "classroom", None)
-    if student is not None and level in room.controls.locked_levels:
+    room, student = room_and_student(request)
+    if room is not None and student is not None and level in room.controls.locked_levels:
         raise HTTPException(403, i18n.t("classroom.level_locked", i18n.request_lang(request), level=level))
 
 
 def chat_model_for(request: Request, requested: str) -> str:
     """In a class, students' chat is answered by the model the teacher chose (one model warm, not three)."""
-    student = student_of(request)
-    return request.app.state.settings.classroom.controls.chat_model if student is not None else requested
+    room, student = room_and_student(request)
+    return room.controls.chat_model if room is not None and student is not None else requested

@@ -12,14 +12,13 @@ memory (``pizarra.gandalf.game.GameStore``), their progress also in the browser 
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.config import reports_dir
+from pizarra.chapters import reports as chapter_reports
 from pizarra.web import i18n, security
 from pizarra.web.templating import chapter_page
 
@@ -125,16 +124,7 @@ def lesson(pid: str, level: int, lang: str) -> dict:
 
 def reports() -> dict:
     """``reports/gandalf_eval.json`` and the classifier's card, if present."""
-    out = {"eval": None, "classifier": None}
-    try:
-        out["eval"] = json.loads((reports_dir() / "gandalf_eval.json").read_text())
-    except (OSError, ValueError):
-        pass
-    try:
-        out["classifier"] = json.loads((reports_dir() / "gandalf_classifier.json").read_text())
-    except (OSError, ValueError):
-        pass
-    return out
+    return chapter_reports(SLUG, "eval", "classifier")
 
 
 def level_views(lang: str) -> list[dict]:

@@ -15,14 +15,13 @@ what is allowed. GGUF models queue on their lock; nothing here runs two requests
 
 from __future__ import annotations
 
-import json
 from typing import Literal, Optional
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.config import reports_dir
+from pizarra.chapters import reports as chapter_reports
 from pizarra.generation.generate import FABLE_START, LECTURE_EXAMPLE, LECTURE_PREFIX, LIMITS, TEMPERATURES
 from pizarra.llm.runtime import RANGES
 from pizarra.web.templating import chapter_page
@@ -187,13 +186,7 @@ class ScoreOut(BaseModel):
 
 def reports() -> dict:
     """The measured reports (``reports/generation_*.json``) if present."""
-    out = {}
-    for name in ("perplexity", "bench", "speed"):
-        try:
-            out[name] = json.loads((reports_dir() / f"generation_{name}.json").read_text())
-        except (OSError, ValueError):
-            out[name] = None
-    return out
+    return chapter_reports(SLUG, "perplexity", "bench", "speed")
 
 
 @router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 7 page")

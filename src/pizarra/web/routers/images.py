@@ -15,13 +15,11 @@ Thin: the work is in :mod:`pizarra.images.core`. Pictures travel as PNG data URI
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.config import reports_dir
+from pizarra.chapters import reports as chapter_reports
 from pizarra.web import i18n
 from pizarra.web.templating import chapter_page
 
@@ -184,13 +182,8 @@ def reports() -> dict:
     """Measured numbers: the model cards' metrics and ``reports/images_*.json``."""
     from pizarra.assets.artifacts import list_artifacts
 
-    out = {"cards": {a["name"]: a.get("metrics") for a in list_artifacts() if a["name"].startswith("img-")}}
-    for name in ("quality", "bench"):
-        try:
-            out[name] = json.loads((reports_dir() / f"images_{name}.json").read_text())
-        except (OSError, ValueError):
-            out[name] = None
-    return out
+    cards = {a["name"]: a.get("metrics") for a in list_artifacts() if a["name"].startswith("img-")}
+    return {"cards": cards, **chapter_reports(SLUG, "quality", "bench")}
 
 
 # ---------------------------------------------------------------------------------------- page

@@ -12,14 +12,13 @@ ONNX Runtime, USE on NumPy) behind an LRU cache of sentence embeddings.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pizarra.config import reports_dir
+from pizarra.chapters import reports as chapter_reports
 from pizarra.web.templating import chapter_page
 
 router = APIRouter()
@@ -99,14 +98,7 @@ class SearchOut(BaseModel):
 
 def eval_report() -> dict | None:
     """The measured reports (``reports/similarity_eval.json``, ``similarity_bench.json``) if present."""
-    out = {}
-    for name in ("eval", "bench"):
-        path = reports_dir() / f"similarity_{name}.json"
-        try:
-            out[name] = json.loads(path.read_text())
-        except (OSError, ValueError):
-            out[name] = None
-    return out
+    return chapter_reports(SLUG, "eval", "bench")
 
 
 @router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 6 page")
