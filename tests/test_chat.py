@@ -572,6 +572,28 @@ def test_api_compare(client):
     assert client.post("/api/chat/compare", json={"prompt": "x", "max_tokens": 257}).status_code == 422
 
 
+def test_api_compare_streams_both_columns(client):
+    """Base first, then instruct (they take turns on the CPU): each side's start, its tokens, its done; the
+    tokens of each side add up to what the same request answers whole."""
+    body = {"prompt": "Escribe un resumen de El Quijote.", "max_tokens": 4, "temperature": 0.0, "seed": 0}
+    r = client.post("/api/chat/compare/stream", json=body)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    order = [(e["type"], e["side"]) for e in events if e["type"] in ("start", "done")]
+    assert order == [("start", "base"), ("done", "base"), ("start", "instruct"), ("done", "instruct")]
+    starts = {e["side"]: e for e in events if e["type"] == "start"}
+    assert starts["base"]["received"] == body["prompt"] and starts["base"]["model"] == "gemma-base"
+    assert starts["instruct"]["received"].endswith("<|im_start|>assistant\n") and starts["instruct"]["tokens"]
+    whole = client.post("/api/chat/compare", json=body).json()
+    for side in ("base", "instruct"):
+        streamed = "".join(e["text"] for e in events if e["type"] == "token" and e["side"] == side)
+        assert streamed == whole[side]["text"]
+        done = next(e for e in events if e["type"] == "done" and e["side"] == side)
+        assert done["n_tokens"] == whole[side]["n_tokens"] <= 4
+    bad = client.post("/api/chat/compare/stream?lang=es", json={"prompt": "   "})
+    assert bad.status_code == 422 and "dos modelos" in bad.json()["error"]["message"]
+
+
 REFERENCE_PROGRAMS = {  # one correct answer to each of our own code tasks: the checks must pass them
     "sum-es": "n = int(input())\nprint(f'La suma es {sum(range(1, n + 1))}')\n",
     "max-es": "a = int(input('Primero: '))\nb = int(input('Segundo: '))\nprint('El mayor es', max(a, b))\n",

@@ -105,3 +105,47 @@ def test_size_ladder_four_models_answer_and_the_table(page, live_server, screens
     else:
         assert "ladder-eval" in note.inner_text()
     screenshot("chat-es-ladder")
+
+
+def test_base_vs_instruct_streams_both_columns(page, live_server, monkeypatch):
+    """The base column fills word by word while the instruct column says it waits for its turn; then the
+    instruct column streams. (The models are replaced by a slow fake: the page is what is tested.)"""
+    import time
+
+    import pizarra.chat.core as core
+
+    def fake_events(prompt, max_tokens=96, temperature=0.7, seed=0, base="gemma-base", instruct="smollm2", cancel=None):
+        for side, words in (
+            ("base", [" y", " sigue", " escribiendo", " FINBASE"]),
+            ("instruct", ["Don", " Quijote", " FININST"]),
+        ):
+            yield {
+                "type": "start",
+                "side": side,
+                "model": side,
+                "received": prompt,
+                **({"tokens": [{"id": 1, "text": "<|im_start|>"}]} if side == "instruct" else {}),
+            }
+            for w in words:
+                time.sleep(0.4)
+                yield {"type": "token", "side": side, "text": w}
+            yield {
+                "type": "done",
+                "side": side,
+                "model": side,
+                "n_tokens": len(words),
+                "seconds": 1.6,
+                "tokens_per_s": 2.5,
+                "finish_reason": "stop",
+            }
+
+    monkeypatch.setattr(core, "base_vs_instruct_events", fake_events)
+    page.goto(live_server + URL)
+    page.click("#compare-button")
+    page.locator("#compare-base").filter(has_text="sigue").wait_for(timeout=10_000)
+    assert "FINBASE" not in page.locator("#compare-base").inner_text()
+    assert "turno" in page.locator("#compare-instruct").inner_text()
+    page.locator("#compare-instruct").filter(has_text="Quijote").wait_for(timeout=10_000)
+    page.locator("#compare-instruct").filter(has_text="FININST").wait_for(timeout=10_000)
+    assert "tokens/s" in page.locator("#compare-instruct-stats").inner_text()
+    assert page.locator("#compare-stop").is_hidden()

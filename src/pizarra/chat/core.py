@@ -2,6 +2,7 @@
 
     base_vs_instruct(prompt)      the same request to Gemma 3 270M base (plain continuation) and to
                                   SmolLM2-135M-Instruct (through its chat template), side by side
+    base_vs_instruct_events(...)  the same, streamed token by token (the page's two columns)
     chat_view(messages)           the exact text and tokens the chat model receives
     reply(messages, ...)          one assistant turn -> {"model", "reply", ...}
     instruction_examples(...)     instruction -> output pairs (self-instruct), as OpenOrca's
@@ -13,7 +14,7 @@ An instruct model was further trained on (instruction, answer) pairs wrapped in 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from ..errors import BadInput, Phrase
 from .code import BMI_PROMPT_ES
@@ -101,17 +102,7 @@ def chat_view(messages: Sequence[dict], model: str = CHAT_MODEL, system: str | N
     }
 
 
-def base_vs_instruct(
-    prompt: str,
-    max_tokens: int = 96,
-    temperature: float = 0.7,
-    seed: int | None = 0,
-    base: str = BASE_MODEL,
-    instruct: str = INSTRUCT_MODEL,
-) -> dict:
-    """The same request to a base model (as text to continue) and to an instruct model (as a chat turn)."""
-    from pizarra.llm import runtime as rt
-
+def _check_prompt(prompt: str) -> None:
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadInput("Write a prompt for the two models.", key="err.chat.no_prompt")
     if len(prompt) > MAX_MESSAGE_CHARS:
@@ -123,6 +114,79 @@ def base_vs_instruct(
             limit=MAX_MESSAGE_CHARS,
         )
     utf8(prompt, "prompt")
+
+
+def _side_stats(stats: dict) -> dict:
+    return {
+        "n_tokens": stats.get("n_tokens"),
+        "seconds": round(stats.get("seconds", 0.0), 2),
+        "tokens_per_s": round(stats.get("tokens_per_s", 0.0), 1),
+        "finish_reason": stats.get("finish_reason"),
+    }
+
+
+def base_vs_instruct_events(
+    prompt: str,
+    max_tokens: int = 96,
+    temperature: float = 0.7,
+    seed: int | None = 0,
+    base: str = BASE_MODEL,
+    instruct: str = INSTRUCT_MODEL,
+    cancel=None,
+) -> Iterator[dict]:
+    """:func:`base_vs_instruct`, as it happens: for each side (the base model first, then the instruct
+    model: on two cores they take turns) ``start`` (model, the exact text it receives), one ``token``
+    per token, ``done`` (its numbers). Validate with :func:`check_compare` before streaming."""
+    from pizarra.llm import runtime as rt
+
+    s = _sampling(max_tokens, temperature, seed)
+    messages = [{"role": "user", "content": prompt}]
+    view = chat_view(messages, instruct)
+    sides = (
+        ("base", base, prompt, None, lambda st: rt.stream(base, prompt, s, cancel=cancel, stats=st)),
+        (
+            "instruct",
+            instruct,
+            view["prompt"],
+            view["tokens"],
+            lambda st: rt.stream_chat(instruct, messages, s, cancel=cancel, stats=st),
+        ),
+    )
+    for side, model, received, tokens, run in sides:
+        yield {
+            "type": "start",
+            "side": side,
+            "model": model,
+            "received": received,
+            **({"tokens": tokens} if tokens is not None else {}),
+        }
+        stats: dict = {}
+        for piece in run(stats):
+            if piece.text:
+                yield {"type": "token", "side": side, "text": piece.text}
+        yield {"type": "done", "side": side, "model": model, **_side_stats(stats)}
+        if stats.get("finish_reason") == "cancelled":
+            return
+
+
+def check_compare(prompt: str) -> str:
+    """The prompt of a base-vs-instruct request, checked (bad input: an error before any model runs)."""
+    _check_prompt(prompt)
+    return prompt
+
+
+def base_vs_instruct(
+    prompt: str,
+    max_tokens: int = 96,
+    temperature: float = 0.7,
+    seed: int | None = 0,
+    base: str = BASE_MODEL,
+    instruct: str = INSTRUCT_MODEL,
+) -> dict:
+    """The same request to a base model (as text to continue) and to an instruct model (as a chat turn)."""
+    from pizarra.llm import runtime as rt
+
+    _check_prompt(prompt)
     s = _sampling(max_tokens, temperature, seed)
     b = rt.complete(base, prompt, s)
     messages = [{"role": "user", "content": prompt}]

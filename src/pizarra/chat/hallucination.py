@@ -29,7 +29,7 @@ import math
 import re
 import time
 import unicodedata
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -302,6 +302,50 @@ def check_limits(question: str, n: int, threshold: float, flag_at: float) -> str
     return question.strip()
 
 
+def check_events(
+    question: str,
+    model: str = DEFAULT_MODEL,
+    n: int = DEFAULTS["n"],
+    temperature: float = DEFAULTS["temperature"],
+    max_tokens: int = DEFAULTS["max_tokens"],
+    threshold: float = DEFAULTS["threshold"],
+    flag_at: float = DEFAULTS["flag_at"],
+    system: str | None = None,
+    encoder: str = DEFAULTS["encoder"],
+    seed: int = 0,
+    lang: str = "es",
+    cancel=None,
+) -> Iterator[dict]:
+    """:func:`check` as it happens (the page shows each answer as it comes): one ``answer`` event per
+    sample (``index``, ``text``), then ``result``. A set ``cancel`` event stops between answers.
+    The arguments are checked before the first answer is sampled (bad input: BadInput, no event)."""
+    question = check_limits(question, n, threshold, flag_at)
+    check_encoder(encoder)
+    system = system_prompt(lang) if system is None else system
+    return _check_events(question, model, n, temperature, max_tokens, threshold, flag_at, system, encoder, seed, cancel)
+
+
+def _check_events(question, model, n, temperature, max_tokens, threshold, flag_at, system, encoder, seed, cancel):
+    t0 = time.perf_counter()
+    answers: list[str] = []
+    for i in range(n):
+        if cancel is not None and cancel.is_set():
+            return
+        answers += sample_answers(question, model, 1, temperature, max_tokens, system, seed=seed + i)
+        yield {"type": "answer", "index": i, "text": answers[-1]}
+    result = analyse(answers, threshold, flag_at, encoder, question if DEFAULTS["core"] else None)
+    yield {
+        "type": "result",
+        "question": question,
+        "model": model,
+        "n": n,
+        "temperature": temperature,
+        "system": system,
+        **result,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
 def check(
     question: str,
     model: str = DEFAULT_MODEL,
@@ -320,18 +364,12 @@ def check(
 
     ``system`` None: the detector's short-answer prompt in ``lang``.
     ``{"question", "model", "answers", "clusters", "semantic_entropy", "flag", ...}``"""
-    question = check_limits(question, n, threshold, flag_at)
-    check_encoder(encoder)
-    system = system_prompt(lang) if system is None else system
-    t0 = time.perf_counter()
-    answers = sample_answers(question, model, n, temperature, max_tokens, system, seed=seed, on_answer=on_answer)
-    result = analyse(answers, threshold, flag_at, encoder, question if DEFAULTS["core"] else None)
-    return {
-        "question": question,
-        "model": model,
-        "n": n,
-        "temperature": temperature,
-        "system": system,
-        **result,
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
+    result: dict = {}
+    for event in check_events(
+        question, model, n, temperature, max_tokens, threshold, flag_at, system, encoder, seed, lang
+    ):
+        if event["type"] == "answer" and on_answer:
+            on_answer(event["index"], event["text"])
+        elif event["type"] == "result":
+            result = {k: v for k, v in event.items() if k != "type"}
+    return result

@@ -2,6 +2,7 @@
 
     GET  /capitulo/instrucciones-chat-alucinaciones   the page
     POST /api/chat/compare         the same prompt to the base and the instruct model, side by side
+    POST /api/chat/compare/stream  the same, streamed (SSE: per side start, token..., done)
     POST /api/chat/template        the exact text and tokens the chat model receives
     POST /api/chat/stream          one assistant turn, streamed (SSE: start, token..., done)
     POST /api/chat/reply           one assistant turn as JSON (what `pizarra chat --prompt` prints)
@@ -176,6 +177,21 @@ def compare(req: CompareIn) -> dict:
     return base_vs_instruct(req.prompt, req.max_tokens, req.temperature, req.seed)
 
 
+@router.post("/api/chat/compare/stream", tags=["chat"])
+def compare_stream(req: CompareIn, request: Request):
+    """Server-sent events, base model then instruct model: per side ``start`` (the exact text it
+    receives), ``token``..., ``done``. Closing the connection stops the model at its next token."""
+    from pizarra.chat.core import base_vs_instruct_events, check_compare
+    from pizarra.web.sse import sse_response
+
+    prompt = check_compare(req.prompt)  # bad input: 422 before the stream starts
+
+    def events(cancel: threading.Event) -> Iterator[dict]:
+        yield from base_vs_instruct_events(prompt, req.max_tokens, req.temperature, req.seed, cancel=cancel)
+
+    return sse_response(request, events)
+
+
 @router.post("/api/chat/template", tags=["chat"])
 def template(req: TemplateIn) -> dict:
     """The conversation after the model's chat template: the exact text and its tokens."""
@@ -270,29 +286,23 @@ def hallucination(req: HallucinationIn, request: Request):
     from pizarra.chat import hallucination as h
     from pizarra.web.sse import sse_response
 
-    question = h.check_limits(req.question, req.n, req.threshold, req.flag_at)
-    system = h.system_prompt(req.lang or i18n.request_lang(request))
+    events = h.check_events(  # bad input: 422 before the stream starts
+        req.question,
+        req.model,
+        req.n,
+        req.temperature,
+        req.max_tokens,
+        req.threshold,
+        req.flag_at,
+        encoder=req.encoder,
+        seed=req.seed,
+        lang=req.lang or i18n.request_lang(request),
+    )
 
-    def events(cancel: threading.Event) -> Iterator[dict]:
-        answers = []
-        for i in range(req.n):
-            if cancel.is_set():
-                return
-            a = h.sample_answers(
-                question,
-                req.model,
-                n=1,
-                temperature=req.temperature,
-                max_tokens=req.max_tokens,
-                system=system,
-                seed=req.seed + i,
-            )[0]
-            answers.append(a)
-            yield {"type": "answer", "index": i, "text": a}
-        result = h.analyse(answers, req.threshold, req.flag_at, req.encoder, question if h.DEFAULTS["core"] else None)
-        yield {"type": "result", "question": question, "model": req.model, "system": system, **result}
+    def stream(cancel: threading.Event) -> Iterator[dict]:
+        yield from events  # the stream stops between answers once the client has gone (sse_response)
 
-    return sse_response(request, events)
+    return sse_response(request, stream)
 
 
 @router.get("/api/chat/instructions", tags=["chat"])

@@ -1,6 +1,9 @@
 // What every chapter page's script needs, written once (loaded by base.html before the chapter's own).
 //   Pizarra.api(url, body)  POST body as JSON (GET when body is undefined), in the page's language;
 //                           resolves to the JSON answer, throws Error(message in words) on 4xx/5xx
+//   Pizarra.sse(url, body, onEvent, signal)  POST body, read the server-sent events of the answer: onEvent(dict)
+//                           for each; throws Error(message in words) on 4xx/5xx or an ``error`` event; an
+//                           AbortController's signal stops it (the server stops the model at its next token)
 //   Pizarra.esc(text)       text safe to put inside HTML
 //   Pizarra.num(x, digits)  x in the page's language with Intl.NumberFormat (es 1,56 · 16.000; en 1.56 · 16,000):
 //                           exactly ``digits`` decimals, or up to 3 when digits is left out (Babel does the same
@@ -18,6 +21,32 @@ window.Pizarra = (function () {
     const data = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error((data.error && data.error.message) || res.statusText);
     return data;
+  }
+
+  async function sse(url, body, onEvent, signal) {
+    const res = await fetch(url + (url.includes("?") ? "&" : "?") + "lang=" + lang, {method: "POST", signal,
+      headers: {"Content-Type": "application/json", "Accept": "text/event-stream"}, body: JSON.stringify(body)});
+    if (!res.ok) {
+      const data = await res.json().catch(() => ({}));
+      throw new Error((data.error && data.error.message) || res.statusText);
+    }
+    const reader = res.body.getReader(), decoder = new TextDecoder();
+    let buf = "";
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, {stream: true});
+      let cut;
+      while ((cut = buf.indexOf("\n\n")) >= 0) {
+        const block = buf.slice(0, cut); buf = buf.slice(cut + 2);
+        for (const line of block.split("\n")) {
+          if (!line.startsWith("data: ")) continue;
+          const ev = JSON.parse(line.slice(6));
+          if (ev.type === "error") throw new Error(ev.message);
+          onEvent(ev);
+        }
+      }
+    }
   }
 
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
@@ -38,5 +67,5 @@ window.Pizarra = (function () {
     return format("p" + digits, {style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits}).format(p);
   }
 
-  return {api, esc, lang, num, pct};
+  return {api, sse, esc, lang, num, pct};
 })();
