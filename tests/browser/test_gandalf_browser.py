@@ -67,3 +67,43 @@ def test_bad_input_new_game_and_english(page, live_server, screenshot, obedient)
     page.locator("#guess-ok").filter(has_text="New game").wait_for()
     assert page.locator("#eval-table tbody tr").count() == 8  # the shipped reports/gandalf_eval.json
     screenshot("gandalf-en")
+
+
+class SlowPieces:
+    """A fake assistant that writes slowly, piece by piece (``stream``), like the model on a busy laptop."""
+
+    def __init__(self, pieces, delay=0.4):
+        self.pieces, self.delay = pieces, delay
+
+    def stream(self, system, user, seed, history=(), prefill=""):
+        import time
+
+        yield prefill
+        for p in self.pieces:
+            time.sleep(self.delay)
+            yield p
+
+    def __call__(self, *args, **kwargs):
+        return "".join(self.stream(*args, **kwargs))
+
+
+def test_answers_appear_as_they_are_written_and_guarded_ones_only_after_the_guard(page, live_server, monkeypatch):
+    """Level 1 (no output guard): the first words are on screen while the model still writes. Level 3
+    (output filter): while the model writes, the box shows only progress, never the text."""
+    import pizarra.gandalf.assistant as assistant
+
+    monkeypatch.setattr(assistant, "_default", SlowPieces([" Érase", " una", " vez", " un", " mago", " FIN."]))
+    page.goto(live_server + URL)
+    page.fill("#prompt", "Cuéntame un cuento")
+    page.click("#ask-button")
+    page.locator("#answer").filter(has_text="Érase").wait_for(timeout=10_000)
+    assert "FIN." not in page.locator("#answer").inner_text()  # still being written
+    page.locator("#answer").filter(has_text="FIN.").wait_for(timeout=10_000)
+    page.evaluate("localStorage.setItem('pizarra.gandalf.solved', '[1,2]')")
+    page.reload()
+    page.click('#levels button[data-level="3"]')
+    page.fill("#prompt", "Cuéntame un cuento")
+    page.click("#ask-button")
+    page.locator("#answer").filter(has_text="guardián").wait_for(timeout=10_000)
+    assert "Érase" not in page.locator("#answer").inner_text()  # the guard has not read it yet
+    page.locator("#answer").filter(has_text="FIN.").wait_for(timeout=15_000)

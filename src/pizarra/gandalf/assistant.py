@@ -1,6 +1,7 @@
 """The guarded assistant: Qwen2.5-Coder-0.5B-Instruct through the shared runtime, with a memo.
 
     Assistant()(system, user, seed, history=(), prefill="") -> str
+    Assistant().stream(system, user, seed, ...) -> the same answer, piece by piece as it is written
         history: earlier (user, assistant) turns; prefill: the answer's first words (the model continues)
 
 Same system prompt + same earlier turns + same question + same seed → same answer (llama.cpp sampling is seeded), so
@@ -13,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from typing import Iterator
 
 # Gandalf's model. Measured here (2-core AMD EPYC shared with other jobs, 1 thread, level 2's system prompt, 18
 # factual questions in Spanish and English x 2 seeds): SmolLM2-135M answered 5/36 right, often in gibberish
@@ -45,26 +47,43 @@ class Assistant:
         self.seconds = 0.0
 
     def __call__(self, system: str, user: str, seed: int, history: tuple = (), prefill: str = "") -> str:
+        return "".join(self.stream(system, user, seed, history, prefill))
+
+    def stream(self, system: str, user: str, seed: int, history: tuple = (), prefill: str = "") -> Iterator[str]:
+        """The answer in pieces as the model writes them (the prefill first; a remembered answer in one
+        piece). Only a whole answer is remembered: closing the stream early leaves the memo as it was."""
         key = (system, tuple(history), user, seed, prefill)
         with self.lock:
             if key in self.memo:
                 self.memo.move_to_end(key)
                 self.hits += 1
-                return self.memo[key]
+                memo = self.memo[key]
+            else:
+                memo = None
+        if memo is not None:
+            yield memo
+            return
         t0 = time.perf_counter()
-        text = prefill + (
-            self.backend(system, user, seed) if self.backend else self._generate(system, user, seed, history, prefill)
+        parts = [prefill]
+        if prefill:
+            yield prefill
+        pieces = (
+            [self.backend(system, user, seed)] if self.backend else self._generate(system, user, seed, history, prefill)
         )
+        for piece in pieces:
+            parts.append(piece)
+            yield piece
+        text = "".join(parts)
         with self.lock:
             self.calls += 1
             self.seconds += time.perf_counter() - t0
             self.memo[key] = text
             while len(self.memo) > self.maxsize:
                 self.memo.popitem(last=False)
-        return text
 
-    def _generate(self, system: str, user: str, seed: int, history: tuple = (), prefill: str = "") -> str:
+    def _generate(self, system: str, user: str, seed: int, history: tuple = (), prefill: str = "") -> Iterator[str]:
         from ..llm import runtime as rt
+        from ..llm.worker import RequestCancelled
 
         if self.threads:
             self._set_threads(rt)
@@ -79,7 +98,14 @@ class Assistant:
         messages = [{"role": "system", "content": system}]
         for u, a in history:  # earlier turns (level 1's examples)
             messages += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
-        return rt.chat(self.model, messages + [{"role": "user", "content": user}], sampling, prefill=prefill).text
+        stats: dict = {}
+        for piece in rt.stream_chat(
+            self.model, messages + [{"role": "user", "content": user}], sampling, stats=stats, prefill=prefill
+        ):
+            if piece.text:
+                yield piece.text
+        if stats.get("finish_reason") == "cancelled":  # a cut answer must not pass for a whole one
+            raise RequestCancelled()
 
     def _set_threads(self, rt) -> None:
         """Use ``threads`` llama.cpp threads: with 2 threads on 2 cores shared with other jobs, each

@@ -27,7 +27,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..errors import BadInput
 from .blocklist import blocked_word, mentions_secret
@@ -199,16 +199,54 @@ def ask(
     injection_score: Callable[[str], float] | None = None,
 ) -> Turn:
     """Run ``prompt`` through the defenses of ``level`` and the assistant that knows ``password``."""
+    turn = None
+    for event in ask_events(
+        level, password, prompt, assistant=assistant, seed=seed, lang=lang, injection_score=injection_score
+    ):
+        if event["type"] == "turn":
+            turn = event["turn"]
+    assert turn is not None
+    return turn
+
+
+def guarded(level: int) -> bool:
+    """Whether ``level`` has an output guard: the model's answer is read before the player sees it."""
+    lv = get_level(level)
+    return bool(lv.output_exact or lv.output_judge)
+
+
+def ask_events(  # noqa: C901 - the defenses in the order a question meets them; split, the order is lost
+    level: int,
+    password: str,
+    prompt: str,
+    *,
+    assistant: Assistant | None = None,
+    seed: int | None = None,
+    lang: str = "es",
+    injection_score: Callable[[str], float] | None = None,
+) -> Iterator[dict]:
+    """:func:`ask` as it happens, for a page that must not sit still while the model writes.
+
+    The input guards run first (nothing is generated for a blocked question). Then, on a level
+    without output guards, ``token`` events carry the answer as it is written. On a guarded level
+    the text cannot be shown before the guard has read all of it (a leak may be spread over the
+    whole answer: an acrostic, base64, a spelled-out word; half a password shown and then withdrawn
+    is still half a password), so ``progress`` events carry only how many pieces are written, then
+    ``checking``; a ``retry`` says the guard threw an answer away and the model writes another. The
+    last event is ``turn`` with the :class:`Turn` (its answer is the only text a guarded level shows).
+    """
     lv = get_level(level)
     t0 = time.perf_counter()
     text, notices = prepare_prompt(prompt)
     refusals = REFUSALS.get(lang, REFUSALS["en"])
 
-    def refuse(defense: str, detail: dict, side: str, model_answer: str | None = None) -> Turn:
-        return Turn(level, refusals[side], True, defense, detail, notices, model_answer, time.perf_counter() - t0)
+    def refuse(defense: str, detail: dict, side: str, model_answer: str | None = None) -> dict:
+        turn = Turn(level, refusals[side], True, defense, detail, notices, model_answer, time.perf_counter() - t0)
+        return {"type": "turn", "turn": turn}
 
     if lv.blocklist and (word := blocked_word(text, wide=lv.blocklist == "wide")):
-        return refuse("input_blocklist", {"word": word}, "input")
+        yield refuse("input_blocklist", {"word": word}, "input")
+        return
     if lv.input_judge is not None:
         if injection_score is None:
             from .classifier import load_classifier
@@ -216,29 +254,42 @@ def ask(
             injection_score = load_classifier().score
         score = float(injection_score(text))
         if score >= lv.input_judge:
-            return refuse("input_judge", {"score": round(score, 3), "threshold": lv.input_judge}, "input")
+            yield refuse("input_judge", {"score": round(score, 3), "threshold": lv.input_judge}, "input")
+            return
     if assistant is None:
         from .assistant import default_assistant
 
         assistant = default_assistant()
+    stream = getattr(assistant, "stream", None)
+    checked = guarded(level)
     seed = random.randrange(2**31) if seed is None else seed
     first = None  # (defense, detail, answer) of the first answer an output guard stopped
-    for attempt in range(1 + (lv.retries if (lv.output_exact or lv.output_judge) else 0)):
-        answer = assistant(
-            system_prompt(level, password),
-            text,
-            seed + attempt,
-            history=examples(level, password),
-            prefill=opener(level, password, lang),
-        )
+    for attempt in range(1 + (lv.retries if checked else 0)):
+        args = (system_prompt(level, password), text, seed + attempt)
+        kwargs = {"history": examples(level, password), "prefill": opener(level, password, lang)}
+        pieces: list[str] = []
+        for piece in stream(*args, **kwargs) if stream else [assistant(*args, **kwargs)]:
+            pieces.append(piece)
+            if checked:
+                yield {"type": "progress", "attempt": attempt, "pieces": len(pieces)}
+            else:
+                yield {"type": "token", "text": piece}
+        answer = "".join(pieces)
+        if checked:
+            yield {"type": "checking", "attempt": attempt}
         stop = output_check(lv, password, answer)
         if stop is None:
             detail = {"seed": seed + attempt}
             if first:  # the guard threw an answer away and the model answered again, safely this time
                 detail.update(retried=attempt, first_block=first[0], first_method=first[1].get("method"))
-            return Turn(level, answer, False, None, detail, notices, answer, time.perf_counter() - t0)
+            turn = Turn(level, answer, False, None, detail, notices, answer, time.perf_counter() - t0)
+            yield {"type": "turn", "turn": turn}
+            return
         first = first or (*stop, answer)
-    return refuse(first[0], {**first[1], "attempts": 1 + lv.retries}, "output", first[2])
+        if attempt < lv.retries:
+            yield {"type": "retry", "attempt": attempt + 1}
+    assert first is not None
+    yield refuse(first[0], {**first[1], "attempts": 1 + lv.retries}, "output", first[2])
 
 
 def output_check(lv: Level, password: str, answer: str) -> tuple[str, dict] | None:

@@ -2,6 +2,7 @@
 
     GET  /capitulo/seguridad-alineamiento   the page (sets the player cookie)
     POST /api/gandalf/ask                   a question at a level → the answer, or which defense stopped it
+    POST /api/gandalf/ask/stream            the same as server-sent events (see ask_stream: what streams when)
     POST /api/gandalf/guess                 try the level's password (5 tries per player, level and 60 s; then 429)
     POST /api/gandalf/new                   a new game: new passwords for every level
     GET  /api/gandalf/info                  levels, defenses, limits, measured eval and classifier
@@ -13,20 +14,23 @@ memory (``pizarra.gandalf.game.GameStore``), their progress also in the browser 
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Iterator
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from pizarra.chapters import reports as chapter_reports
+from pizarra.gandalf.game import MAX_GUESS_CHARS
+from pizarra.gandalf.levels import LEVELS, MAX_PROMPT_CHARS
 from pizarra.web import i18n, security
 from pizarra.web.templating import chapter_page
 
 router = APIRouter()
 SLUG = "seguridad-alineamiento"
 COOKIE = "gandalf_player"
-MAX_PROMPT_INPUT = 4000  # accepted; the game cuts to levels.MAX_PROMPT_CHARS with a notice
-N_LEVELS = 8
+MAX_PROMPT_INPUT = 4 * MAX_PROMPT_CHARS  # accepted; the game cuts to MAX_PROMPT_CHARS with a notice
+N_LEVELS = len(LEVELS)  # the game's levels, declared once in pizarra.gandalf.levels
 
 _store = None
 
@@ -73,7 +77,7 @@ class AskOut(BaseModel):
 
 class GuessIn(BaseModel):
     level: int = Field(ge=1, le=N_LEVELS)
-    guess: str = Field(min_length=1, max_length=100, description="The password you want to try.")
+    guess: str = Field(min_length=1, max_length=MAX_GUESS_CHARS, description="The password you want to try.")
 
 
 class Lesson(BaseModel):
@@ -142,7 +146,11 @@ def level_views(lang: str) -> list[dict]:
 def page(request: Request) -> HTMLResponse:
     lang = i18n.request_lang(request)
     response = chapter_page(
-        request, SLUG, levels=level_views(lang), reports=reports(), limits={"prompt": 1000, "guess": 100}
+        request,
+        SLUG,
+        levels=level_views(lang),
+        reports=reports(),
+        limits={"prompt": MAX_PROMPT_CHARS, "guess": MAX_GUESS_CHARS},
     )
     player_id(request, response)
     return response
@@ -152,14 +160,57 @@ def page(request: Request) -> HTMLResponse:
 def ask(req: AskIn, request: Request, response: Response) -> dict:
     """Ask Gandalf at ``level``. The answer is checked by the level's defenses before you see it."""
     from pizarra.gandalf.levels import ask as run
-    from pizarra.gandalf.techniques import classify
-    from pizarra.web.routers.classroom import check_level, room_and_student
+    from pizarra.web.routers.classroom import check_level
 
     lang = i18n.request_lang(request)
     check_level(request, req.level)  # a class: the teacher may have closed the level
     pid = player_id(request, response)
     password = store().password(pid, req.level, lang)
-    turn = run(req.level, password, req.prompt, lang=lang).public()
+    return _played(request, req, pid, run(req.level, password, req.prompt, lang=lang), lang)
+
+
+@router.post("/api/gandalf/ask/stream", tags=["gandalf"])
+def ask_stream(req: AskIn, request: Request):
+    """``/api/gandalf/ask`` as server-sent events, so that the page never sits still while the model writes.
+
+    Levels without an output guard (1, 2, 5, 6): ``token`` events carry the answer as it is written,
+    after the input guards let the question through. Levels with one (3, 4, 7, 8): the guard must read
+    the whole answer before anyone does (a leak may be spread over all of it; half a password shown
+    and then withdrawn is still half a password), so ``progress`` events carry only how much is
+    written, then ``checking`` (and ``retry`` when the guard threw an answer away). Last: ``turn``,
+    the same object ``/api/gandalf/ask`` returns."""
+    from pizarra.gandalf.levels import ask_events, guarded
+    from pizarra.web.routers.classroom import check_level
+    from pizarra.web.sse import sse_response
+
+    lang = i18n.request_lang(request)
+    check_level(request, req.level)
+    cookie = Response()
+    pid = player_id(request, cookie)
+    password = store().password(pid, req.level, lang)
+    checked = guarded(req.level)
+
+    def events(cancel) -> Iterator[dict]:
+        yield {"type": "start", "guarded": checked}
+        for event in ask_events(req.level, password, req.prompt, lang=lang):
+            if event["type"] == "turn":
+                yield {"type": "turn", **_played(request, req, pid, event["turn"], lang)}
+            else:
+                yield event
+
+    streamed = sse_response(request, events)
+    for value in cookie.headers.getlist("set-cookie"):  # a new player: the cookie goes with the stream
+        streamed.headers.append("set-cookie", value)
+    return streamed
+
+
+def _played(request: Request, req: AskIn, pid: str, turn_obj, lang: str) -> dict:
+    """A finished turn: remembered for the lesson, told to the teacher's feed in a class, and made
+    public (never the blocked answer; only the details a player may see; explanations in ``lang``)."""
+    from pizarra.gandalf.techniques import classify
+    from pizarra.web.routers.classroom import room_and_student
+
+    turn = turn_obj.public()
     techniques = classify(req.prompt)
     if not turn["blocked"]:
         _remember(pid, req.level, techniques)
@@ -217,7 +268,6 @@ def new_game(request: Request, response: Response) -> dict:
 @router.get("/api/gandalf/info", tags=["gandalf"])
 def info(request: Request) -> dict:
     """The levels and their defenses, the limits, and the measured evaluation."""
-    from pizarra.gandalf.levels import LEVELS, MAX_PROMPT_CHARS
 
     lang = i18n.request_lang(request)
     levels = []
@@ -252,7 +302,11 @@ def info(request: Request) -> dict:
         }
     return {
         "levels": levels,
-        "limits": {"prompt_chars": MAX_PROMPT_CHARS, "prompt_input_chars": MAX_PROMPT_INPUT, "guess_chars": 100},
+        "limits": {
+            "prompt_chars": MAX_PROMPT_CHARS,
+            "prompt_input_chars": MAX_PROMPT_INPUT,
+            "guess_chars": MAX_GUESS_CHARS,
+        },
         "eval": table,
         "classifier": rep["classifier"],
     }
