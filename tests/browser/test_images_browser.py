@@ -40,7 +40,7 @@ def test_search_generate_and_steps(page, live_server, screenshot):
     page.click("#steps-button")
     page.locator("#steps-out img").nth(9).wait_for(timeout=60_000)
     labels = page.locator("#steps-out figcaption").all_inner_texts()
-    assert labels == [f"Steps: {s}" for s in (1, 2, 3, 5, 8, 10, 15, 20, 30, 40)]
+    assert labels == [f"{s} pasos" for s in (1, 2, 3, 5, 8, 10, 15, 20, 30, 40)]  # Spanish page, Spanish words
     screenshot("images-es")
 
 

@@ -8,17 +8,10 @@
   const errorText = (e) => TEXTS.error[e] || e;
   let source = null, current = null;
 
-  async function api(method, url, body) {
-    url += (url.includes("?") ? "&" : "?") + "lang=" + (document.documentElement.lang || "es");  // errors
-    const r = await fetch(url, {method, headers: {"Content-Type": "application/json"},
-                                body: body ? JSON.stringify(body) : undefined});
-    const data = await r.json();
-    if (!r.ok) throw new Error((data.error && data.error.message) || r.statusText);
-    return data;
-  }
+  const api = Pizarra.api;
 
   async function refreshTable() {
-    const data = await api("GET", "/api/jobs?limit=10");
+    const data = await api("/api/jobs?limit=10");
     const rows = (data.jobs || data).map((j) =>
       `<tr><td>${j.id}</td><td>${j.kind}</td><td>${statusText(j.status)}</td>` +
       `<td>${j.error ? errorText(j.error) : (j.result ? JSON.stringify(j.result).slice(0, 80) : "")}</td></tr>`);
@@ -57,7 +50,7 @@
     $("job-error").hidden = true;
     const opt = $("job-kind").selectedOptions[0];
     try {
-      const job = await api("POST", "/api/jobs", {kind: opt.value, params: JSON.parse(opt.dataset.params)});
+      const job = await api("/api/jobs", {kind: opt.value, params: JSON.parse(opt.dataset.params)});
       if (source) source.close();
       follow(job);
       refreshTable();
@@ -69,7 +62,7 @@
 
   $("job-cancel").addEventListener("click", async () => {
     if (current) {
-      try { await api("POST", `/api/jobs/${current}/cancel`); } catch (err) { /* already finished */ }
+      try { await api(`/api/jobs/${current}/cancel`, {}); } catch (err) { /* already finished */ }
     }
   });
 

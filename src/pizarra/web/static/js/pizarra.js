@@ -1,9 +1,12 @@
 // What every chapter page's script needs, written once (loaded by base.html before the chapter's own).
-//   Pizarra.api(url, body)  POST body as JSON (GET when body is undefined), in the page's language;
-//                           resolves to the JSON answer, throws Error(message in words) on 4xx/5xx
+//   Pizarra.api(url, body, {method, signal})  POST body as JSON (GET when body is undefined; another
+//                           method when given), in the page's language; resolves to the JSON answer,
+//                           throws Error(message in words) on 4xx/5xx; an AbortController's signal cancels it
 //   Pizarra.sse(url, body, onEvent, signal)  POST body, read the server-sent events of the answer: onEvent(dict)
 //                           for each; throws Error(message in words) on 4xx/5xx or an ``error`` event; an
 //                           AbortController's signal stops it (the server stops the model at its next token)
+//   Pizarra.data(id)        the page's data and words: the JSON block <script type="application/json" id="page-data">
+//                           (every chapter page has one; its script is static/js/<chapter>.js)
 //   Pizarra.esc(text)       text safe to put inside HTML
 //   Pizarra.num(x, digits)  x in the page's language with Intl.NumberFormat (es 1,56 · 16.000; en 1.56 · 16,000):
 //                           exactly ``digits`` decimals, or up to 3 when digits is left out (Babel does the same
@@ -13,10 +16,10 @@ window.Pizarra = (function () {
   "use strict";
   const lang = document.documentElement.lang || "es";
 
-  async function api(url, body) {
+  async function api(url, body, {method, signal} = {}) {
     const opts = body !== undefined
-      ? {method: "POST", headers: {"Content-Type": "application/json", "Accept": "application/json"}, body: JSON.stringify(body)}
-      : {headers: {"Accept": "application/json"}};
+      ? {method: method || "POST", signal, headers: {"Content-Type": "application/json", "Accept": "application/json"}, body: JSON.stringify(body)}
+      : {method: method || "GET", signal, headers: {"Accept": "application/json"}};
     const res = await fetch(url + (url.includes("?") ? "&" : "?") + "lang=" + lang, opts);
     const data = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error((data.error && data.error.message) || res.statusText);
@@ -49,6 +52,8 @@ window.Pizarra = (function () {
     }
   }
 
+  const data = (id = "page-data") => JSON.parse(document.getElementById(id).textContent);
+
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
 
   const formats = new Map();
@@ -67,5 +72,5 @@ window.Pizarra = (function () {
     return format("p" + digits, {style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits}).format(p);
   }
 
-  return {api, sse, esc, lang, num, pct};
+  return {api, sse, data, esc, lang, num, pct};
 })();

@@ -1,9 +1,8 @@
-{#- The game's JavaScript (chapter 9): levels, asking, guessing; progress in localStorage. -#}
-<script>
+// The game's JavaScript (chapter 9): levels, asking, guessing; progress in localStorage.
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const data = JSON.parse($("gandalf-data").textContent);
+  const data = Pizarra.data();
   const S = data.strings;
   const KEY = "pizarra.gandalf.solved";
   let solved = [];
@@ -129,4 +128,3 @@
 
   show();
 })();
-</script>

@@ -1,10 +1,10 @@
-{#- Chapter 8's script, included by chat.html. Streams are server-sent events read from fetch(),
-    so that a POST body can carry the conversation and the stop button can abort them. -#}
-<script>
+// Chapter 8's script (chat.html loads it). Streams are server-sent events read from fetch(),
+// so that a POST body can carry the conversation and the stop button can abort them.
+// Its data and words: the page's JSON block (Pizarra.data()).
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const C = window.CHAT8, T = C.i18n;
+  const C = Pizarra.data().chat, T = C.i18n;
   const lang = document.documentElement.lang || "es";
   const esc = Pizarra.esc;
   const num = (id, fallback) => { const v = parseFloat($(id).value); return Number.isFinite(v) ? v : fallback; };
@@ -227,7 +227,7 @@
   });
 
   // ---------------------------------------------------------------------- size ladder
-  const L = window.CHAT8_LADDER, LT = L.i18n;
+  const L = Pizarra.data().ladder, LT = L.i18n;
   const nf = (digits) => new Intl.NumberFormat(lang, {minimumFractionDigits: digits, maximumFractionDigits: digits});
   const pct = new Intl.NumberFormat(lang, {style: "percent", maximumFractionDigits: 1});
   const fill = (text, values) => Object.entries(values).reduce((t, [k, v]) => t.split("{" + k + "}").join(v), text);
@@ -288,4 +288,3 @@
   }
   ladderReport();
 })();
-</script>

@@ -1,12 +1,10 @@
-{#- Chapter 10's labs in the browser: each form calls one /api/images/* endpoint and draws PNG data URIs. -#}
-<script>
+// Chapter 10's labs in the browser: each form calls one /api/images/* endpoint and draws PNG data URIs.
+// Its data and words: the page's JSON block (Pizarra.data()).
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
   const lang = document.documentElement.lang || "es";
-  const T = {{ {"generated": t("images.generated"), "nearest": t("images.nearest"), "judge": t("images.judge"),
-               "seconds": t("images.seconds"), "steps_label": t("images.steps_label"), "lerp_gen": t("images.lerp.generated"),
-               "lerp_latent": t("images.lerp.latent"), "pick": t("images.gallery.pick")} | tojson }};
+  const D = Pizarra.data(), T = D.strings;
   const esc = Pizarra.esc;
 
   const api = Pizarra.api;
@@ -91,10 +89,10 @@
   lab("gen", async () => {
     $("gen-out").innerHTML = ""; $("gen-time").textContent = "";
     const r = await api("/api/images/generate", {caption: $("gen-caption").value, n: num("gen-n", 16),
-      steps: num("gen-steps", 40), guidance: num("gen-guidance", {{ guidance }}), seed: num("gen-seed", 0), method: $("gen-method").value});
+      steps: num("gen-steps", 40), guidance: num("gen-guidance", D.guidance), seed: num("gen-seed", 0), method: $("gen-method").value});
     notices("gen", r);
     $("gen-classes").innerHTML = classes(r.classes);
-    const names = {{ classes_js | tojson }};
+    const names = D.classes;
     const want = r.classes[0]["class"];
     $("gen-out").innerHTML = r.images.map((src, i) => {
       const j = r.judge ? r.judge[i] : null;
@@ -107,9 +105,8 @@
   // ----------------------------------------------------------------------------- steps viewer
   lab("steps", async () => {
     const r = await api("/api/images/steps", {caption: $("steps-caption").value,
-      guidance: num("steps-guidance", {{ guidance }}), seed: num("steps-seed", 0)});
+      guidance: num("steps-guidance", D.guidance), seed: num("steps-seed", 0)});
     notices("steps", r);
-    $("steps-out").innerHTML = r.frames.map((f) => pic(f.image, `Steps: ${f.steps}`, "big")).join("");
+    $("steps-out").innerHTML = r.frames.map((f) => pic(f.image, T.steps_frame.replace("{n}", Pizarra.num(f.steps)), "big")).join("");
   });
 })();
-</script>
