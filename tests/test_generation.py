@@ -235,6 +235,24 @@ def test_lecture_example_with_gemma(gemma):
     assert np.allclose([p for _, _, p in ref], [t["prob"] for t in r["tokens"][:3]], rtol=0.2, atol=0.005)
 
 
+def test_the_slides_number_does_not_depend_on_what_was_asked_before(gemma):
+    """«playa» once showed 38.8 % (README), 38.3 % (page) and 37.85 % (CLI): the page's model had a warm
+    cache (the prefix one token shorter) and llama.cpp rounds a batch of one token differently. The slide's
+    question is now computed fresh: the same probabilities whatever the cache holds, equal to the runtime's
+    one-batch answer and to a cold process's."""
+    from pizarra.llm import runtime as rt
+
+    cold = G.next_tokens(gemma, G.LECTURE_PREFIX, k=5)
+    ids = G._context(gemma, G.LECTURE_PREFIX)
+    for warm in (ids[:-1], ids[:-2], ids + ids[-1:]):  # the page as a student types, or after one more word
+        gemma.probs(warm)
+        again = G.next_tokens(gemma, G.LECTURE_PREFIX, k=5)
+        assert [t["prob"] for t in again["tokens"]] == [t["prob"] for t in cold["tokens"]]
+    ref = rt.next_token_probs("gemma-base", G.LECTURE_PREFIX, k=5)
+    assert [i for i, _, _ in ref] == [t["id"] for t in cold["tokens"]]
+    assert np.allclose([p for _, _, p in ref], [t["prob"] for t in cold["tokens"]], rtol=0, atol=1e-6)
+
+
 def test_gemma_batched_scoring_equals_one_prefix_at_a_time(gemma):
     from pizarra.llm import runtime as rt
 

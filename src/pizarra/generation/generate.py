@@ -89,7 +89,7 @@ def next_tokens(model: str | LanguageModel, prefix: str, k: int = 10, temperatur
     lm = _model(model)
     t0 = time.perf_counter()
     ids = _context(lm, prefix)
-    p = lm.probs(ids)
+    p = lm.probs(ids, fresh=True)  # the same number on the page and in the CLI, whatever came before
     tokens = top_k(lm, p, k)
     nz = p[p > 0]
     return {

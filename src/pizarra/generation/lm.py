@@ -62,7 +62,10 @@ class LanguageModel:
     def is_end(self, token_id: int) -> bool:
         return False
 
-    def probs(self, ids: list[int]) -> np.ndarray:
+    def probs(self, ids: list[int], fresh: bool = False) -> np.ndarray:
+        """p(next | ids) over the vocabulary. ``fresh``: compute it from nothing, never from a cache
+        left by an earlier text (a number the class compares across page and CLI must not depend on
+        what was asked before)."""
         raise NotImplementedError
 
     def logprobs(self, ids: list[int]) -> list[float]:
@@ -119,7 +122,7 @@ class NgramLM(_BPEModel):
         super().__init__("ngram", card)
         self.model = model
 
-    def probs(self, ids: list[int]) -> np.ndarray:
+    def probs(self, ids: list[int], fresh: bool = False) -> np.ndarray:
         return self.model.probs(ids[-2:])
 
 
@@ -140,7 +143,7 @@ class TorchLM(_BPEModel):
             logits, _ = self.model(x)
         return logits[0].double()  # (T, V)
 
-    def probs(self, ids: list[int]) -> np.ndarray:
+    def probs(self, ids: list[int], fresh: bool = False) -> np.ndarray:
         ids = ids[-self.context :] if self.context else ids
         return self._logits(ids)[-1].softmax(-1).numpy()
 
@@ -213,10 +216,10 @@ class GGUFLM(LanguageModel):
             end = self._ends[int(token_id)] = rt.is_eog(self.ref, int(token_id))
         return end
 
-    def probs(self, ids: list[int]) -> np.ndarray:
+    def probs(self, ids: list[int], fresh: bool = False) -> np.ndarray:
         from pizarra.llm import runtime as rt
 
-        return rt.prefix_probs(self.ref, ids)
+        return rt.prefix_probs(self.ref, ids, fresh=fresh)
 
     def logprobs(self, ids: list[int], window: int = 1024) -> list[float]:
         """Chunks of ``window / 2`` new tokens, each after up to ``window / 2`` tokens of context;

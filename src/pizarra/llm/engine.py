@@ -204,16 +204,19 @@ def next_token_logprobs(ref: ModelRef, prompt: str | Sequence[int], token_ids: S
         return out
 
 
-def prefix_probs(ref: ModelRef, ids: Sequence[int]) -> np.ndarray:
+def prefix_probs(ref: ModelRef, ids: Sequence[int], fresh: bool = False) -> np.ndarray:
     """p(next | ids) over the whole vocabulary, evaluating only what differs from the context's last
-    prefix (the KV cache is reused while a text grows one token at a time)."""
+    prefix (the KV cache is reused while a text grows one token at a time). ``fresh``: the whole
+    prefix in one batch, whatever the cache holds. llama.cpp takes other kernels for a batch of one
+    token than for a long batch (on an AVX-512 Xeon the slide's «playa» came out 37.9 % one way and
+    38.3 % the other), so a number the class compares across page and CLI is computed fresh."""
     import llama_cpp
 
     ids = [int(i) for i in ids]
     with session(ref) as llm:
         limit = llm.n_ctx() - 1
         ids = ids if len(ids) <= limit else ids[:1] + ids[len(ids) - limit + 1 :]
-        n = min(llm.n_tokens, len(ids) - 1)  # always evaluate at least the last token (fresh logits)
+        n = 0 if fresh else min(llm.n_tokens, len(ids) - 1)  # always evaluate at least the last token
         held = llm.input_ids[:n].tolist()
         same = 0
         while same < n and held[same] == ids[same]:

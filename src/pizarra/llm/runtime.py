@@ -231,9 +231,10 @@ def next_token_logprobs(model: str | ModelRef, prompt: str | Sequence[int], toke
     return _call(model, "next_token_logprobs", _as_prompt(prompt), [int(t) for t in token_ids])
 
 
-def prefix_probs(model: str | ModelRef, ids: Sequence[int]):
-    """p(next | ids) over the whole vocabulary (numpy array); a growing text reuses the model's cache."""
-    return _call(model, "prefix_probs", [int(i) for i in ids])
+def prefix_probs(model: str | ModelRef, ids: Sequence[int], fresh: bool = False):
+    """p(next | ids) over the whole vocabulary (numpy array); a growing text reuses the model's cache
+    unless ``fresh`` (the whole prefix in one batch: the same number whatever was asked before)."""
+    return _call(model, "prefix_probs", [int(i) for i in ids], fresh=fresh)
 
 
 def sequence_logprobs(model: str | ModelRef, ids: Sequence[int], window: int = 1024) -> list[float]:
