@@ -9,7 +9,12 @@ batch 32, 6 % warm-up then linear decay, bf16 autocast on CUDA, 3 epochs; review
 first 128 + last 382 tokens (512 with the special tokens), ``<br />`` removed. The epoch is chosen
 on the validation split; the test split is scored once, with that epoch's weights.
 ``--encoder`` takes any local Hugging Face encoder folder (all-MiniLM-L6-v2, roberta-base, ...).
-Imports only torch, transformers, numpy (and scikit-learn for row e), so it runs on a bare GPU box.
+Needs torch, transformers, numpy, scikit-learn (row e) and Pizarra's IMDB reader.
+
+This is the one training loop outside ``pizarra.train.loop.fit`` (the shared loop's docstring says
+why: the row was measured with this loop on a lent GPU, and moving it would change its data order
+before anyone can re-run it there). It repeats the shared loop's recipe pieces on purpose and in the
+same way: weight decay on matrices only, linear warm-up, gradient clipping at 1.0.
 """
 
 from __future__ import annotations

@@ -10,6 +10,14 @@
 The same code runs on one process or on N under ``torchrun`` (DistributedDataParallel): the
 global batch is split evenly across ranks, gradients are averaged, only rank 0 writes files
 and reports progress.
+
+Every model Pizarra trains from scratch trains here. One loop lives elsewhere, on purpose:
+``pizarra.sentiment.finetune`` (row f of the IMDB table, a Hugging Face encoder fine-tuned end to
+end) keeps its own 40 lines. Its recipe is the reference run's (bf16 autocast on CUDA, linear decay
+to zero, padding per batch, the epoch chosen on validation accuracy), its number was measured on a
+lent GPU that this project cannot count on, and moving it here would change its data order: the
+row could no longer be reproduced by the command in its report until someone re-runs it on a GPU.
+Fold it in when that re-run is possible (the loop would need a ``linear`` schedule and a collate hook).
 """
 
 from __future__ import annotations
