@@ -752,3 +752,29 @@ def test_the_web_api_answers_503_without_the_sandbox(fresh_probe, monkeypatch):
     assert r.status_code == 503
     error = r.json()["error"]
     assert error["kind"] == "SandboxUnavailable" and error["message"].startswith("No se puede ejecutar código")
+
+
+ENGLISH_PROSE = {"refused", "sandbox", "only", "files", "inside", "outside", "folder", "temporary", "network",
+                 "processes", "new", "may", "be", "opened", "opening", "the", "importing", "on"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name,code,word", [(a[0], a[1], a[3]) for a in ABUSE if a[2] == "refused"])
+def test_a_refusal_reads_in_spanish_with_what_was_refused(name, code, word):
+    """The refusal's detail (the path, the module, the event) stays as the program wrote it; every word
+    around it is the reader's language (it used to be «El aislamiento lo ha impedido: open('/etc/passwd'):
+    only files inside the temporary folder may be opened.»)."""
+    import re
+
+    from pizarra.web import i18n
+
+    r = run_python(code, "", FAST)
+    es = i18n.fill(r.message_key, "es", r.message_params)
+    prose = re.sub(r"«[^»]*»", " ", es)
+    assert not {w.lower() for w in re.findall(r"[^\W\d_]+", prose)} & ENGLISH_PROSE, (name, es)
+    assert es.startswith("El aislamiento lo ha impedido")
+    if word == "open":  # opening a file outside: the path is named
+        assert re.search(r"abrir «[^»]+»", es), (name, es)
+    elif word != "threads":
+        assert word in es, (name, es)  # what was refused is still named
+    en = i18n.fill(r.message_key, "en", r.message_params)
+    assert en.startswith("Refused by the sandbox") and "aislamiento" not in en

@@ -747,10 +747,28 @@ def _classify(code: int | None, stderr: str, output_full: bool, limits: Limits) 
             return status, message, Phrase("sandbox.refused_processes")
         if what == "a forbidden system call":
             return status, message, Phrase("sandbox.refused_syscall")
-        return status, message, Phrase("sandbox.refused", {"what": what})
+        return status, message, _refusal(what)
     if status == "error":
         return status, message, Phrase("sandbox.error", {"last": message.removeprefix("The program failed: ")})
     return status, message, Phrase("sandbox.ok")
+
+
+# What the audit hook refuses (see _hook), as the reader's sentence: the path, module or event stays as
+# the program wrote it; the words around it come from the catalogue.
+_REFUSALS = (
+    (re.compile(r"^open\('(?P<path>.*)'\): only files inside the temporary folder may be opened$", re.S), "open"),
+    (re.compile(r"^import (?P<module>[\w.]+)$"), "import"),
+    (re.compile(r"^(?P<event>[\w.]+) \(no network, no new processes\)$"), "event"),
+    (re.compile(r"^(?P<event>[\w.]+)\('(?P<path>.*)'\): outside the temporary folder$", re.S), "path"),
+)
+
+
+def _refusal(what: str) -> Phrase:
+    for pattern, kind in _REFUSALS:
+        m = pattern.match(what)
+        if m:
+            return Phrase(f"sandbox.refused_{kind}", m.groupdict())
+    return Phrase("sandbox.refused", {"what": what})
 
 
 def _classify_english(code: int | None, stderr: str, output_full: bool, limits: Limits) -> tuple[str, str]:
