@@ -128,13 +128,22 @@ def test_download_with_a_wrong_checksum_leaves_nothing(server, tmp_path):
         ds.load_imdb("train", data=dest)
 
 
+def spanish(excinfo) -> str:
+    """The error as a Spanish reader gets it (CLI and web): the catalogue's sentence, not the English one."""
+    from pizarra.web import i18n
+
+    return i18n.error_text(excinfo.value, "es")
+
+
 def test_download_errors_are_clear(server, tmp_path):
     base, www = server
-    with pytest.raises(dl.DownloadError, match="Could not download .*404"):
+    with pytest.raises(dl.DownloadError, match="Could not download .*404") as e:
         dl.download_imdb(tmp_path / "a", url=f"{base}/missing.tar.gz")
+    assert spanish(e).startswith("No se ha podido descargar") and "404" in spanish(e)
     (www / "not_a_tar.tar.gz").write_bytes(b"this is not a tarball")
-    with pytest.raises(dl.DownloadError, match="not a readable aclImdb tar archive"):
+    with pytest.raises(dl.DownloadError, match="not a readable aclImdb tar archive") as e:
         dl.download_imdb(tmp_path / "b", url=f"{base}/not_a_tar.tar.gz", sha256=None)
+    assert "no es un archivo tar de aclImdb" in spanish(e)
     for dest in (tmp_path / "a", tmp_path / "b"):
         assert list(dest.iterdir()) == []
 
@@ -145,8 +154,9 @@ def test_existing_set_is_kept_unless_overwrite(server, tmp_path):
     dest = tmp_path / "data"
     (dest / "imdb").mkdir(parents=True)
     (dest / "imdb" / "imdb_train_00.jsonl").write_text("{}\n")
-    with pytest.raises(BadInput, match="already exists"):
+    with pytest.raises(BadInput, match="already exists") as e:
         dl.download_imdb(dest, url=f"{base}/a.tar.gz", sha256=None)
+    assert "ya existe y no está vacía" in spanish(e)
     dl.download_imdb(dest, url=f"{base}/a.tar.gz", sha256=None, overwrite=True)
     assert len(ds.load_imdb("train", data=dest)) == 5
 
@@ -155,8 +165,9 @@ def test_local_archive_is_checked_too(tmp_path):
     archive = make_archive(tmp_path / "aclImdb_v1.tar.gz")
     with pytest.raises(ChecksumMismatch):
         dl.download_imdb(tmp_path / "x", archive=archive, sha256="f" * 64)
-    with pytest.raises(BadInput, match="No archive at"):
+    with pytest.raises(BadInput, match="No archive at") as e:
         dl.download_imdb(tmp_path / "x", archive=tmp_path / "nowhere.tar.gz")
+    assert spanish(e).startswith("No hay ningún archivo en")
     target = dl.download_imdb(tmp_path / "y", archive=archive, sha256=sha256(archive), url="http://127.0.0.1:9/never")
     assert len(ds.load_imdb("test", data=target.parent)) == 2
 
@@ -215,5 +226,6 @@ def test_conversion_reproduces_the_shared_imdb_files_byte_for_byte(tmp_path):
 def test_unwritable_destination_is_a_clear_error(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    with pytest.raises(dl.DownloadError, match="Cannot write to"):
+    with pytest.raises(dl.DownloadError, match="Cannot write to") as e:
         dl.download_imdb(blocker / "data", archive=make_archive(tmp_path / "a.tar.gz"), sha256=None)
+    assert spanish(e).startswith("No se puede escribir en")

@@ -63,7 +63,10 @@ def fetch(
         )
         raise DownloadError(
             f"Could not download {url}: {why}. Check the internet "
-            "connection, or download the file with a browser and pass it as an archive."
+            "connection, or download the file with a browser and pass it as an archive.",
+            key="err.download.failed",
+            url=url,
+            why=str(why),
         ) from err
     if sha256 and digest.hexdigest() != sha256.lower():
         partial.unlink(missing_ok=True)
@@ -97,9 +100,18 @@ def convert_aclimdb(archive: str | Path, dest: str | Path, chunk_bytes: int = CH
                 elif member.name.removeprefix("./") == "aclImdb/README":
                     readme = tar.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError) as err:
-        raise DownloadError(f"{archive} is not a readable aclImdb tar archive: {err}") from err
+        raise DownloadError(
+            f"{archive} is not a readable aclImdb tar archive: {err}",
+            key="err.download.bad_archive",
+            path=str(archive),
+            why=str(err),
+        ) from err
     if not any(reviews.values()):
-        raise DownloadError(f"{archive} holds no aclImdb/<train|test>/<pos|neg>/<id>_<rating>.txt reviews.")
+        raise DownloadError(
+            f"{archive} holds no aclImdb/<train|test>/<pos|neg>/<id>_<rating>.txt reviews.",
+            key="err.download.no_reviews",
+            path=str(archive),
+        )
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for split, by_key in reviews.items():
@@ -154,14 +166,27 @@ def download_imdb(
     dest_dir = Path(dest_dir).expanduser()
     target = dest_dir / "imdb"
     if archive is not None and not Path(archive).is_file():
-        raise BadInput(f"No archive at {archive}: give the path of aclImdb_v1.tar.gz.")
+        raise BadInput(
+            f"No archive at {archive}: give the path of aclImdb_v1.tar.gz.",
+            key="err.download.no_archive",
+            path=str(archive),
+        )
     if target.exists() and any(target.iterdir()) and not overwrite:
-        raise BadInput(f"{target} already exists and is not empty; remove it or ask to overwrite it.")
+        raise BadInput(
+            f"{target} already exists and is not empty; remove it or ask to overwrite it.",
+            key="err.download.exists",
+            path=str(target),
+        )
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
         workdir = tempfile.TemporaryDirectory(prefix=".imdb-download-", dir=dest_dir)
     except OSError as err:
-        raise DownloadError(f"Cannot write to {dest_dir} ({err.strerror}); choose a writable folder.") from err
+        raise DownloadError(
+            f"Cannot write to {dest_dir} ({err.strerror}); choose a writable folder.",
+            key="err.download.not_writable",
+            path=str(dest_dir),
+            why=str(err.strerror),
+        ) from err
     with workdir as tmp:
         if archive is None:
             archive = fetch(url, Path(tmp) / "aclImdb_v1.tar.gz", sha256=sha256, progress=progress)
