@@ -39,7 +39,27 @@ LENGTHS = torch.tensor([7, 3, 5, 1])  # variable lengths, unsorted, one of lengt
 
 
 def _maxdiff(pairs) -> float:
-    return max((a - b).abs().max().item() for a, b in pairs)
+    """The largest |a - b| over all pairs; inf when one side is missing (a gradient that never came) or a
+    difference is NaN or infinite, so that neither can pass for equal."""
+    worst = 0.0
+    for a, b in pairs:
+        if a is None or b is None:
+            return math.inf
+        d = (a - b).abs().max().item()
+        if not math.isfinite(d):
+            return math.inf
+        worst = max(worst, d)
+    return worst
+
+
+def _randomize(module: nn.Module, seed: int = 0) -> nn.Module:
+    """Every parameter random: the default init makes LayerNorms (1, 0) and attention biases 0, so a
+    converter swapping the two norms, or two zero biases, would go unseen."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.5)
+    return module
 
 
 def _grads_as_module(module: nn.Module) -> nn.Module:
@@ -172,7 +192,7 @@ def check_mha(causal: bool) -> dict:
     """MultiHeadAttention vs nn.MultiheadAttention (per-head weights too), padding [+ causal] mask."""
     torch.manual_seed(0)
     d, heads = 8, 2
-    ref = nn.MultiheadAttention(d, heads, batch_first=True).to(DTYPE)
+    ref = _randomize(nn.MultiheadAttention(d, heads, batch_first=True).to(DTYPE))
     ours = mha_from_torch(ref)
     x_ref, x_ours, g = _inputs(8, B, T, d)
     pad = padding_mask(LENGTHS, T)  # (B, 1, 1, T), True = real token
@@ -204,9 +224,11 @@ def check_block(norm_first: bool, activation: str, causal: bool) -> dict:
     """EncoderBlock / DecoderBlock vs nn.TransformerEncoderLayer (the decoder with a causal src_mask)."""
     torch.manual_seed(0)
     d = 8
-    ref = nn.TransformerEncoderLayer(
-        d, 2, 16, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first
-    ).to(DTYPE)
+    ref = _randomize(
+        nn.TransformerEncoderLayer(
+            d, 2, 16, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first
+        ).to(DTYPE)
+    )
     ours = block_from_torch(ref, causal=causal)
     x_ref, x_ours, g = _inputs(9, B, T, d)
     pad = padding_mask(LENGTHS, T)
