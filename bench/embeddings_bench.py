@@ -7,19 +7,75 @@
 
     PIZARRA_DATA=../shared/data python bench/embeddings_bench.py [--words 200000]
 Writes reports/embeddings_bench.json.
+
+The training bench needs ``PIZARRA_DATA`` (the evaluation sets live there) and reads the first ``--words``
+words of the tokenised Spanish corpus: from the file ``python -m pizarra.embeddings.train_w2v`` leaves
+in the cache (``<cache>/w2v/corpus_es.txt``) when it is there, else it tokenises just those words from
+``PIZARRA_DATA`` itself (same tokenizer, same order: the same words). Without ``PIZARRA_DATA`` it stops
+at once, before any measurement, and says what to set (``--skip-training`` runs the neighbour bench alone).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPORT = Path(__file__).resolve().parents[1] / "reports" / "embeddings_bench.json"
+NO_DATA = (
+    "Falta PIZARRA_DATA: el banco de entrenamiento toma de ahí las primeras {n:,} palabras del corpus español "
+    "(o las lee de {path}, que escribe `python -m pizarra.embeddings.train_w2v`) y los conjuntos de evaluación. "
+    "Define PIZARRA_DATA (por ejemplo PIZARRA_DATA=../shared/data); --skip-training mide solo los vecinos.\n"
+    "PIZARRA_DATA is missing: the training bench takes the first {n:,} words of the Spanish corpus from it (or "
+    "reads them from {path}, written by `python -m pizarra.embeddings.train_w2v`) and the evaluation sets. "
+    "Set PIZARRA_DATA (for example PIZARRA_DATA=../shared/data); --skip-training measures the neighbours alone."
+)
+
+
+class MissingData(Exception):
+    pass
+
+
+def training_sentences(n_words: int, cache: Path | None = None) -> tuple[list[list[str]], str]:
+    """(sentences of at least ``n_words`` words in all, where they came from).
+
+    The cached corpus of ``train_w2v`` when it exists; else the same lines made here from ``PIZARRA_DATA``:
+    each paragraph of each document in ``spanish_corpus_texts()`` order, lowercase letter-only words,
+    at most ``MAX_LINE`` words a line (what ``train_w2v.corpus_file`` writes), only as many as needed."""
+    from pizarra.config import cache_dir
+
+    corpus = Path(cache) if cache is not None else cache_dir() / "w2v" / "corpus_es.txt"
+    if not os.environ.get("PIZARRA_DATA", "").strip():  # the evaluation sets need it in any case
+        raise MissingData(NO_DATA.format(n=n_words, path=corpus))
+    sentences, total = [], 0
+    if corpus.is_file():
+        with open(corpus, encoding="utf-8") as f:
+            for line in f:
+                toks = line.split()
+                sentences.append(toks)
+                total += len(toks)
+                if total >= n_words:
+                    break
+        return sentences, str(corpus)
+    from pizarra.assets.datasets import spanish_corpus_texts
+    from pizarra.embeddings.train_w2v import MAX_LINE
+    from pizarra.text.words import letter_words
+
+    for _, _, text in spanish_corpus_texts():
+        for para in text.split("\n"):
+            toks = letter_words(para)
+            for i in range(0, len(toks), MAX_LINE):
+                sentences.append(toks[i : i + MAX_LINE])
+                total += len(sentences[-1])
+                if total >= n_words:
+                    return sentences, "PIZARRA_DATA (spanish_corpus_texts, tokenised by letter_words)"
+    return sentences, "PIZARRA_DATA (spanish_corpus_texts, tokenised by letter_words; all of it)"
 
 
 def bench_neighbors(n_queries: int = 200) -> dict:
@@ -56,23 +112,13 @@ def bench_neighbors(n_queries: int = 200) -> dict:
     }
 
 
-def bench_training(n_words: int, dim: int = 100, window: int = 5, negative: int = 5) -> dict:
+def bench_training(sentences: list[list[str]], dim: int = 100, window: int = 5, negative: int = 5) -> dict:
     import torch
     from gensim.models import Word2Vec
 
-    from pizarra.config import cache_dir
     from pizarra.embeddings.sgns import SGNSConfig, SkipGramNS, make_pairs, noise_distribution
 
     torch.set_num_threads(1)
-    corpus = cache_dir() / "w2v" / "corpus_es.txt"
-    sentences, total = [], 0
-    with open(corpus, encoding="utf-8") as f:
-        for line in f:
-            toks = line.split()
-            sentences.append(toks)
-            total += len(toks)
-            if total >= n_words:
-                break
     t = time.perf_counter()
     g = Word2Vec(
         sentences,
@@ -149,10 +195,16 @@ def compare_quality(g, m, vocab) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--words", type=int, default=200_000)
-    p.add_argument("--skip-training", action="store_true")
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--words", type=int, default=200_000, help="words of the corpus to train on (default 200,000)")
+    p.add_argument("--skip-training", action="store_true", help="only the neighbour query bench (no corpus needed)")
     a = p.parse_args()
+    if not a.skip_training:  # find the corpus first: fail in a second, not after the neighbour bench
+        try:
+            sentences, source = training_sentences(a.words)
+        except MissingData as e:
+            print(e, file=sys.stderr)
+            sys.exit(2)
     report = {
         "machine": {
             "python": platform.python_version(),
@@ -163,7 +215,7 @@ def main() -> None:
     }
     print(json.dumps(report["neighbors"], indent=1))
     if not a.skip_training:
-        report["training"] = bench_training(a.words)
+        report["training"] = {"corpus": source, **bench_training(sentences)}
         print(json.dumps(report["training"], indent=1))
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=1) + "\n")
