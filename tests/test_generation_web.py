@@ -131,3 +131,15 @@ def test_concurrent_requests_on_one_gguf_model_queue(client):
     assert all(n["tokens"][0]["token"] == " playa" for n in nexts)
     streams = [events(r) for r in results if r.headers["content-type"].startswith("text/event-stream")]
     assert all(ev[-1]["type"] == "done" for ev in streams)
+
+
+@pytest.mark.parametrize("model", ["ngram", "gpt"])
+def test_step_continues_exactly_the_students_own_beginning(client, model):
+    """SnapGPT's box is the student's (issue #18): the step appends to their text, byte for byte
+    (accents, a trailing space, a new line), never to the page's default fable."""
+    mine = "Un ratón muy pequeño\nvivía en el granero y "
+    r = client.post("/api/generation/step", json={"model": model, "text": mine, "seed": 4}).json()
+    assert r["added"] and r["text"] == mine + r["added"] and FABLE_START not in r["text"]
+    pick = r["distribution"][2]["id"]
+    again = client.post("/api/generation/step", json={"model": model, "text": r["text"], "choice": pick}).json()
+    assert again["text"].startswith(r["text"]) and again["chosen"]["id"] == pick

@@ -88,3 +88,46 @@ def test_llm_api_shape(client, monkeypatch):
 def test_report_api_orders_rows_like_the_table(client):
     body = client.get("/api/sentiment/report").json()
     assert body["order"][:4] == ["tfidf-lr", "nbsvm", "lstm", "transformer"]
+
+
+def test_segments_lay_the_models_tokens_on_the_review_as_written():
+    """Issue #18: the models' tokenizer keeps a-z only, and the page echoed its tokens ("pel cula").
+    The segments are the review itself, each token the model read placed on it, the rest marked."""
+    from pizarra.sentiment.data import tokenize
+    from pizarra.sentiment.display import segments
+
+    text = "Una película <br />HORRIBLE, ¡qué pena!"
+    toks = tokenize(text)
+    assert toks == ["una", "pel", "cula", "horrible", "qu", "pena", "!"]
+    segs = segments(text, toks, [i / 10 for i in range(len(toks))], known=lambda w: w not in {"pel", "cula"})
+    assert "".join(s["text"] for s in segs) == text  # accents, case, ¡ and the <br /> as written
+    assert [s["text"] for s in segs if "token" in s] == ["Una", "pel", "cula", "HORRIBLE", "qu", "pena", "!"]
+    assert [s["text"] for s in segs if s.get("ignored")] == ["í", "é"]  # letters the tokenizer cannot see
+    assert [s["text"] for s in segs if s.get("unknown")] == ["pel", "cula"]
+    assert next(s for s in segs if s["text"] == "HORRIBLE")["score"] == 0.3
+    # a network that read only the first and last tokens of a long review: the middle is "skipped"
+    long = "good " * 10 + "boring " * 10 + "great " * 10
+    read = ["good"] * 5 + ["boring"] * 5 + ["great"] * 10  # data.head_tail(tokens, 20): a quarter, the rest
+    segs = segments(long, read, [1.0] * 20)
+    assert "".join(s["text"] for s in segs) == long
+    assert [s["text"] for s in segs if s.get("skipped")] == ["good"] * 5 + ["boring"] * 5
+    assert segments(long, ["great"] * 20, [1.0] * 20) is None  # tokens of another text: nothing to lay
+
+
+def test_predict_api_returns_the_review_as_written_for_every_model(client):
+    text = "Una película horrible, no la recomiendo a nadie. ¡Qué pena de año!"
+    body = client.post("/api/sentiment/predict", json={"text": text, "k": 3}).json()
+    assert set(body["models"]) == {"tfidf-lr", "nbsvm", "lstm", "transformer"}
+    for name, m in body["models"].items():
+        segs = m["explain"]["segments"]
+        assert "".join(s["text"] for s in segs) == text, name
+        assert {"text": "í", "ignored": True} in segs and {"text": "ñ", "ignored": True} in segs
+        cula = next(s for s in segs if s["text"] == "cula")
+        assert cula["unknown"] is True and m["explain"]["tokens"][cula["token"]] == "cula"
+    # the LSTM reads at most 320 tokens of a long review: what it skipped is marked, the text is whole
+    long = "A fine film. " * 400
+    lstm = client.post("/api/sentiment/predict", json={"text": long, "models": ["lstm"]}).json()
+    segs = lstm["models"]["lstm"]["explain"]["segments"]
+    assert "".join(s["text"] for s in segs) == long
+    assert sum("token" in s for s in segs) == len(lstm["models"]["lstm"]["explain"]["tokens"]) == 320
+    assert sum(bool(s.get("skipped")) for s in segs) == 3 * 400 - 320  # "a fine film" x 400

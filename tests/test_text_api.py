@@ -51,3 +51,31 @@ def test_vectorize_and_errors(client):
     assert client.post("/api/text/vectorize", json={"sentences": ["?!"], "method": "bow"}).status_code == 422
     assert client.post("/api/text/tokenize", json={"text": "", "kind": "words"}).status_code == 422
     assert client.post("/api/text/tokenize", json={"text": "a", "kind": "bpe", "vocab_size": 10}).status_code == 422
+
+
+@pytest.mark.parametrize("kind, extra, cut", [("bpe", {"vocab_size": 260}, {"é", "ü", "🐧"}), ("smollm2", {}, {"🐧"})])
+def test_a_character_cut_between_tokens_is_named_by_its_bytes(client, kind, extra, cut):
+    """Issue #18: byte-level tokenizers split a multi-byte character; each piece decoded alone was "�".
+    Now a lone byte reads ‹C3›, and ``pieces`` says which character each piece belongs to."""
+    text = "Un café con un pingüino 🐧"
+    body = client.post("/api/text/tokenize", json={"text": text, "kind": kind, **extra}).json()
+    assert not any("\ufffd" in t for t in body["tokens"])
+    pieces = body["pieces"]
+    assert len(pieces) == body["n_tokens"] and [p["text"] for p in pieces] == body["tokens"]
+    assert bytes.fromhex(" ".join(p["hex"] for p in pieces)) == text.encode("utf-8")  # every byte, in order
+    assert {c["char"] for p in pieces for c in p["cut"]} == cut
+    for char in cut:  # the tokens that hold a piece of one character: partial, one group, all of its bytes
+        holders = [p for p in pieces if any(c["char"] == char for c in p["cut"])]
+        assert len(holders) >= 2 and all(p["partial"] for p in holders)
+        assert len({p["group"] for p in holders}) == 1
+        assert holders[0]["cut"][0]["hex"] == char.encode("utf-8").hex(" ").upper()
+        assert holders[0]["cut"][0]["tokens"] == len(holders)
+    penguin = [p for p in pieces if any(c["char"] == "🐧" for c in p["cut"])]
+    assert {"byte": "F0"} in penguin[0]["parts"] and "‹F0›" in penguin[0]["text"]
+
+
+def test_whole_characters_stay_text_in_every_subword_tokenizer(client):
+    text = "¿Qué hora es? El pingüino desayunó."
+    body = client.post("/api/text/tokenize", json={"text": text, "kind": "bpe"}).json()
+    assert "".join(body["tokens"]).replace("▁", " ") == text and not any(p["partial"] for p in body["pieces"])
+    assert client.post("/api/text/tokenize", json={"text": text, "kind": "words"}).json()["pieces"] is None

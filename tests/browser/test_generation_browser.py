@@ -1,8 +1,12 @@
-"""Chapter 7 in a real browser: the lecture's table from Gemma, SnapGPT key presses and picks,
-the tree of samples, streaming with a stop button, and a bad value explained."""
+"""Chapter 7 in a real browser: the lecture's table from Gemma, SnapGPT on the student's own
+beginning (key presses and picks), the tree of samples, streaming with a stop button, and a bad
+value explained."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+SHOTS = Path(__file__).parent / "screenshots"
 URL = "/capitulo/generar-texto"
 
 
@@ -16,26 +20,52 @@ def test_lecture_table_from_gemma_on_load(page, live_server, screenshot):
     screenshot("generation-es")
 
 
-def test_snapgpt_one_word_per_key_and_pick(page, live_server, screenshot):
-    page.goto(live_server + URL + "?lang=en")
+def test_snapgpt_continues_the_students_own_beginning(page, live_server):
+    """Issue #18: «escribe el comienzo de una fábula», but the story box was fixed. Now the student
+    writes (and keeps editing) the beginning, and each step continues from exactly that text."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(live_server + URL)
     page.select_option("#snap-model", "ngram")
     story = page.locator("#snap-story")
-    start = story.inner_text()
-    story.click()
-    page.keyboard.press("a")
+    assert story.is_editable()
+    mine = "Un ratón muy pequeño vivía en el granero y"
+    story.fill(mine)
+    story.press("Enter")  # Enter: one more word from the model, right after the student's text
     page.locator("#snap-chips button").first.wait_for()
-    after_one = story.inner_text()
-    assert after_one.startswith(start) and len(after_one) > len(start)
-    page.keyboard.press("b")
-    page.wait_for_function("(n) => document.getElementById('snap-story').innerText.length > n", arg=len(after_one))
+    one = story.input_value()
+    assert one.startswith(mine) and len(one) > len(mine) and "\n" not in one
+    assert page.locator("#snap-added .new").inner_text().replace("␣", " ") == one[len(mine) :]
+    # the student writes on by hand after the model's word, then asks for the next one with the button
+    story.press("End")
+    story.type(" la gata")
+    edited = story.input_value()
+    assert edited == one + " la gata" and page.locator("#snap-chips button").count() == 0
+    page.click("#snap-next")
+    page.wait_for_function("(n) => document.getElementById('snap-story').value.length > n", arg=len(edited))
+    assert story.input_value().startswith(edited)
+    # a candidate word replaces the model's last word; the box stays editable
     chip = page.locator("#snap-chips button").nth(3)
     token = chip.locator(".tok").inner_text().replace("␣", " ").replace("⏎", "\n")
     chip.click()
-    page.locator("#snap-story .picked").wait_for()
-    assert page.locator("#snap-story .picked").inner_text().strip().startswith(token.strip())
+    page.locator("#snap-added .picked").wait_for()
+    picked = story.input_value()
+    assert picked.startswith(edited) and picked[len(edited) :].startswith(token)
+    assert story.is_editable()
+    page.locator("#snap-lab").screenshot(path=str(SHOTS / "generation-snap-es.png"))
     page.click("#snap-undo")
-    assert story.inner_text() == after_one
-    screenshot("generation-snap-en")
+    assert story.input_value() == edited
+    # the lecture's mode: every key press is one more word (and Backspace undoes it)
+    page.check("#snap-anykey")
+    story.press("End")
+    story.press("q")
+    page.wait_for_function("(n) => document.getElementById('snap-story').value.length > n", arg=len(edited))
+    assert story.input_value().startswith(edited) and "q" not in story.input_value()[len(edited) :].split()
+    story.press("Backspace")
+    page.wait_for_function("(t) => document.getElementById('snap-story').value === t", arg=edited)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the story box fits the screen
+    box = story.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    page.locator("#snap-lab").screenshot(path=str(SHOTS / "generation-snap-390.png"))
 
 
 def test_tree_and_stream(page, live_server, screenshot):

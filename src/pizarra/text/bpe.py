@@ -83,12 +83,22 @@ def load_bpe(vocab_size: int | None = None):
         return _load(vocab_size)
 
 
-def bpe_tokens(text: str, vocab_size: int | None = None) -> tuple[list[str], list[int]]:
-    """(readable token strings, ids). Byte-level tokens show a space as 'Ġ'; we show it as '▁'."""
+def bpe_bytes(text: str, vocab_size: int | None = None) -> tuple[list[bytes], list[int]]:
+    """(each token's raw bytes, ids). A token may hold only part of a character's UTF-8 bytes."""
+    from pizarra.text.pieces import token_bytes
+
     tok = load_bpe(vocab_size)
     enc = tok.encode(text)
-    pieces = [tok.decode([i]) for i in enc.ids]
-    return [p.replace(" ", "▁") for p in pieces], list(enc.ids)
+    return [token_bytes(t) for t in enc.tokens], list(enc.ids)
+
+
+def bpe_tokens(text: str, vocab_size: int | None = None) -> tuple[list[str], list[int]]:
+    """(readable token strings, ids). Byte-level tokens show a space as 'Ġ'; we show it as '▁', and a
+    byte that is only part of a character as ``‹C3›`` (see :mod:`pizarra.text.pieces`)."""
+    from pizarra.text.pieces import readable
+
+    raw, ids = bpe_bytes(text, vocab_size)
+    return [readable(b) for b in raw], ids
 
 
 def add_comparison(name: str = ARTIFACT) -> None:

@@ -8,7 +8,9 @@
     tokenize("¿Qué hora es?", "gemma")        -> Gemma 3's tokenizer (262k tokens), via llama.cpp
     compare(SAMPLES)                          -> tokens per word of every tokenizer on Spanish and English
 
-Every result: ``{"kind", "tokens": [...], "ids": [...] | None, "n_tokens", "n_words", "tokens_per_word"}``.
+Every result: ``{"kind", "tokens": [...], "ids": [...] | None, "n_tokens", "n_words", "tokens_per_word",
+"pieces"}``. ``pieces`` (subword tokenizers only, else None): each token's bytes, and the characters
+it cuts when it holds only part of one (``‹C3›`` + ``‹A9›`` = "é"; see :mod:`pizarra.text.pieces`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import atexit
 import threading
 
 from pizarra.errors import BadInput
-from pizarra.text.bpe import bpe_tokens
+from pizarra.text.bpe import bpe_bytes
+from pizarra.text.pieces import pieces, readable
 from pizarra.text.words import words
 
 KINDS = ("chars", "words", "word-ngrams", "char-ngrams", "bpe", "gemma", "smollm2")
@@ -77,14 +80,20 @@ def _close_vocab_only() -> None:
             pass
 
 
-def llm_tokens(name: str, text: str) -> tuple[list[str], list[int]]:
-    """(token strings, ids) of ``text`` with Gemma's or SmolLM2's own tokenizer (no BOS)."""
+def llm_bytes(name: str, text: str) -> tuple[list[bytes], list[int]]:
+    """(each token's raw bytes, ids) of ``text`` with Gemma's or SmolLM2's own tokenizer (no BOS).
+    A token can be part of a multi-byte character (Gemma's byte fallback, SmolLM2's byte-level BPE)."""
     with _llm_lock:
         llm = _vocab_only(name)
         ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-        # a token can be part of a multi-byte character: show what its bytes decode to
-        pieces = [llm.detokenize([i]).decode("utf-8", errors="replace") for i in ids]
-    return [p.replace(" ", "▁") for p in pieces], list(ids)
+        raw = [llm.detokenize([i]) for i in ids]
+    return raw, list(ids)
+
+
+def llm_tokens(name: str, text: str) -> tuple[list[str], list[int]]:
+    """(readable token strings, ids): a byte that is only part of a character shows as ``‹C3›``."""
+    raw, ids = llm_bytes(name, text)
+    return [readable(b) for b in raw], ids
 
 
 def tokenize(text: str, kind: str = "words", n: int = 2, vocab_size: int | None = None, lower: bool = False) -> dict:
@@ -111,7 +120,7 @@ def tokenize(text: str, kind: str = "words", n: int = 2, vocab_size: int | None 
         )
     if lower:
         text = text.lower()
-    ids = None
+    ids, shown = None, None
     if kind == "chars":
         tokens = list(text)
     elif kind == "words":
@@ -120,10 +129,10 @@ def tokenize(text: str, kind: str = "words", n: int = 2, vocab_size: int | None 
         tokens = ngrams(words(text), n)
     elif kind == "char-ngrams":
         tokens = char_ngrams(text, n)
-    elif kind == "bpe":
-        tokens, ids = bpe_tokens(text, vocab_size)
-    else:
-        tokens, ids = llm_tokens(kind, text)
+    else:  # subword tokenizers work on bytes: a token may hold part of a character
+        raw, ids = bpe_bytes(text, vocab_size) if kind == "bpe" else llm_bytes(kind, text)
+        shown = pieces(raw)
+        tokens = [p["text"] for p in shown]
     n_words = len([w for w in words(text) if any(ch.isalnum() for ch in w)])
     return {
         "kind": kind,
@@ -132,6 +141,7 @@ def tokenize(text: str, kind: str = "words", n: int = 2, vocab_size: int | None 
         "n_tokens": len(tokens),
         "n_words": n_words,
         "tokens_per_word": round(len(tokens) / n_words, 3) if n_words else None,
+        "pieces": shown,
         **({"n": n} if kind.endswith("ngrams") else {}),
         **({"vocab_size": vocab_size or load_vocab_size()} if kind == "bpe" else {}),
     }

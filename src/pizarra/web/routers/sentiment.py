@@ -90,9 +90,10 @@ def page_generative(request: Request) -> HTMLResponse:
 def predict(req: PredictIn) -> dict:
     """Each shipped model's label (1 = positive), p(positive) and the words that pushed it:
     n-gram weights for TF-IDF+LR and NBSVM, integrated gradients for the LSTM and the Transformer
-    (plus its last layer's attention). Empty text -> 422; > 20,000 characters -> cut, notice
-    "truncated"; not English -> notice "not_english"."""
-    from pizarra.sentiment.predict import predict as run
+    (plus its last layer's attention). Each explanation also lays its tokens on the review as written
+    (``segments``: accents kept, letters the models cannot read marked). Empty text -> 422;
+    > 20,000 characters -> cut, notice "truncated"; not English -> notice "not_english"."""
+    from pizarra.sentiment.display import predict_shown as run
 
     return run(req.text, req.models, req.explain, req.k)
 

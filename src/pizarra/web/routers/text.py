@@ -31,6 +31,21 @@ class TokenizeIn(BaseModel):
     lower: bool = False
 
 
+class CutChar(BaseModel):
+    char: str = Field(description="A character whose UTF-8 bytes were cut between tokens, e.g. é")
+    hex: str = Field(description="Its bytes, e.g. C3 A9")
+    tokens: int = Field(description="How many tokens hold a part of it")
+
+
+class Piece(BaseModel):
+    text: str = Field(description="The token readable: its characters, ‹C3› for a lone byte, ▁ for a space")
+    parts: list[dict[str, str]] = Field(description='Runs of characters {"text"} and lone bytes {"byte": "C3"}')
+    hex: str = Field(description="The token's bytes")
+    partial: bool = Field(description="It holds only part of a character")
+    group: int = Field(description="Tokens that share a cut character share this number")
+    cut: list[CutChar]
+
+
 class TokenizeOut(BaseModel):
     kind: str
     tokens: list[str]
@@ -38,6 +53,7 @@ class TokenizeOut(BaseModel):
     n_tokens: int
     n_words: int
     tokens_per_word: float | None
+    pieces: list[Piece] | None = Field(None, description="Subword tokenizers: each token's bytes, cut characters")
     n: int | None = None
     vocab_size: int | None = None
 

@@ -21,6 +21,60 @@ async function guarded(section, work) {
 // ---------------------------------------------------------------------------------- tokenizers
 const tf = $("#tokenize-form");
 tf.vocab_size.addEventListener("input", () => { $("#vocab-out").textContent = tf.vocab_size.value; });
+function tokenSpan(text, i) {
+  const span = document.createElement("span");
+  span.className = `tok c${i % 5}`;
+  span.textContent = text;
+  return span;
+}
+// Byte-level tokenizers cut a character of several UTF-8 bytes (é = C3 A9, 🐧 = 4 bytes) between tokens.
+// A lone byte shows as ‹C3› (never as "�"), and the tokens that only together spell a character sit in
+// one box labelled with that character; the legend below explains it with the first such character.
+const cutWords = (cut) => cut.map((c) => fill(T.cut_char, { char: c.char, n: Pizarra.num(c.hex.split(" ").length), hex: c.hex,
+                                                          k: Pizarra.num(c.tokens) }))
+  .join(" ");
+function pieceSpan(p, i) {
+  const span = tokenSpan("", i);
+  for (const part of p.parts) {
+    if (part.text !== undefined) { span.append(part.text); continue; }
+    const b = document.createElement("span");
+    b.className = "byte";
+    b.textContent = `‹${part.byte}›`;
+    span.appendChild(b);
+  }
+  span.title = p.partial ? fill(T.piece_title, { hex: p.hex, cut: cutWords(p.cut) }) : p.hex;
+  if (p.partial) span.classList.add("partial");
+  return span;
+}
+function showPieces(box, pieces) {
+  let first = null;
+  for (let i = 0; i < pieces.length;) {
+    let j = i + 1;
+    while (j < pieces.length && pieces[j].group === pieces[i].group) j++;
+    const run = pieces.slice(i, j);
+    const cut = [...new Map(run.flatMap((p) => p.cut).map((c) => [c.char, c])).values()];
+    if (run.length > 1 && cut.length) {
+      const group = document.createElement("span");
+      group.className = "tok-group";
+      group.title = fill(T.group_title, { k: Pizarra.num(run.length), chars: cut.map((c) => c.char).join("") });
+      run.forEach((p, k) => group.appendChild(pieceSpan(p, i + k)));
+      const label = document.createElement("span");
+      label.className = "glabel";
+      label.textContent = "= " + cut.map((c) => c.char).join("");
+      group.appendChild(label);
+      box.appendChild(group);
+      first = first || cut[0];
+    } else {
+      run.forEach((p, k) => box.appendChild(pieceSpan(p, i + k)));
+      first = first || (run.some((p) => p.partial) && run.flatMap((p) => p.cut)[0]) || null;
+    }
+    i = j;
+  }
+  const legend = $("#bytes-legend");
+  legend.hidden = !first;
+  if (first) legend.textContent = fill(T.legend, { byte: first.hex.split(" ")[0], char: first.char, n: Pizarra.num(first.hex.split(" ").length), hex: first.hex,
+                                                  k: Pizarra.num(first.tokens) });
+}
 async function tokenize() {
   await guarded($("#tokenize-lab"), async () => {
     const body = { text: tf.text.value, kind: tf.kind.value, n: Number(tf.n.value) };
@@ -28,12 +82,9 @@ async function tokenize() {
     const r = await api("/api/text/tokenize", body);
     const box = $("#tokens");
     box.innerHTML = "";
-    for (const tok of r.tokens) {
-      const span = document.createElement("span");
-      span.className = "tok";
-      span.textContent = tok;
-      box.appendChild(span);
-    }
+    $("#bytes-legend").hidden = true;
+    if (r.pieces) showPieces(box, r.pieces);
+    else r.tokens.forEach((tok, i) => box.appendChild(tokenSpan(tok, i)));
     $("#tokenize-summary").textContent = fill(T.summary, { tokens: r.n_tokens, words: r.n_words, ratio: Pizarra.num(r.tokens_per_word) });
     $("#token-ids").textContent = r.ids ? r.ids.join(" ") : "–";
   });
