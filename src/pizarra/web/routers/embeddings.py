@@ -5,8 +5,9 @@
     GET  /api/embeddings/neighbors         nearest words by cosine and by euclidean distance
     GET  /api/embeddings/analogy           a : b :: c : ?  (3CosAdd or 3CosMul)
     POST /api/embeddings/formula           AVERAGE, LERP, MINUS, SUM, MUL, SLERP, DIST, DOT, SLIDER, + - * /
-    POST /api/embeddings/project           PCA / t-SNE in 2-D or 3-D of a word list or a neighbourhood
-    GET  /api/embeddings/quiz              the "tamaño × edad" map of animals
+    POST /api/embeddings/project           PCA / t-SNE / UMAP in 2-D or 3-D of a word list or a neighbourhood
+    POST /api/embeddings/estimate          how long a request will wait (first load, UMAP's compilation…)
+    GET  /api/embeddings/quiz              the lecture's quizzes: 1 "¿dónde pondrías manzana?", 2 "… vaca?"
 
 Thin: the work is in :mod:`pizarra.embeddings`. Unknown words are a 422 that names them.
 """
@@ -28,9 +29,10 @@ Word = Annotated[str, Field(min_length=1, max_length=60)]
 
 
 def _emb(name: str):
+    from pizarra.embeddings.projector import WAITS
     from pizarra.embeddings.vectors import load_vectors
 
-    return load_vectors(name)
+    return WAITS.load(name, lambda: load_vectors(name))  # the first load is timed, for the next estimate
 
 
 class Scored(BaseModel):
@@ -104,11 +106,53 @@ class ProjectOut(BaseModel):
     explained_variance: list[float] | None = None
 
 
+class EstimateIn(BaseModel):
+    vectors: VectorsName = "es"
+    method: Literal["pca", "tsne", "umap"] | None = Field(
+        None, description="a projection; leave out for any other request"
+    )
+    words: list[Word] | None = Field(None, max_length=300)
+    word: Word | None = None
+    n: int = Field(40, ge=2, le=100)
+    dims: Literal[2, 3] = 2
+
+
+class WaitStep(BaseModel):
+    step: Literal["load", "queue", "joins", "ready", "compile", "compute"]
+    seconds: float
+
+
+class EstimateOut(BaseModel):
+    seconds: float
+    measured: bool  # False: no timing of this machine yet, the seconds are a 2-core laptop's
+    steps: list[WaitStep]
+
+
+class QuizPoint(BaseModel):
+    word: str
+    x: float
+    y: float
+    role: Literal["reference", "asked"]
+    group: str | None = None
+
+
+class QuizFrame(BaseModel):
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+
+
 class QuizOut(BaseModel):
     vectors: str
-    x_axis: list[str]
-    y_axis: list[str]
-    points: list[Point]
+    round: int
+    kind: Literal["pca", "axes"]
+    question: str
+    x_axis: list[str] | None = None
+    y_axis: list[str] | None = None
+    explained_variance: list[float] | None = None
+    points: list[QuizPoint]
+    frame: QuizFrame
 
 
 # ---------------------------------------------------------------------------------------- page
@@ -210,7 +254,8 @@ def formula(req: FormulaIn) -> FormulaOut:
 
 @router.post("/api/embeddings/project", response_model=ProjectOut, tags=["embeddings"])
 def project(req: ProjectIn) -> ProjectOut:
-    """PCA or t-SNE (2-D/3-D) of a word list, or of a word and its n nearest neighbours."""
+    """PCA, t-SNE or UMAP (2-D/3-D) of a word list, or of a word and its n nearest neighbours.
+    t-SNE and UMAP compute one at a time; the same request made again joins the one computing."""
     from pizarra.embeddings.projector import neighborhood
     from pizarra.embeddings.projector import project as run
     from pizarra.errors import BadInput
@@ -227,9 +272,32 @@ def project(req: ProjectIn) -> ProjectOut:
     return ProjectOut(**run(emb, words, req.method, req.dims))
 
 
+@router.post("/api/embeddings/estimate", response_model=EstimateOut, tags=["embeddings"])
+def estimate(req: EstimateIn) -> EstimateOut:
+    """How long this request would wait, from timings measured on this machine: loading the
+    vectors the first time, waiting for another t-SNE/UMAP, UMAP's first-call compilation, the
+    projection itself. Instant: it loads and computes nothing."""
+    from pizarra.embeddings.projector import WAITS, checked_words, neighborhood, projection_key
+    from pizarra.errors import BadInput
+
+    words, key = req.words, None
+    n = req.n + 1 if req.word else len(words or [])
+    if req.method and WAITS.load_estimate(req.vectors) is None:  # loaded: a computation may be running or kept
+        try:
+            emb = _emb(req.vectors)
+            words = neighborhood(emb, req.word, req.n) if req.word else words
+            if words:
+                words = checked_words(words, req.method, req.dims)
+                key, n = projection_key(emb, words, req.method, req.dims), len(words)
+        except BadInput:
+            key = None  # the request itself will say what is wrong
+    return EstimateOut(**WAITS.estimate(req.vectors, req.method, n, key))
+
+
 @router.get("/api/embeddings/quiz", response_model=QuizOut, tags=["embeddings"])
-def quiz(vectors: VectorsName = "es") -> QuizOut:
-    """The quiz map: animals placed by size (pequeño→grande) and age (joven→adulto) directions."""
+def quiz(vectors: VectorsName = "es", round: int = Query(1, ge=1, le=2)) -> QuizOut:  # noqa: A002
+    """The lecture's quiz ``round``: 1 "¿dónde pondrías manzana?" (a PCA map of fruits, buildings,
+    vehicles), 2 "¿dónde pondrías vaca?" (size × age axes taken from the vectors)."""
     from pizarra.embeddings.projector import quiz_map
 
-    return QuizOut(vectors=vectors, **quiz_map(_emb(vectors)))
+    return QuizOut(vectors=vectors, **quiz_map(_emb(vectors), round))
