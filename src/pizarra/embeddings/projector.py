@@ -472,3 +472,34 @@ def quiz_map(emb, round: int = 1, words: list[str] | None = None, x_axis=None, y
         "points": points,
         "frame": frame(coords[:, 0], coords[:, 1], square=round == 1),
     }
+
+
+def project_request(emb, words: list[str] | None, word: str | None, n: int, method: str, dims: int) -> dict:
+    """A projection as the page asks for it: of ``words`` (3 to 300), or of ``word`` and its ``n``
+    nearest neighbours. t-SNE and UMAP compute one at a time (see ``project``)."""
+    if word:
+        words = neighborhood(emb, word, n)
+    elif not words:
+        raise BadInput(
+            "Give `words` (3 to 300) or a `word` whose neighbourhood to project.", key="err.embeddings.project_what"
+        )
+    return project(emb, words, method, dims)
+
+
+def estimate_request(
+    load, vectors: str, words: list[str] | None, word: str | None, n: int, method: str | None, dims: int
+) -> dict:
+    """How long :func:`project_request` (or only loading ``vectors``) would wait, from timings measured
+    on this machine; ``load(vectors)`` is called only when the vectors are already loaded (instant)."""
+    key = None
+    size = n + 1 if word else len(words or [])
+    if method and WAITS.load_estimate(vectors) is None:  # loaded: a computation may be running or kept
+        try:
+            emb = load(vectors)
+            words = neighborhood(emb, word, n) if word else words
+            if words:
+                words = checked_words(words, method, dims)
+                key, size = projection_key(emb, words, method, dims), len(words)
+        except BadInput:
+            key = None  # the request itself will say what is wrong
+    return WAITS.estimate(vectors, method, size, key)

@@ -31,6 +31,22 @@ VECTORS = {
 }
 MAX_K = 100
 
+# The lecture's examples, preloaded on the chapter-3 page.
+LECTURE_PROMPTS = {
+    "analogy": ["hombre", "mujer", "rey"],
+    "formula": "LERP(mañana, noche, 0.5)",
+    "examples": [
+        "rey - hombre + mujer",
+        "AVERAGE(perro, gato, caballo)",
+        "SLERP(invierno, verano, 0.5)",
+        "DIST(perro, gato)",
+        "LERP(niño, viejo, SLIDER(0.5))",
+    ],
+    "neighbors": "madrid",
+    "project": "lunes martes miércoles jueves viernes sábado domingo enero febrero marzo abril mayo "
+    "rojo verde azul amarillo negro blanco perro gato caballo vaca oveja",
+}
+
 
 @dataclass
 class Embeddings:
@@ -267,3 +283,23 @@ def load_vectors(name: str = "es") -> Embeddings:
         )
     with _lock:
         return _load(name)
+
+
+def vectors_info() -> list[dict]:
+    """The vector sets chapter 3 explores, with the shipped card's analogy scores."""
+    from pizarra.assets.artifacts import list_artifacts
+
+    cards = {a["name"]: a for a in list_artifacts()}
+    sg = cards.get("w2v-es-sg") or {}
+    ev = (sg.get("metrics") or {}).get("eval") or {}
+    return [
+        {
+            "name": "es",
+            "lang": "es",
+            "source": "word2vec skip-gram, trained here (artifact w2v-es-sg)",
+            "available": bool(sg),
+            "analogy_accuracy": (ev.get("analogies") or {}).get("accuracy"),
+            "analogy_coverage": (ev.get("analogies") or {}).get("coverage"),
+        },
+        {"name": "glove", "lang": "en", "source": "GloVe 6B 50d (Stanford), 400k English words", "available": True},
+    ]

@@ -156,50 +156,21 @@ class QuizOut(BaseModel):
 
 
 # ---------------------------------------------------------------------------------------- page
-PROMPTS = {
-    "analogy": ["hombre", "mujer", "rey"],
-    "formula": "LERP(mañana, noche, 0.5)",
-    "examples": [
-        "rey - hombre + mujer",
-        "AVERAGE(perro, gato, caballo)",
-        "SLERP(invierno, verano, 0.5)",
-        "DIST(perro, gato)",
-        "LERP(niño, viejo, SLIDER(0.5))",
-    ],
-    "neighbors": "madrid",
-    "project": "lunes martes miércoles jueves viernes sábado domingo enero febrero marzo abril mayo "
-    "rojo verde azul amarillo negro blanco perro gato caballo vaca oveja",
-}
 
 
 @router.get("/capitulo/embeddings", response_class=HTMLResponse, tags=["pages"], summary="Chapter 3 page")
 def page(request: Request) -> HTMLResponse:
-    return chapter_page(request, SLUG, prompts=PROMPTS, info=vectors_info())
+    from pizarra.embeddings.vectors import LECTURE_PROMPTS, vectors_info
+
+    return chapter_page(request, SLUG, prompts=LECTURE_PROMPTS, info=vectors_info())
 
 
 # ----------------------------------------------------------------------------------------- API
-def vectors_info() -> list[dict]:
-    from pizarra.assets.artifacts import list_artifacts
-
-    cards = {a["name"]: a for a in list_artifacts()}
-    sg = cards.get("w2v-es-sg") or {}
-    ev = (sg.get("metrics") or {}).get("eval") or {}
-    return [
-        {
-            "name": "es",
-            "lang": "es",
-            "source": "word2vec skip-gram, trained here (artifact w2v-es-sg)",
-            "available": bool(sg),
-            "analogy_accuracy": (ev.get("analogies") or {}).get("accuracy"),
-            "analogy_coverage": (ev.get("analogies") or {}).get("coverage"),
-        },
-        {"name": "glove", "lang": "en", "source": "GloVe 6B 50d (Stanford), 400k English words", "available": True},
-    ]
-
-
 @router.get("/api/embeddings/vectors", tags=["embeddings"])
 def vectors() -> dict:
     """The vector sets this lab can explore, with the shipped card's scores."""
+    from pizarra.embeddings.vectors import vectors_info
+
     return {"vectors": vectors_info()}
 
 
@@ -256,20 +227,9 @@ def formula(req: FormulaIn) -> FormulaOut:
 def project(req: ProjectIn) -> ProjectOut:
     """PCA, t-SNE or UMAP (2-D/3-D) of a word list, or of a word and its n nearest neighbours.
     t-SNE and UMAP compute one at a time; the same request made again joins the one computing."""
-    from pizarra.embeddings.projector import neighborhood
-    from pizarra.embeddings.projector import project as run
-    from pizarra.errors import BadInput
+    from pizarra.embeddings.projector import project_request
 
-    emb = _emb(req.vectors)
-    if req.word:
-        words = neighborhood(emb, req.word, req.n)
-    elif req.words:
-        words = req.words
-    else:
-        raise BadInput(
-            "Give `words` (3 to 300) or a `word` whose neighbourhood to project.", key="err.embeddings.project_what"
-        )
-    return ProjectOut(**run(emb, words, req.method, req.dims))
+    return ProjectOut(**project_request(_emb(req.vectors), req.words, req.word, req.n, req.method, req.dims))
 
 
 @router.post("/api/embeddings/estimate", response_model=EstimateOut, tags=["embeddings"])
@@ -277,21 +237,9 @@ def estimate(req: EstimateIn) -> EstimateOut:
     """How long this request would wait, from timings measured on this machine: loading the
     vectors the first time, waiting for another t-SNE/UMAP, UMAP's first-call compilation, the
     projection itself. Instant: it loads and computes nothing."""
-    from pizarra.embeddings.projector import WAITS, checked_words, neighborhood, projection_key
-    from pizarra.errors import BadInput
+    from pizarra.embeddings.projector import estimate_request
 
-    words, key = req.words, None
-    n = req.n + 1 if req.word else len(words or [])
-    if req.method and WAITS.load_estimate(req.vectors) is None:  # loaded: a computation may be running or kept
-        try:
-            emb = _emb(req.vectors)
-            words = neighborhood(emb, req.word, req.n) if req.word else words
-            if words:
-                words = checked_words(words, req.method, req.dims)
-                key, n = projection_key(emb, words, req.method, req.dims), len(words)
-        except BadInput:
-            key = None  # the request itself will say what is wrong
-    return EstimateOut(**WAITS.estimate(req.vectors, req.method, n, key))
+    return EstimateOut(**estimate_request(_emb, req.vectors, req.words, req.word, req.n, req.method, req.dims))
 
 
 @router.get("/api/embeddings/quiz", response_model=QuizOut, tags=["embeddings"])
