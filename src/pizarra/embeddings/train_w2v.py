@@ -22,8 +22,9 @@ from pizarra.text.words import letter_words
 MAX_LINE = 1000
 
 
-def corpus_file(path: Path | None = None, data=None) -> tuple[Path, dict]:
-    """Write (once) the tokenized Spanish corpus; returns its path and {docs, lines, words}."""
+def corpus_file(path: Path | None = None, data=None, max_words: int | None = None) -> tuple[Path, dict]:
+    """Write (once) the tokenized Spanish corpus; returns its path and {docs, lines, words}.
+    ``max_words``: only the corpus's first words, in its order (a bounded slice for a quick run)."""
     from pizarra.assets.datasets import spanish_corpus_texts
 
     path = Path(path or cache_dir() / "w2v" / "corpus_es.txt")
@@ -36,10 +37,14 @@ def corpus_file(path: Path | None = None, data=None) -> tuple[Path, dict]:
     t0 = time.time()
     with open(tmp, "w", encoding="utf-8") as f:
         for source, _, text in spanish_corpus_texts(data=data):
+            if max_words is not None and stats["words"] >= max_words:
+                break
             stats["docs"] += 1
             n_doc = 0
             for para in text.split("\n"):
                 toks = letter_words(para)
+                if max_words is not None:
+                    toks = toks[: max_words - stats["words"] - n_doc]
                 for i in range(0, len(toks), MAX_LINE):
                     f.write(" ".join(toks[i : i + MAX_LINE]) + "\n")
                     stats["lines"] += 1
@@ -51,17 +56,31 @@ def corpus_file(path: Path | None = None, data=None) -> tuple[Path, dict]:
                     "corpus: %d docs, %.1f M words, %.0f s", stats["docs"], stats["words"] / 1e6, time.time() - t0
                 )
     tmp.replace(path)
+    if max_words is not None:
+        stats["max_words"] = max_words
     stats["tokenize_seconds"] = round(time.time() - t0, 1)
     stats_path.write_text(json.dumps(stats, indent=1))
     return path, stats
 
 
 def train(
-    out: Path, sg: int, dim: int, window: int, negative: int, min_count: int, epochs: int, sample: float, workers: int
+    out: Path,
+    sg: int,
+    dim: int,
+    window: int,
+    negative: int,
+    min_count: int,
+    epochs: int,
+    sample: float,
+    workers: int,
+    corpus: Path | None = None,
+    callbacks=(),
 ) -> dict:
+    """``corpus``: a file written by ``corpus_file`` (default: the whole corpus); ``callbacks``: gensim's
+    ``CallbackAny2Vec`` objects (a background job reports each epoch's losses with one)."""
     from gensim.models import Word2Vec
 
-    path, stats = corpus_file()
+    path, stats = corpus_file(corpus)
     logging.info("corpus: %s", stats)
     t0 = time.time()
     model = Word2Vec(
@@ -76,6 +95,7 @@ def train(
         sample=sample,
         workers=workers,
         seed=1,
+        callbacks=list(callbacks),
     )
     seconds = time.time() - t0
     out.parent.mkdir(parents=True, exist_ok=True)

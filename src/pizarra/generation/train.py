@@ -157,7 +157,16 @@ def train_neural(
     progress: bool | None = None,
     deadline_minutes: float | None = None,
     threads: int = 1,
+    on_event=None,
+    should_stop=None,
+    root=None,
 ) -> dict:
+    """Train ``name`` (lstm | gpt) for ``max_steps`` (or about ``minutes``), measure the stored
+    float16 weights, save the artifact ``gen-<name>`` (in ``root``, default ``artifacts/``).
+
+    ``on_event``/``should_stop``: the training loop's events and cancel question (a background job's);
+    a run that ``should_stop`` ends returns ``{"status": "cancelled", ...}`` at once and saves nothing.
+    """
     import torch
 
     from pizarra.generation.corpus import describe
@@ -193,8 +202,17 @@ def train_neural(
     )
     t0 = time.perf_counter()
     deadline = t0 + 60 * (deadline_minutes or 1e9)  # a busy machine must not stretch a run for ever
-    result = fit(model, windows, (X, Y), cfg, should_stop=lambda: time.perf_counter() > deadline)
+    result = fit(
+        model,
+        windows,
+        (X, Y),
+        cfg,
+        on_event=on_event,
+        should_stop=lambda: time.perf_counter() > deadline or bool(should_stop and should_stop()),
+    )
     secs = time.perf_counter() - t0
+    if should_stop is not None and result.status == "cancelled" and time.perf_counter() <= deadline:
+        return {"status": "cancelled", "steps": result.step, "history": result.history}
     # the stored weights are float16: measure those
     stored = to_storage(model)
     from pizarra.generation.neural import from_storage
@@ -236,6 +254,7 @@ def train_neural(
             command=f"pizarra lm train {name} --steps {max_steps}"
             + (f" --deadline {deadline_minutes:g}" if deadline_minutes else "")
             + (f" --threads {torch.get_num_threads()}" if torch.get_num_threads() != 1 else ""),
+            root=root,
         )
     return metrics
 

@@ -53,6 +53,20 @@ def _deadline(minutes: float | None):
     return lambda: time.monotonic() > end
 
 
+def _stop(minutes: float | None, should_stop):
+    """should_stop for fit: the deadline of ``minutes``, or the caller's own question (a job's cancel)."""
+    deadline = _deadline(minutes)
+    if should_stop is None:
+        return deadline
+    return lambda: bool(should_stop()) or bool(deadline and deadline())
+
+
+def _cancelled(result, should_stop) -> bool:
+    """A run stopped by its caller (a job's cancel): it ends at once and saves nothing. Without
+    ``should_stop`` (the CLI) a stopped run is saved, as before."""
+    return should_stop is not None and result.status == "cancelled"
+
+
 def _command(argv) -> str:
     return "pizarra images train " + " ".join(argv)
 
@@ -70,7 +84,19 @@ def _summary(result) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def train_autoencoder(steps=2500, batch_size=128, lr=2e-3, minutes=None, seed=0, argv=()) -> dict:
+def train_autoencoder(
+    steps=2500,
+    batch_size=128,
+    lr=2e-3,
+    minutes=None,
+    seed=0,
+    argv=(),
+    eval_every=250,
+    on_event=None,
+    should_stop=None,
+    root=None,
+) -> dict:
+    """``on_event``/``should_stop``: the loop's events and a job's cancel; ``root``: where the artifact goes."""
     x, y = load_images("train")
     xt, yt = _val_subset(*load_images("test"))
     torch.manual_seed(seed)
@@ -82,12 +108,14 @@ def train_autoencoder(steps=2500, batch_size=128, lr=2e-3, minutes=None, seed=0,
         lr=lr,
         schedule="cosine",
         warmup_steps=100,
-        eval_every=250,
+        eval_every=eval_every,
         checkpoint_every=None,
         seed=seed,
         device="cpu",
     )
-    result = fit(model, (X, X), (Xv, Xv), cfg, should_stop=_deadline(minutes))
+    result = fit(model, (X, X), (Xv, Xv), cfg, on_event=on_event, should_stop=_stop(minutes, should_stop))
+    if _cancelled(result, should_stop):
+        return _summary(result)
     model.eval()
     model.fit_scale(X[:20000])
     with torch.no_grad():
@@ -101,6 +129,7 @@ def train_autoencoder(steps=2500, batch_size=128, lr=2e-3, minutes=None, seed=0,
         data=DATA,
         metrics=metrics,
         command=_command(argv or ["autoencoder"]),
+        root=root,
     )
     return metrics
 
@@ -146,7 +175,19 @@ def train_clip(steps=2000, batch_size=256, lr=2e-3, minutes=None, seed=0, argv=(
     return metrics
 
 
-def train_classifier(steps=2500, batch_size=128, lr=2e-3, minutes=None, seed=0, argv=()) -> dict:
+def train_classifier(
+    steps=2500,
+    batch_size=128,
+    lr=2e-3,
+    minutes=None,
+    seed=0,
+    argv=(),
+    eval_every=250,
+    on_event=None,
+    should_stop=None,
+    root=None,
+) -> dict:
+    """``on_event``/``should_stop``: the loop's events and a job's cancel; ``root``: where the artifact goes."""
     x, y = load_images("train")
     xt_all, yt_all = load_images("test")
     xt, yt = _val_subset(xt_all, yt_all)
@@ -164,7 +205,7 @@ def train_classifier(steps=2500, batch_size=128, lr=2e-3, minutes=None, seed=0, 
         schedule="cosine",
         warmup_steps=100,
         weight_decay=0.01,
-        eval_every=250,
+        eval_every=eval_every,
         checkpoint_every=None,
         seed=seed,
         device="cpu",
@@ -179,8 +220,11 @@ def train_classifier(steps=2500, batch_size=128, lr=2e-3, minutes=None, seed=0, 
         (to_float(xt), Yt),
         cfg,
         metrics_fn=accuracy,
-        should_stop=_deadline(minutes),
+        on_event=on_event,
+        should_stop=_stop(minutes, should_stop),
     )
+    if _cancelled(result, should_stop):
+        return _summary(result)
     model.eval()
     with torch.no_grad():
         pred = torch.cat([model(to_float(xt_all[i : i + 2000]))[0].argmax(-1) for i in range(0, len(yt_all), 2000)])
@@ -198,6 +242,7 @@ def train_classifier(steps=2500, batch_size=128, lr=2e-3, minutes=None, seed=0, 
         data=DATA | {"test": "all 20,000 test pictures"},
         metrics=metrics,
         command=_command(argv or ["classifier"]),
+        root=root,
     )
     return metrics
 

@@ -164,3 +164,4 @@ def _load_builtins() -> None:
     if not _builtins_loaded:
         _builtins_loaded = True
         import pizarra.jobs.builtin  # noqa: F401  (registers demo.* kinds)
+        import pizarra.jobs.trainings  # noqa: F401  (registers the real trainings: nets.rung, lm.train, …)

@@ -303,9 +303,12 @@ def train(
     glove: str | None = None,
     model_overrides: dict | None = None,
     recipe_overrides: dict | None = None,
+    on_event=None,
+    should_stop=None,
 ):
     """Train ``name`` (lstm | transformer) on train, early-stop on val accuracy (best weights kept).
-    -> (model, vocab, TrainConfig, row). The overrides change the recipe (a sweep on val uses them)."""
+    -> (model, vocab, TrainConfig, row). The overrides change the recipe (a sweep on val uses them).
+    ``on_event``/``should_stop``: the loop's events and cancel question too (a background job's)."""
     from pizarra.train import TrainConfig, fit
 
     rank = int(os.environ.get("RANK", "0"))
@@ -359,13 +362,21 @@ def train(
         device=device,
         grad_clip=1.0,
     )
+
+    def report(ev):
+        if ev["type"] == "eval":
+            log(f"{name} step {ev['step']}: {ev['metrics']}")
+        if on_event is not None:
+            on_event(ev)
+
     res = fit(
         model,
         (Xtr, Ltr, ytr),
         (Xva, Lva, yva),
         tc,
         metrics_fn=val_metrics,
-        on_event=(lambda ev: log(f"{name} step {ev['step']}: {ev['metrics']}") if ev["type"] == "eval" else None),
+        on_event=report,
+        should_stop=should_stop,
     )
     train_s = time.perf_counter() - t0
     hw = torch.cuda.get_device_name() if device != "cpu" and torch.cuda.is_available() else None
@@ -403,7 +414,7 @@ def bench(name: str, splits, limit=None, write=True, log=print, finish=None, **o
     return row
 
 
-def save_neural(name: str, model: nn.Module, vocab: Vocab, tc, row: dict):
+def save_neural(name: str, model: nn.Module, vocab: Vocab, tc, row: dict, root=None):
     from pizarra.assets.artifacts import save_artifact
     from pizarra.sentiment.linear import pack_words
 
@@ -429,4 +440,5 @@ def save_neural(name: str, model: nn.Module, vocab: Vocab, tc, row: dict):
             for k in ("test_acc", "val_acc", "train_s", "params", "confusion", "hardware", "threads", "processes")
         },
         command=f"pizarra bench imdb --model {name}",
+        root=root,
     )
