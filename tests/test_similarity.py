@@ -256,28 +256,164 @@ def test_pca_and_kmeans_on_known_points():
 # --------------------------------------------------------------------------------- search
 
 
-def test_search_index_built_once_and_cached_on_disk():
+PASSAGES = [
+    {"text": t, "doc": "test"}
+    for t in (
+        "El caballero atacó a los molinos de viento creyendo que eran gigantes.",
+        "La cena tenía pan, queso y un poco de vino tinto.",
+        "El barco navegaba por el mar durante la tormenta.",
+    )
+]
+STORIES = [
+    {"text": "La niña encontró un gato perdido bajo la lluvia y se lo llevó a casa.", "doc": "cuentos"},
+    {"text": "El viejo contaba el dinero de la venta del trigo en la plaza del pueblo.", "doc": "cuentos"},
+]
+
+
+@pytest.fixture
+def tiny_lab(tmp_path, monkeypatch):
+    """A fresh install in miniature: an empty cache, and an index shipped in artifacts/sim-index/
+    made by the same code as the real one, from six passages (USE only: no ONNX graph to build)."""
+    from pizarra.similarity import search as s
+    from pizarra.similarity.index_card import write_index_artifact
+
+    monkeypatch.setenv("PIZARRA_CACHE", str(tmp_path / "cache"))
+    art = write_index_artifact(
+        {"quijote": PASSAGES, "cuentos": STORIES}, ("use",), root=tmp_path / "art", progress=False
+    )
+    monkeypatch.setenv("PIZARRA_ARTIFACTS", str(tmp_path / "art"))
+    s._indexes.clear()
+    yield art
+    s._indexes.clear()
+
+
+def test_a_fresh_install_searches_the_shipped_index_without_building(tiny_lab):
+    """Issue #18: no index in the cache, no data folder, no command: the first search answers."""
     from pizarra.similarity import search as s
 
-    passages = [
-        {"text": t, "doc": "test"}
-        for t in (
-            "El caballero atacó a los molinos de viento creyendo que eran gigantes.",
-            "La cena tenía pan, queso y un poco de vino tinto.",
-            "El barco navegaba por el mar durante la tormenta.",
-        )
-    ]
-    with pytest.raises(AssetMissing, match="pizarra similarity index quijote"):
-        s.search("molinos", "quijote", "use")
-    info = s.build_index("quijote", "use", passages=passages)
-    assert info["passages"] == 3 and Path(info["path"]).is_file()
+    cache_index = s.index_path("quijote", "use")
+    assert not cache_index.exists()
     r = s.search("gigantes que en realidad eran molinos", "quijote", "use", k=2)
-    assert r["results"][0]["text"].startswith("El caballero") and len(r["results"]) == 2
+    assert r["source"] == "shipped" and r["passages"] == 3 and len(r["results"]) == 2
+    assert r["results"][0]["text"].startswith("El caballero")
     assert r["results"][0]["score"] >= r["results"][1]["score"]
-    s._indexes.clear()  # a new process reads the same index from disk
-    assert s.search("comida", "quijote", "use", k=1)["results"][0]["text"].startswith("La cena")
+    assert s.search("un gato", "cuentos", "use", k=1)["results"][0]["text"].startswith("La niña")
+    assert not cache_index.exists()  # searching writes nothing
+    card = tiny_lab.card
+    assert card["data"]["collections"]["quijote"]["passages"] == 3 and card["command"].endswith("index_card")
+    assert card["metrics"]["int8_top10_overlap"]["quijote/use"] == 1.0
+    assert [x["source"] for x in s.index_status() if x["model"] == "use"] == ["shipped", "shipped"]
     with pytest.raises(BadInput):
         s.search("x", "quijote", "use", k=0)
+
+
+def test_index_built_from_the_fixture_corpus_is_used_first(tiny_lab, monkeypatch):
+    from pizarra.similarity import search as s
+
+    monkeypatch.setenv("PIZARRA_DATA", str(FIXTURE_DATA))
+    info = s.build_index("quijote", "use")  # tests/fixtures/data: one paragraph of 8+ words
+    assert info["passages"] == 1 and Path(info["path"]).is_file()
+    r = s.search("un hidalgo de la Mancha", "quijote", "use", k=5)
+    assert r["source"] == "cache" and r["passages"] == 1 and r["results"][0]["text"].startswith("En un lugar")
+    s._indexes.clear()  # a new process reads the same index from disk
+    assert s.search("comida", "quijote", "use", k=1)["source"] == "cache"
+
+
+def _truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a build cut short
+
+
+def _old_format(path: Path) -> None:  # what the first version wrote: pickled objects, no format
+    np.savez(path, vectors=np.ones((1, 512), np.float16), texts=np.array(["x"], object), docs=np.array(["d"], object))
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"not an index at all")
+
+
+def _nan_scales(path: Path) -> None:
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["scales_use"] = np.full_like(arrays["scales_use"], np.nan)
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def _wrong_shape(path: Path) -> None:
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["vectors_use"] = arrays["vectors_use"][:, :100]
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+@pytest.mark.parametrize("damage", [_truncated, _old_format, _garbage, _nan_scales, _wrong_shape])
+def test_a_broken_cache_index_is_detected_removed_and_the_search_still_answers(tiny_lab, damage, caplog):
+    """A partial, old or corrupt index in the cache never crashes a search: it is noticed when
+    read, deleted (the next `pizarra similarity index` writes a whole one) and the shipped one answers."""
+    from pizarra.similarity import search as s
+
+    path = Path(s.build_index("quijote", "use", passages=PASSAGES[:1])["path"])
+    damage(path)
+    s._indexes.clear()
+    r = s.search("gigantes que en realidad eran molinos", "quijote", "use", k=1)
+    assert r["source"] == "shipped" and r["passages"] == 3 and r["results"][0]["text"].startswith("El caballero")
+    assert not path.exists() and "broken search index" in caplog.text
+    s.build_index("quijote", "use", passages=PASSAGES[1:2])  # rebuilt: whole again, used again
+    s._indexes.clear()
+    assert s.search("molinos", "quijote", "use", k=1)["source"] == "cache"
+
+
+def test_a_damaged_shipped_index_is_a_clear_error_not_a_crash(tiny_lab):
+    from pizarra.similarity import search as s
+    from pizarra.web.app import create_app
+
+    shipped = tiny_lab.path / "quijote.npz"
+    shipped.write_bytes(shipped.read_bytes()[:100])  # its checksum no longer matches the card
+    with pytest.raises(AssetMissing, match="reinstall Pizarra") as err:
+        s.search("molinos", "quijote", "use")
+    assert err.value.i18n_key == "err.similarity.shipped_index"
+    r = TestClient(create_app()).get("/api/similarity/search", params={"q": "molinos"})
+    assert r.status_code == 503
+    message = r.json()["error"]["message"]
+    assert "reinstala Pizarra" in message and "pizarra similarity" not in message  # no command for a student
+
+
+def test_index_file_int8_keeps_cosines_and_refuses_the_wrong_model(tmp_path):
+    from pizarra.similarity.index_file import BrokenIndex, read_index, save_index
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(50, 384)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    path = save_index(tmp_path / "i.npz", [f"t{i}" for i in range(50)], ["d"] * 50, {"minilm": v})
+    back = read_index(path, "minilm")
+    assert back["texts"][7] == "t7" and back["docs"] == ["d"] * 50
+    assert np.abs(back["vectors"] @ v.T - v @ v.T).max() < 5e-3  # int8 rows: cosines to ~1e-3
+    with pytest.raises(BrokenIndex, match="no vectors for model 'use'"):
+        read_index(path, "use")
+    assert [p.name for p in tmp_path.iterdir()] == ["i.npz"]  # no temporary file left behind
+
+
+def test_the_shipped_index_covers_both_collections_and_finds_the_windmills():
+    """The real artifacts/sim-index/: checksummed, under 20 MB, and the page's example query finds
+    the windmill adventure among Don Quijote's paragraphs."""
+    from pizarra.assets.artifacts import load_artifact
+    from pizarra.config import REPO_ROOT
+    from pizarra.similarity import search as s
+
+    art = load_artifact("sim-index", root=REPO_ROOT / "artifacts")  # raises on a checksum mismatch
+    assert sum(f["bytes"] for f in art.card["files"].values()) < 20 * 1024 * 1024
+    assert art.card["data"]["collections"]["quijote"]["passages"] > 4000
+    assert art.card["data"]["collections"]["cuentos"]["passages"] > 10000
+    for key in ("quijote/use", "quijote/minilm", "cuentos/use", "cuentos/minilm"):
+        assert art.card["metrics"]["int8_top10_overlap"][key] >= 0.9 and art.card["metrics"]["seconds"][key] > 0
+    s._indexes.clear()
+    r = s.search("gigantes que son molinos de viento", "quijote", "use", k=5)
+    assert r["source"] == "shipped" and r["passages"] == art.card["data"]["collections"]["quijote"]["passages"]
+    assert any("molinos" in p["text"] for p in r["results"])
+    r = s.search("una tormenta en el mar", "cuentos", "minilm", k=3)
+    assert len(r["results"]) == 3 and r["results"][0]["score"] >= r["results"][2]["score"]
+    s._indexes.clear()
 
 
 def test_split_passages():
@@ -353,7 +489,7 @@ def test_api_compare_map_search_and_page():
     r = c.post("/api/similarity/map", json={"sentences": ["I love my dog", "I adore my dog", "Hola"], "k": 2})
     assert r.status_code == 200 and len(r.json()["points"]) == 3
     r = c.get("/api/similarity/search", params={"q": "molinos", "collection": "cuentos"})
-    assert r.status_code == 503 and r.json()["error"]["kind"] == "AssetMissing"
+    assert r.status_code == 200 and r.json()["source"] == "shipped" and len(r.json()["results"]) == 5
     page = c.get("/capitulo/entender-texto")
     assert page.status_code == 200 and 'id="compare-form"' in page.text and SOURCE in page.text
     assert "Me encanta el fútbol" in c.get("/capitulo/entender-texto?lang=en").text

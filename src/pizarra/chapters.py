@@ -112,7 +112,7 @@ CHAPTERS: tuple[Chapter, ...] = (
         "similarity.html",
         "static/js/similarity.js",
         "similarity",
-        ("similarity-",),
+        ("similarity-", "sim-"),
         ("similarity_",),
     ),
     Chapter(

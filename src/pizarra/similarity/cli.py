@@ -2,7 +2,7 @@
 
 pizarra similarity SOURCE CANDIDATE... [--model minilm|use] [--json]   (= `... compare ...`)
 pizarra similarity map [SENTENCE...] [--method pca|tsne] [--k 4]
-pizarra similarity index quijote|cuentos [--model use]      build the search index once
+pizarra similarity index quijote|cuentos [--model use]      re-embed a collection (the lab ships both)
 pizarra similarity search QUERY [--collection quijote] [-k 5]
 pizarra similarity eval [--json]                            Spearman on STS-B en/es, STS2017 es-es
 pizarra similarity build                                    build the fast ONNX encoder now
@@ -114,7 +114,7 @@ def index_cmd(
     model: str = typer.Option("use", "--model", "-m", help="use (default, multilingual) or minilm."),
     as_json: bool = _json_opt(),
 ):
-    """Build the semantic-search index of a collection once (needs PIZARRA_DATA)."""
+    """Re-embed a collection into the cache, used before the shipped index (needs PIZARRA_DATA)."""
     from tqdm import tqdm
 
     from .search import build_index

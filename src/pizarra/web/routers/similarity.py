@@ -3,7 +3,7 @@
     GET  /capitulo/entender-texto      the page
     POST /api/similarity/compare       a source sentence against 1-100 sentences: scores, ranking
     POST /api/similarity/map           2D map (PCA / t-SNE) of 2-200 sentences, clustered
-    GET  /api/similarity/search        top-k passages of a Spanish collection (cached index)
+    GET  /api/similarity/search        top-k passages of a Spanish collection (the shipped index)
     GET  /api/similarity/info          models, limits, the lecture's example, indexes, eval report
 
 Thin: the work is in :mod:`pizarra.similarity`. Both models run on the fast path (MiniLM on
@@ -89,7 +89,8 @@ class SearchOut(BaseModel):
     collection: str
     model: str
     query: str
-    passages: int
+    passages: int  # how many passages were searched
+    source: Literal["shipped", "cache"]  # the index that came with Pizarra, or one built here
     results: list[Passage]
 
 
@@ -104,7 +105,7 @@ def eval_report() -> dict | None:
 @router.get(f"/capitulo/{SLUG}", response_class=HTMLResponse, tags=["pages"], summary="Chapter 6 page")
 def page(request: Request) -> HTMLResponse:
     from pizarra.similarity.core import LECTURE_CANDIDATES, LECTURE_SOURCE, MAP_EXAMPLES
-    from pizarra.similarity.search import index_status
+    from pizarra.similarity.search import shipped_card
 
     return chapter_page(
         request,
@@ -112,7 +113,7 @@ def page(request: Request) -> HTMLResponse:
         source=LECTURE_SOURCE,
         candidates=LECTURE_CANDIDATES,
         map_examples=MAP_EXAMPLES,
-        indexes=index_status(),
+        collections=((shipped_card() or {}).get("data") or {}).get("collections") or {},
         reports=eval_report(),
         limits={"candidates": MAX_CANDIDATES, "chars": MAX_CHARS},
     )
@@ -148,7 +149,8 @@ def search(
     model: Model = "use",
     k: int = Query(5, ge=1, le=MAX_K),
 ) -> dict:
-    """The k passages closest to ``q``. 503 until the index is built (`pizarra similarity index`)."""
+    """The k passages closest to ``q``, from the index that ships with Pizarra (no build step);
+    an index built with `pizarra similarity index` is used first. 503 only if both are missing."""
     from pizarra.similarity.search import search as run
 
     return run(q, collection, model, k)

@@ -6,6 +6,9 @@
   const api = Pizarra.api;
   const lines = (text) => text.split("\n").map((s) => s.trim()).filter((s) => s.length > 0);
   const esc = Pizarra.esc;
+  // The page's words for what this script writes (web/locales/similarity), "{name}" filled by fill()
+  const T = JSON.parse($("similarity-texts").textContent);
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (m, name) => name in values ? values[name] : m);
   const bar = (score, cls) => `<span class="bar ${cls}" style="width:${Math.max(0, score) * 8}em"></span> ${Pizarra.num(score, 3)}`;
 
   // ------------------------------------------------------------------------------- compare
@@ -24,7 +27,7 @@
         `<td class="num score-use">${bar(use.scores[r.index], "use")}</td></tr>`).join("");
       $("compare-table").hidden = false;
       $("compare-notice").textContent = mini.notices.concat(use.notices).join("\n");
-      const ms = (r) => r.ms > 0.05 ? `${Pizarra.num(r.ms, 1)} ms` : "cache";
+      const ms = (r) => r.ms > 0.05 ? `${Pizarra.num(r.ms, 1)} ms` : T.cached;
       $("compare-time").textContent = `MiniLM (ONNX): ${ms(mini)} · USE: ${ms(use)}`;
     } catch (e) { $("compare-error").textContent = e.message; }
   });
@@ -41,7 +44,7 @@
         const pts = r.points.filter((p) => p.cluster === c);
         return {x: pts.map((p) => p.x), y: pts.map((p) => p.y), text: pts.map((p) => p.text),
                 customdata: pts.map((p) => [p.nearest, p.nearest_score]), mode: "markers+text",
-                textposition: "top center", textfont: {size: 13}, type: "scatter", name: `cluster ${c + 1}`, marker: {size: 12},
+                textposition: "top center", textfont: {size: 13}, type: "scatter", name: fill(T.cluster, {n: Pizarra.num(c + 1)}), marker: {size: 12},
                 hovertemplate: "<b>%{text}</b><br>→ %{customdata[0]} (%{customdata[1]:.3f})<extra></extra>"};
       });
       Plotly.react("map-plot", traces, {margin: {t: 50, l: 40, r: 10, b: 30}, hovermode: "closest",
@@ -51,16 +54,22 @@
   });
 
   // -------------------------------------------------------------------------------- search
+  // The index ships with Pizarra (artifacts/sim-index): the first search answers at once, except the
+  // few seconds a model takes to load the first time, which the status line says.
   $("search-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     $("search-error").textContent = ""; $("search-results").innerHTML = "";
+    $("search-status").textContent = T.busy; $("search-button").disabled = true;
     const q = new URLSearchParams({q: $("search-query").value, collection: $("search-collection").value,
                                    model: $("search-model").value, k: $("search-k").value});
     try {
       const r = await api("/api/similarity/search?" + q.toString());
+      $("search-status").textContent = r.results.length === 0 ? T.none :
+        fill(T.done, {k: Pizarra.num(r.results.length), n: Pizarra.num(r.passages)}) + (r.source === "cache" ? " " + T.own_index : "");
       $("search-results").innerHTML = r.results.map((p) =>
-        `<div class="passage"><div class="meta">${p.rank}. <b>${Pizarra.num(p.score, 3)}</b> · ${esc(p.doc)}</div>${esc(p.text)}</div>`).join("");
-    } catch (e) { $("search-error").textContent = e.message; }
+        `<div class="passage"><div class="meta">${Pizarra.num(p.rank)}. <b>${Pizarra.num(p.score, 3)}</b> · ${esc(p.doc)}</div>${esc(p.text)}</div>`).join("");
+    } catch (e) { $("search-status").textContent = ""; $("search-error").textContent = e.message; }
+    finally { $("search-button").disabled = false; }
   });
 
   $("compare-form").requestSubmit();
