@@ -29,6 +29,22 @@ def test_page_draws_every_plot_es(page, live_server, screenshot):
     assert page.locator("#attention-plot .heatmaplayer .hm").count() >= 8
     assert page.locator("#lstm-plot .heatmaplayer .hm").count() == 3
     assert "→" in page.locator("#elman-guess").inner_text()
+    # every chart has its title and axis titles (Plotly 4 draws none given as a bare string)
+    titles = page.evaluate(
+        "(ids) => Object.fromEntries(ids.map((id) => [id, document.querySelector(`#${id} .gtitle`)?.textContent]))",
+        [*PLOTS, "lstm-mean"],
+    )
+    assert None not in titles.values(), f"charts without a title: {titles}"
+    assert titles["elman-plot"].startswith("h_t de la red de Elman entrenada (24 de 192")
+    assert titles["lstm-mean"] == "Valor medio de cada puerta por carácter"
+    assert titles["lstm-plot"].startswith("Puertas de la LSTM entrenada")
+    assert titles["attention-plot"].startswith("Pesos de atención (2 capas × 4 cabezas)")
+    assert titles["positional-plot"] == "PE: 64 posiciones × 64 dimensiones"
+    assert titles["vanishing-plot"].startswith("‖∂h_T/∂h_0‖ con las redes entrenadas")
+    assert page.locator("#elman-plot .g-xtitle text").text_content() == "paso t: carácter"
+    assert page.locator("#positional-plot .g-ytitle text").text_content() == "posición"
+    # numbers in Spanish on the charts too: "0,5", not "0.5"
+    assert "0,5" in page.locator("#elman-plot .colorbar").text_content()
     screenshot("nets-es")
     for section in ("ladder", "elman", "lstm", "attention", "vanishing"):  # close-ups for a human eye
         page.locator(f"#{section}").screenshot(path=str(screenshot("nets-es").parent / f"nets-es-{section}.png"))

@@ -12,6 +12,12 @@
 //                           exactly ``digits`` decimals, or up to 3 when digits is left out (Babel does the same
 //                           on the server: pizarra.web.i18n.number)
 //   Pizarra.pct(p, digits)  the fraction p as a percentage in the page's language (es 90,9 %; en 90.9%)
+//   Pizarra.separators      the decimal and thousands marks of the page's language, for Plotly's
+//                           ``layout.separators`` (es ",." · en ".,"): a chart's ticks then read like Pizarra.num
+//   Pizarra.plotTitle(text, el, size)  {title, top}: a Plotly ``layout.title`` for the chart in element el (or its
+//                           id), broken into lines between words (<br>) to fit el's width, and the top margin in px
+//                           that it needs (``layout.margin.t``). Plotly never wraps a title: on a phone a long one
+//                           is cut at both edges, and its automargin puts a title of several lines over the chart
 window.Pizarra = (function () {
   "use strict";
   const lang = document.documentElement.lang || "es";
@@ -72,5 +78,22 @@ window.Pizarra = (function () {
     return format("p" + digits, {style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits}).format(p);
   }
 
-  return {api, sse, data, esc, lang, num, pct};
+  const marks = num(16000.5, 1).replace(/\d/g, "");  // es "16.000,5" → ".,"
+  const separators = marks.length === 2 ? marks[1] + marks[0] : marks + " ";
+
+  function plotTitle(text, el, size = 16) {
+    const box = typeof el === "string" ? document.getElementById(el) : el;
+    const width = (box && box.clientWidth) || 600;
+    const perLine = Math.max(12, Math.floor((width - 24) / (0.62 * size)));  // characters of about 0.6 em
+    const lines = [];
+    for (const word of String(text).split(" ")) {
+      const last = lines.length - 1;
+      if (last >= 0 && (lines[last] + " " + word).length <= perLine) lines[last] += " " + word;
+      else lines.push(word);
+    }
+    const title = {text: lines.join("<br>"), font: {size}, yref: "container", y: 1, yanchor: "top", pad: {t: 18}};
+    return {title, top: 24 + Math.ceil(1.25 * size) * lines.length};  // from the figure's top edge down
+  }
+
+  return {api, sse, data, esc, lang, num, pct, separators, plotTitle};
 })();
