@@ -164,6 +164,15 @@ def test_sse_of_a_failed_job_ends_with_its_error(client):
     _, messages, _ = read_sse(client, f"/api/jobs/{job['id']}/events")
     assert messages[-1][1] == {**messages[-1][1], "type": "status", "status": "failed"}
     assert messages[-1][1]["error"] == "Failed on purpose at step 2 (fail_at=2)."
+    # the page's words: the failure in the reader's language, from the error's catalogue key
+    assert messages[-1][1]["error_text"] == "Ha fallado a propósito en el paso 2 (fail_at)."  # Spanish first
+    _, messages, _ = read_sse(client, f"/api/jobs/{job['id']}/events?lang=en")
+    assert messages[-1][1]["error_text"] == "Failed on purpose at step 2 (fail_at)."
+    es = client.get(f"/api/jobs/{job['id']}?lang=es").json()
+    assert es["error"] == "Failed on purpose at step 2 (fail_at=2)." and es["error_key"] == "err.jobs.failed_on_purpose"
+    assert es["error_text"] == "Ha fallado a propósito en el paso 2 (fail_at)."
+    listed = next(j for j in client.get("/api/jobs?lang=es").json() if j["id"] == job["id"])
+    assert listed["error_text"] == es["error_text"]
 
 
 def test_sse_sends_keep_alive_comments_while_waiting(client, monkeypatch):

@@ -48,8 +48,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     pid         INTEGER,
     stop_reason TEXT,            -- NULL | 'cancel' | 'shutdown': why the worker was asked to stop
     result      TEXT,            -- JSON
-    error       TEXT,            -- a sentence for people
-    traceback   TEXT             -- for developers; never sent to the page
+    error       TEXT,            -- a sentence for people (English)
+    traceback   TEXT,            -- for developers; never sent to the page
+    error_i18n  TEXT             -- JSON {"key", "params"}: the same sentence in the catalogues
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, id);
 CREATE TABLE IF NOT EXISTS events (
@@ -96,6 +97,7 @@ class Job:
     error: str | None
     traceback: str | None
     progress: dict | None = None  # the last {"type": "progress", ...} event, if any
+    error_i18n: dict | None = None  # {"key", "params"}: ``error`` as a catalogue key (pages translate it)
 
     @property
     def terminal(self) -> bool:
@@ -117,6 +119,8 @@ class Job:
             "progress": self.progress,
             "result": self.result,
             "error": self.error,
+            "error_key": (self.error_i18n or {}).get("key"),
+            "error_params": (self.error_i18n or {}).get("params"),
         }
 
 
@@ -162,6 +166,8 @@ class JobStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            if "error_i18n" not in {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}:
+                db.execute("ALTER TABLE jobs ADD COLUMN error_i18n TEXT")  # a database from before it
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -211,6 +217,7 @@ class JobStore:
             error=row["error"],
             traceback=row["traceback"],
             progress=json.loads(row["last_progress"]) if row["last_progress"] else None,
+            error_i18n=json.loads(row["error_i18n"]) if row["error_i18n"] else None,
         )
 
     def get(self, job_id: int) -> Job | None:
@@ -321,27 +328,33 @@ class JobStore:
         result: Any = None,
         error: str | None = None,
         traceback: str | None = None,
+        error_i18n: dict | None = None,
     ) -> bool:
-        """Move a running job to a final status (once: False if it was no longer running)."""
+        """Move a running job to a final status (once: False if it was no longer running).
+        ``error_i18n``: ``{"key", "params"}`` of ``error`` in the string catalogues, when it has one."""
         with self._write() as db:
             row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None or row["status"] != RUNNING:
                 return False
-            self._finish(db, job_id, status, result=result, error=error, traceback=traceback)
+            self._finish(db, job_id, status, result=result, error=error, traceback=traceback, error_i18n=error_i18n)
         return True
 
-    def _finish(self, db, job_id, status, *, result=None, error=None, traceback=None) -> None:
+    def _finish(self, db, job_id, status, *, result=None, error=None, traceback=None, error_i18n=None) -> None:
         assert status in TERMINAL
         if error is not None and len(error) > MAX_ERROR_CHARS:
             error = error[: MAX_ERROR_CHARS - 1] + "…"
         result_json = to_json(result, "The result") if result is not None else None
+        i18n_json = to_json(error_i18n, "The error's key") if error_i18n else None
         db.execute(
-            "UPDATE jobs SET status = ?, finished = ?, result = ?, error = ?, traceback = ? WHERE id = ?",
-            (status, time.time(), result_json, error, traceback, job_id),
+            "UPDATE jobs SET status = ?, finished = ?, result = ?, error = ?, traceback = ?, error_i18n = ?"
+            " WHERE id = ?",
+            (status, time.time(), result_json, error, traceback, i18n_json, job_id),
         )
         event: dict = {"type": "status", "status": status}
         if result is not None:
             event["result"] = result
         if error is not None:
             event["error"] = error
+        if error_i18n:
+            event["error_key"], event["error_params"] = error_i18n.get("key"), error_i18n.get("params")
         self._add_event(db, job_id, event)

@@ -34,6 +34,16 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def error_i18n(exc: BaseException) -> dict | None:
+    """``{"key", "params"}`` of a Pizarra error that has a catalogue key (so that a page can say it in
+    the reader's language), when its parameters are plain values; else None (the English sentence)."""
+    key = getattr(exc, "i18n_key", None)
+    params = getattr(exc, "i18n_params", None) or {}
+    if not key or not all(isinstance(v, (str, int, float, bool)) or v is None for v in params.values()):
+        return None
+    return {"key": key, "params": params}
+
+
 def import_job_module(spec: str) -> None:
     """Import ``module`` (or ``module=file``) so that its ``register_job`` calls run here too."""
     name, _, file = spec.partition("=")
@@ -115,11 +125,12 @@ def run(job_id: int, db_path: str, imports: list[str]) -> int:
         result = kind.func(params, emit, should_stop)
         to_json(result, "The job's result")  # fail here, readably, rather than inside finish()
     except Exception as exc:  # the job's own failure: a message for people, the traceback for us
+        keyed = None
         if should_stop.final():
             status, message = stopped_status()
         else:
-            status, message = FAILED, describe_error(exc)
-        store.finish(job_id, status, error=message, traceback=tb.format_exc())
+            status, message, keyed = FAILED, describe_error(exc), error_i18n(exc)
+        store.finish(job_id, status, error=message, traceback=tb.format_exc(), error_i18n=keyed)
         print(tb.format_exc(), file=sys.stderr)
         return 1 if status == FAILED else 3
     if should_stop.final():

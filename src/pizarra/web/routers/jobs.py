@@ -110,6 +110,24 @@ def page_texts(lang: str) -> dict:
     }
 
 
+def said(job_or_event: dict, lang: str) -> dict:
+    """``error_text``: the job's error in ``lang`` — its catalogue key when the job failed with one,
+    the runner's own sentences through MESSAGE_KEYS; the API's ``error`` stays the English sentence."""
+    error = job_or_event.get("error")
+    if not error:
+        return job_or_event
+    key, params = job_or_event.get("error_key"), job_or_event.get("error_params") or {}
+    text = None
+    if key:
+        try:
+            text = i18n.fill(key, lang, params)
+        except (KeyError, IndexError, ValueError):
+            text = None
+    if text is None and error in MESSAGE_KEYS:
+        text = i18n.t(MESSAGE_KEYS[error], lang)
+    return {**job_or_event, "error_text": text or error}
+
+
 async def _call(func, *args, **kwargs):
     """Run a runner method off the event loop (SQLite) and turn Pizarra errors into HTTP ones."""
     try:
@@ -121,10 +139,12 @@ async def _call(func, *args, **kwargs):
 @router.get("", summary="Jobs, newest first", responses={422: _ERR, 503: _ERR})
 async def list_jobs(
     runner: Runner,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     status: Status | None = None,
 ) -> list[dict]:
-    return await _call(runner.list, limit=limit, status=status)
+    lang = i18n.request_lang(request)
+    return [said(j, lang) for j in await _call(runner.list, limit=limit, status=status)]
 
 
 @router.post("", status_code=201, summary="Queue a job", responses={422: _ERR, 429: _ERR, 503: _ERR})
@@ -138,8 +158,8 @@ async def job_kinds(runner: Runner) -> list[dict]:
 
 
 @router.get("/{job_id}", summary="One job", responses=NOT_FOUND)
-async def get_job(job_id: JobId, runner: Runner) -> dict:
-    return await _call(runner.get, job_id)
+async def get_job(job_id: JobId, runner: Runner, request: Request) -> dict:
+    return said(await _call(runner.get, job_id), i18n.request_lang(request))
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a queued or running job", responses={**NOT_FOUND, 409: _ERR})
@@ -184,12 +204,13 @@ def format_sse(event: dict) -> str:
 
 
 async def _event_stream(runner: JobRunner, request: Request, job_id: int, after: int):
+    lang = i18n.request_lang(request)
     yield f"retry: {SSE_RETRY_MS}\n\n"
     last_sent = opened = time.monotonic()
     while time.monotonic() - opened < SSE_MAX_S:
         events = await run_in_threadpool(runner.events, job_id, after)
         for event in events:
-            yield format_sse(event)
+            yield format_sse(said(event, lang) if event.get("type") == "status" else event)
             after = event["seq"]
             last_sent = time.monotonic()
             if event.get("type") == "status" and event.get("status") in TERMINAL:

@@ -175,7 +175,7 @@
     } else if (ev.type === "stage") {
       $("job-stage").textContent = "· " + (T.stage[ev.stage] || ev.stage);
     } else if (ev.type === "status") {
-      $("job-status").textContent = statusText(ev.status) + (ev.error ? ": " + errorText(ev.error) : "");
+      $("job-status").textContent = statusText(ev.status) + (ev.error ? ": " + (ev.error_text || errorText(ev.error)) : "");
       if (FINAL.has(ev.status)) {  // close only on a final status: the browser reconnects otherwise
         source.close();
         $("job-cancel").disabled = true;
@@ -207,7 +207,7 @@
   // ---- the table of recent jobs ---------------------------------------------------------------
   let jobs = [];
   function resultCell(j) {
-    if (j.error) return Pizarra.esc(errorText(j.error));
+    if (j.error) return Pizarra.esc(j.error_text || errorText(j.error));
     if (!j.result) return "";
     if (j.result.stopped) return Pizarra.esc(ui("stopped_short"));
     if (j.result.artifact) {  // the part after <cache>/user-artifacts/: kind, job, model; the whole path on hover
