@@ -312,6 +312,22 @@ def test_report_has_every_row_with_its_facts():
         )
 
 
+def test_the_gpu_rows_are_written_by_code_from_the_runs_metrics(tmp_path):
+    """Rows e and f come from finetune's metrics.json (reports/imdb_finetune.json) through gpu_rows():
+    the committed rows are exactly what the code writes (no number pasted by hand)."""
+    from pizarra.config import reports_dir
+    from pizarra.sentiment import bench
+    from pizarra.sentiment.report import read_report
+
+    committed = read_report()["models"]
+    metrics = reports_dir() / "imdb_finetune.json"
+    for name, row in bench.gpu_rows(json.loads(metrics.read_text(encoding="utf-8"))).items():
+        assert row == {k: v for k, v in committed[name].items() if k != "date"}, name
+    out = tmp_path / "imdb.json"
+    bench.record_gpu_rows(metrics, out, date="2026-11-26T15:09:36+00:00")
+    assert json.loads(out.read_text())["models"] == {k: committed[k] for k in bench.GPU_ROWS}
+
+
 # --------------------------------------------------------------------------- generative
 
 

@@ -28,6 +28,40 @@ LABELS = {
 }
 
 
+# The GPU rows (e, f): measured by ``python -m pizarra.sentiment.finetune`` on a lent GPU, which writes
+# metrics.json (kept as reports/imdb_finetune.json); gpu_rows() turns it into the table's rows, so that no
+# number is copied by hand.
+GPU_ROWS = ("minilm-lr", "finetune")
+GPU_COMMAND = (
+    "bash bench/imdb_gpu_1.sh; bash bench/imdb_gpu_2.sh  (python -m pizarra.sentiment.finetune --encoder MINILM_DIR)"
+)
+GPU_NOTES = {
+    "finetune": "the slide's third row is RoBERTa (94.67 %); `python -m pizarra.sentiment.finetune --encoder "
+    "ROBERTA_DIR` runs it with the same code (no roberta weights ship in any package here)",
+}
+
+
+def gpu_rows(metrics: dict) -> dict[str, dict]:
+    """The rows ``minilm-lr`` and ``finetune`` of reports/imdb.json from finetune's metrics.json."""
+    rows = {}
+    for name in GPU_ROWS:
+        if name in metrics:
+            note = {"note": GPU_NOTES[name]} if name in GPU_NOTES else {}
+            rows[name] = {**metrics[name], "slide_acc": SLIDE_TABLE.get(name), "command": GPU_COMMAND, **note}
+    return rows
+
+
+def record_gpu_rows(metrics_path, report_file=None, date: str | None = None) -> dict[str, dict]:
+    """Write the GPU rows of ``metrics_path`` (finetune's metrics.json) into the report."""
+    import json
+    from pathlib import Path
+
+    rows = gpu_rows(json.loads(Path(metrics_path).read_text(encoding="utf-8")))
+    for name, row in rows.items():
+        report.write_row(name, row, report_file, date=date)
+    return rows
+
+
 def _finish(name: str, proba_fn, splits, row: dict, write: bool, log, report_file=None) -> dict:
     """Score the test split once, add confusion matrix and the slide reviews, write the row."""
     test = splits["test"]
@@ -111,7 +145,8 @@ def run(name: str, limit: int | None = None, write: bool | None = None, log=prin
         )
     raise BadInput(
         f"The {name} row needs a GPU: run `python -m pizarra.sentiment.finetune` there "
-        "(see the chapter's README); its numbers are then recorded in reports/imdb.json.",
+        f"(see the chapter's README), then `python -m pizarra.sentiment.bench --model {name} --from-metrics "
+        "METRICS.json` writes its rows into reports/imdb.json.",
         key="err.sentiment.needs_gpu",
         name=name,
     )
@@ -129,7 +164,12 @@ def main(argv=None) -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--report", default=None, help="write the row here (default: reports/imdb.json)")
+    ap.add_argument("--from-metrics", default=None, help="minilm-lr / finetune: the GPU run's metrics.json")
     a = ap.parse_args(argv)
+    if a.from_metrics:  # the GPU rows: written from what the run measured, never by hand
+        rows = record_gpu_rows(a.from_metrics, a.report)
+        print(json.dumps({k: v.get("test_acc") for k, v in rows.items()}))
+        return
     opts = {"epochs": a.epochs, "device": a.device} if a.model in ("lstm", "transformer") else {}
     row = run(a.model, limit=a.limit, report_file=a.report, **{k: v for k, v in opts.items() if v is not None})
     if int(os.environ.get("RANK", "0")) == 0:

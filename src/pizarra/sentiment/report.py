@@ -50,11 +50,12 @@ def read_report(path=None) -> dict:
     }
 
 
-def write_row(name: str, row: dict, path=None) -> dict:
-    """Put ``row`` under ``models[name]`` in the report (atomically) and return the report."""
+def write_row(name: str, row: dict, path=None, date: str | None = None) -> dict:
+    """Put ``row`` under ``models[name]`` in the report (atomically) and return the report.
+    ``date``: when it was measured (default: now)."""
     p = report_path(path)
     rep = read_report(p)
-    row = {**row, "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    row = {**row, "date": date or datetime.now(timezone.utc).isoformat(timespec="seconds")}
     rep.setdefault("models", {})[name] = row
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_suffix(".tmp")

@@ -1,17 +1,11 @@
-{#- Chapter 7's page script (inline, so the chapter stays in its own templates). -#}
-<script id="generation-strings" type="application/json">{{ {
-  "prob": t("generation.js.prob"), "tokens": t("generation.js.tokens"), "entropy": t("generation.js.entropy"),
-  "shown": t("generation.js.shown"), "temperature": t("generation.temperature"), "samples": t("generation.js.samples"),
-  "end": t("generation.js.end"), "tps": t("generation.js.tps"), "stopped": t("generation.js.stopped"),
-  "score": t("generation.js.score"), "working": t("generation.js.working"),
-  "snap_added": t("generation.snap.added"), "snap_picked": t("generation.snap.picked")
-} | tojson }}</script>
-<script>
+// Chapter 7's labs: next-token table and temperature, SnapGPT step mode, tree of samples, streaming
+// generation (EventSource on GET /api/generation/stream), perplexity. Calls /api/generation/* through
+// Pizarra.api; its words: the page's JSON block (Pizarra.data()).
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
   const lang = document.documentElement.lang || "es";
-  const S = JSON.parse($("generation-strings").textContent);
+  const S = Pizarra.data().strings;
   const esc = Pizarra.esc;
   const show = (tok) => tok.replace(/ /g, "␣").replace(/\n/g, "⏎");
   const pct = (p) => Pizarra.pct(p, p >= 0.1 ? 1 : 2);
@@ -180,9 +174,11 @@
     source.onerror = async () => {  // a 422 (bad knobs) or a lost connection: ask again as JSON for the sentence
       if (!source) return;
       stopStream("");
-      const res = await fetch("/api/generation/stream?" + q.toString(), {headers: {"Accept": "application/json"}}).catch(() => null);
-      if (res && !res.ok) { const d = await res.json().catch(() => ({})); $("stream-error").textContent = (d.error && d.error.message) || res.statusText; }
-      else if (res) res.body && res.body.cancel();
+      // An error answers at once; a stream that does start is dropped (the server then stops the model).
+      const ask = new AbortController(), drop = setTimeout(() => ask.abort(), 2000);
+      try { await api("/api/generation/stream?" + q.toString(), undefined, {signal: ask.signal}); }
+      catch (e) { if (!(e instanceof TypeError) && e.name !== "AbortError") $("stream-error").textContent = e.message; }
+      finally { clearTimeout(drop); }
     };
   });
   $("stream-stop").addEventListener("click", () => stopStream(S.stopped));
@@ -200,4 +196,3 @@
 
   $("next-form").requestSubmit();
 })();
-</script>

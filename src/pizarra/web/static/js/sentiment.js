@@ -1,21 +1,11 @@
-{#- Script of the chapter 1 and 5 pages (inline, so the chapters stay in their own templates). -#}
-<script id="sentiment-strings" type="application/json">{{ {
-  "positive": t("sentiment.positive"), "negative": t("sentiment.negative"), "pushed_up": t("sentiment.pushed_up"),
-  "pushed_down": t("sentiment.pushed_down"), "working": t("sentiment.working"), "truncated": t("sentiment.notice.truncated"),
-  "not_english": t("sentiment.notice.not_english"), "p_pos": t("sentiment.p_pos"), "raw": t("sentiment.llm.raw"),
-  "calibrated": t("sentiment.llm.calibrated"), "prior": t("sentiment.llm.prior"), "prompt": t("sentiment.llm.prompt"),
-  "next_token": t("sentiment.llm.next_token"), "method_linear": t("sentiment.method.linear"),
-  "method_grad": t("sentiment.method.grad"), "ignored": t("sentiment.shown.ignored"),
-  "unknown": t("sentiment.shown.unknown"), "skipped": t("sentiment.shown.skipped"),
-  "legend_ignored": t("sentiment.shown.legend_ignored"), "legend_unknown": t("sentiment.shown.legend_unknown"),
-  "legend_skipped": t("sentiment.shown.legend_skipped"), "more": t("sentiment.shown.more"),
-  "expand": t("sentiment.shown.expand"), "collapse": t("sentiment.shown.collapse")
-} | tojson }}</script>
-<script>
+// The script of the chapter 1 and 5 pages (the same IMDB reviews, two lessons): chapter 5's form runs
+// every shipped model on a review (POST /api/sentiment/predict); chapter 1's puts the discriminative
+// models beside an LLM's next-token probabilities (POST /api/sentiment/llm). Calls go through
+// Pizarra.api; its data and words: the page's JSON block (Pizarra.data(): strings, and chapter 5's slides).
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const S = JSON.parse($("sentiment-strings").textContent);
+  const D = Pizarra.data(), S = D.strings;
   const esc = Pizarra.esc;
   const pct = (p) => Pizarra.pct(p, 1);
 
@@ -94,8 +84,8 @@
 
   function notices(list) { return (list || []).map((n) => S[n] || n).join("\n"); }
 
-  window.pizarraSentiment = {api, modelCard, labelHtml, notices, pct, esc, S};
 
+  // ------------------------------------------------- chapter 5: every shipped model on a review
   const form = $("predict-form");
   if (form) {
     form.addEventListener("submit", async (ev) => {
@@ -110,12 +100,32 @@
         $("predict-notice").textContent = ""; $("predict-error").textContent = e.message;
       } finally { $("predict-button").disabled = false; }
     });
-    const slides = $("slide-texts") ? JSON.parse($("slide-texts").textContent) : [];
+    const slides = D.slides || [];
     document.querySelectorAll(".try-slide").forEach((b) => b.addEventListener("click", () => {
       $("review").value = slides[+b.dataset.index];
       form.requestSubmit();
       $("try-lab").scrollIntoView();
     }));
   }
+
+  // ------------------------------------- chapter 1: discriminative models beside a generative LLM
+  const genForm = $("gen-form");
+  if (genForm) {
+    genForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      $("gen-error").textContent = ""; $("gen-notice").textContent = S.working; $("gen-button").disabled = true;
+      const text = $("gen-review").value;
+      try {
+        const disc = await api("/api/sentiment/predict", {text, models: ["nbsvm", "lstm"], explain: true, k: 6});
+        $("gen-disc").innerHTML = Object.entries(disc.models).map(([n, r]) => modelCard(n, r)).join("");
+        const g = await api("/api/sentiment/llm", {text, model: $("gen-model").value, mode: $("gen-mode").value});
+        $("gen-llm").innerHTML = `<div class="model-result" data-model="${esc(g.model)}"><h3>${esc(g.model)} (${g.mode}-shot): ${labelHtml(g.p_pos)} · ${S.calibrated} ${pct(g.p_pos)}</h3>
+          <p>${S.next_token}: <code>positive</code> ${pct(g.p_tokens.positive)} · <code>negative</code> ${pct(g.p_tokens.negative)}
+          <br>${S.raw}: ${pct(g.p_pos_raw)} · ${S.prior}: <code>positive</code> ${pct(g.prior.positive)}, <code>negative</code> ${pct(g.prior.negative)}</p>
+          <details><summary>${S.prompt}</summary><pre class="prompt">${esc(g.prompt)}</pre></details></div>`;
+        $("gen-notice").textContent = notices(disc.notices);
+      } catch (e) { $("gen-notice").textContent = ""; $("gen-error").textContent = e.message; }
+      finally { $("gen-button").disabled = false; }
+    });
+  }
 })();
-</script>
