@@ -212,6 +212,29 @@ def test_the_table_of_contents_is_where_each_chapter_lives():
     assert len(routers()) == len(set(routers())) and routers()[-1] == "pizarra.web.routers.pages"
 
 
+def test_one_front_end_convention():
+    """Every page's script is static/js/<page>.js (no JavaScript inline in a template), its data and words
+    come from one JSON block read with Pizarra.data(), and Pizarra.api / Pizarra.sse are the only fetch."""
+    import re
+
+    from pizarra.web import templating
+
+    web = templating.TEMPLATES_DIR.parent
+    for c in CHAPTERS:
+        assert c.script.startswith("static/js/") and c.script.endswith(".js"), c.script
+    for template in templating.TEMPLATES_DIR.glob("*.html"):
+        html = template.read_text(encoding="utf-8")
+        inline = [b for b in re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", html, re.S)
+                  if "application/json" not in b[0] and b[1].strip()]  # fmt: skip
+        assert not inline, f"{template.name}: inline JavaScript (move it to static/js/)"
+    for script in (web / "static" / "js").glob("*.js"):
+        if script.name == "pizarra.js":
+            continue
+        code = re.sub(r"^\s*//.*$", "", script.read_text(encoding="utf-8"), flags=re.M)  # not the comments
+        assert not re.search(r"\bfetch\(", code.replace("window.fetch", "")), f"{script.name}: use Pizarra.api/sse"
+        assert not re.search(r"window\.[A-Z][A-Z0-9_]*\b", code), f"{script.name}: words through Pizarra.data()"
+
+
 def test_an_unknown_chapter_is_a_404_page(client):
     r = client.get("/capitulo/no-existe?lang=es", headers={"accept": "text/html"})
     assert r.status_code == 404 and '<html lang="es">' in r.text

@@ -24,17 +24,18 @@
       const r = await api("/api/generation/next", {prefix: $("next-prefix").value, model: $("next-model").value,
                                                  k: parseInt($("next-k").value, 10) || 10});
       const labels = r.tokens.map((t) => show(t.token));
+      const head = Pizarra.plotTitle(`${esc(r.label)} · p(· | «${esc(r.prefix.slice(-40))}»)`, "next-plot");
       Plotly.react("next-plot", [{type: "bar", orientation: "h", y: labels.slice().reverse(),
         x: r.tokens.map((t) => t.prob).reverse(), text: r.tokens.map((t) => pct(t.prob)).reverse(), textposition: "outside",
-        marker: {color: "#1d3b2f"}, hovertemplate: "%{y}: %{x:.4f}<extra></extra>"}],
-        {margin: {t: 40, l: 140, r: 60, b: 40}, title: {text: `${esc(r.label)} · p(· | «${esc(r.prefix.slice(-40))}»)`},
+        cliponaxis: false, marker: {color: "#1d3b2f"}, hovertemplate: "%{y}: %{x:.4f}<extra></extra>"}],
+        {margin: {t: head.top, l: 140, r: 70, b: 40}, title: head.title, separators: Pizarra.separators,
          xaxis: {title: {text: S.prob}, rangemode: "tozero"}, yaxis: {automargin: true, tickfont: {family: "monospace", size: 15}}}, plotCfg);
-      $("next-meta").textContent = `${r.context_tokens} ${S.tokens} · ${S.shown}: ${pct(r.shown_mass)} · ${S.entropy}: ${Pizarra.num(r.entropy_bits, 2)} bits · ${r.ms} ms`;
+      $("next-meta").textContent = `${r.context_tokens} ${S.tokens} · ${S.shown}: ${pct(r.shown_mass)} · ${S.entropy}: ${Pizarra.num(r.entropy_bits, 2)} bits · ${Pizarra.num(r.ms, 1)} ms`;
       const temps = Object.keys(r.temperature).sort((a, b) => parseFloat(a) - parseFloat(b));  // JS puts "1", "2" before "0.5"
       const colors = ["#1d3b2f", "#4f7a5f", "#b5651d", "#b08d57"];
-      Plotly.react("temp-plot", temps.map((T, i) => ({type: "bar", name: `T = ${T}`, x: labels, y: r.temperature[T],
+      Plotly.react("temp-plot", temps.map((T, i) => ({type: "bar", name: `T = ${Pizarra.num(parseFloat(T))}`, x: labels, y: r.temperature[T],
         marker: {color: colors[i % colors.length]}})),
-        {barmode: "group", margin: {t: 30, l: 60, r: 10, b: 80}, yaxis: {title: {text: S.prob}},
+        {barmode: "group", margin: {t: 30, l: 60, r: 10, b: 80}, yaxis: {title: {text: S.prob}}, separators: Pizarra.separators,
          xaxis: {tickfont: {family: "monospace", size: 14}}, legend: {orientation: "h", y: 1.12}}, plotCfg);
     } catch (e) { $("next-error").textContent = e.message; $("next-meta").textContent = ""; }
     finally { $("next-button").disabled = false; }
@@ -141,7 +142,7 @@
       };
       const root = r.nodes[0];
       $("tree-view").innerHTML = `<ul class="tree"><li><span class="node"><b>${esc(root.token.slice(-60) || "∅")}</b>` +
-        `<span class="meta">${r.n} ${S.samples} · ${r.seconds} s</span></span><ul>${(kids[0] || []).sort((a, b) => b.count - a.count).map(li).join("")}</ul></li></ul>`;
+        `<span class="meta">${Pizarra.num(r.n)} ${S.samples} · ${Pizarra.num(r.seconds, 2)} s</span></span><ul>${(kids[0] || []).sort((a, b) => b.count - a.count).map(li).join("")}</ul></li></ul>`;
     } catch (e) { $("tree-error").textContent = e.message; $("tree-view").textContent = ""; }
     finally { $("tree-button").disabled = false; }
   });
@@ -168,7 +169,7 @@
     source.onmessage = (msg) => {
       const e = JSON.parse(msg.data);
       if (e.type === "token") out.textContent += e.text;
-      else if (e.type === "done") stopStream(`${e.n_tokens} ${S.tokens} · ${Pizarra.num(e.tokens_per_s, 1)} ${S.tps} · ${e.finish_reason}`);
+      else if (e.type === "done") stopStream(`${Pizarra.num(e.n_tokens)} ${S.tokens} · ${Pizarra.num(e.tokens_per_s, 1)} ${S.tps} · ${S.finish[e.finish_reason] || e.finish_reason}`);
       else if (e.type === "error") { $("stream-error").textContent = e.message; stopStream(""); }
     };
     source.onerror = async () => {  // a 422 (bad knobs) or a lost connection: ask again as JSON for the sentence

@@ -1,7 +1,8 @@
-// Chapter 4 page: fetch /api/nets/* and draw the plots with Plotly (served from 127.0.0.1).
+// Chapter 4 page: ask /api/nets/* (Pizarra.api) and draw the plots with Plotly (served from 127.0.0.1).
+// Its words: the page's JSON block (Pizarra.data()).
 (function () {
   "use strict";
-  const T = window.NETS_T || {};
+  const T = Pizarra.data();
   const tr = (key, values) => {
     let s = T["nets.js." + key] || key;
     for (const [k, v] of Object.entries(values || {})) s = s.replace("{" + k + "}", v);
@@ -19,12 +20,7 @@
     return { title: t.title, margin: { ...margin, t: t.top + extraTop } };
   }
 
-  async function getJSON(url) {
-    const res = await fetch(url, { headers: { Accept: "application/json" } });
-    const body = await res.json();
-    if (!res.ok) throw new Error((body.error && body.error.message) || res.statusText);
-    return body;
-  }
+  const getJSON = (url) => Pizarra.api(url);
 
   function notices(id, list) {
     const el = $(id);
