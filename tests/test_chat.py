@@ -615,3 +615,18 @@ def test_found_in_wants_a_whole_token():
     assert code.found_in("La suma es 55.", "55") and code.found_in("55\n", "55")
     assert not code.found_in("155", "55") and not code.found_in("55.5", "55") and not code.found_in("x55", "55")
     assert code.found_in("77.0 °F", "77.0") and not code.found_in("77.05", "77.0")
+
+
+def test_the_default_code_model_is_the_one_that_met_the_floor():
+    """The page's and the CLI's code model is chosen on measurements: its BMI reports (20 samples at 0.7,
+    Spanish and English) pass the issue's 60 % floor; the 0.5B's English one does not."""
+    from pizarra.chat.core import CODE_MODEL
+    from pizarra.config import reports_dir
+
+    suffix = {"qwen-coder-1.5b": "qwen15", "qwen-coder-0.5b": "qwen05"}[CODE_MODEL]
+    for lang in ("es", "en"):
+        r = json.loads((reports_dir() / f"chat_bmi_{lang}_{suffix}.json").read_text(encoding="utf-8"))
+        assert r["model"] == CODE_MODEL and r["n"] >= 20 and r["temperature"] == 0.7
+        assert r["right_value"] / r["n"] >= 0.6, (lang, r["right_value"])
+    small = json.loads((reports_dir() / "chat_bmi_en_qwen05.json").read_text(encoding="utf-8"))
+    assert small["right_value"] / small["n"] < 0.6  # why the default moved to the 1.5B

@@ -168,7 +168,7 @@ def found_in(stdout: str, expected: str) -> bool:
 def eval_task(
     task: Task,
     n: int = 20,
-    model: str = "qwen-coder-0.5b",
+    model: str = "qwen-coder-1.5b",  # chat.core.CODE_MODEL
     temperature: float = 0.7,
     max_tokens: int = 384,
     seed: int = 0,
@@ -213,7 +213,7 @@ def eval_task(
 
 def eval_bmi(
     n: int = 20,
-    model: str = "qwen-coder-0.5b",
+    model: str = "qwen-coder-1.5b",  # chat.core.CODE_MODEL
     lang: str = "es",
     temperature: float = 0.7,
     max_tokens: int = 384,
