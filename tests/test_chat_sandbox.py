@@ -765,7 +765,7 @@ def test_a_refusal_reads_in_spanish_with_what_was_refused(name, code, word):
     only files inside the temporary folder may be opened.»)."""
     import re
 
-    from pizarra.web import i18n
+    from pizarra import i18n
 
     r = run_python(code, "", FAST)
     es = i18n.fill(r.message_key, "es", r.message_params)

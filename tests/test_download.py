@@ -130,7 +130,7 @@ def test_download_with_a_wrong_checksum_leaves_nothing(server, tmp_path):
 
 def spanish(excinfo) -> str:
     """The error as a Spanish reader gets it (CLI and web): the catalogue's sentence, not the English one."""
-    from pizarra.web import i18n
+    from pizarra import i18n
 
     return i18n.error_text(excinfo.value, "es")
 

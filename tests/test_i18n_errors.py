@@ -23,8 +23,8 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
+from pizarra import i18n
 from pizarra.errors import BadInput, PizarraError
-from pizarra.web import i18n
 from pizarra.web.app import Settings, create_app
 
 # Whole words that give a message away as English, or as Spanish. Words both languages write the

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from pizarra.web import i18n
+from pizarra import i18n
 from pizarra.web.app import create_app
 from pizarra.web.templating import TEMPLATES_DIR, templates
 

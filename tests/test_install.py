@@ -57,6 +57,8 @@ def test_the_wheel_carries_every_artifact_card_and_report(installed):
         assert (installed / "pizarra" / "_shipped" / "artifacts" / card.parent.name / "card.json").is_file(), card
     for report in (ROOT / "reports").glob("*.json"):
         assert (installed / "pizarra" / "_shipped" / "reports" / report.name).is_file(), report
+    for catalogue in (ROOT / "src" / "pizarra" / "locales").rglob("*.json"):  # every word the lab says
+        assert (installed / "pizarra" / catalogue.relative_to(ROOT / "src" / "pizarra")).is_file(), catalogue
 
 
 def test_an_installed_lab_finds_them_from_any_folder(installed, tmp_path):

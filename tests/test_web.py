@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from pizarra import __version__
+from pizarra import __version__, i18n
 from pizarra.chapters import CHAPTERS
-from pizarra.web import i18n
 from pizarra.web.app import ROUTERS, ErrorBody, Settings, create_app
 from pizarra.web.templating import TEMPLATES_DIR
 
@@ -206,7 +205,7 @@ def test_the_table_of_contents_is_where_each_chapter_lives():
         assert c.router in routers() and importlib.util.find_spec(c.router) is not None, c.router
         assert (templating.TEMPLATES_DIR / c.template).is_file(), c.template
         assert (web / c.script).is_file(), c.script
-        assert (web / "locales" / c.locales / "es.json").is_file(), c.locales
+        assert (i18n.LOCALES_DIR / c.locales / "es.json").is_file(), c.locales
     for module, _ in clis():
         assert hasattr(importlib.import_module(module), "app"), module
     assert len(routers()) == len(set(routers())) and routers()[-1] == "pizarra.web.routers.pages"

@@ -20,8 +20,9 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from pizarra import i18n
 from pizarra.web import app as web_app
-from pizarra.web import i18n, security
+from pizarra.web import security
 from pizarra.web.app import Settings, create_app
 from pizarra.web.security import MAX_BODY, RateLimiter
 

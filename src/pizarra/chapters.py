@@ -8,7 +8,7 @@ Read this file to find any chapter's code. Each entry says:
     cli        its ``pizarra`` commands: the module whose ``app`` (a Typer app) is mounted, and the
                group name (None: its commands sit at the top level, e.g. ``pizarra tokenize``)
     template   its page (``web/templates/``); script: its page's JavaScript
-    locales    its string catalogue folder (``web/locales/<locales>/{es,en}.json``)
+    locales    its string catalogue folder (``locales/<locales>/{es,en}.json``)
     artifacts  prefixes of its trained models in ``artifacts/``; reports: prefixes in ``reports/``
 
 ``pizarra.web.app`` includes every chapter's router and ``pizarra.cli`` mounts every chapter's CLI by

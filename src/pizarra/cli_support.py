@@ -23,8 +23,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape as rich_escape
 
+from pizarra import i18n
 from pizarra.errors import PizarraError
-from pizarra.web import i18n
 
 out = Console()
 err = Console(stderr=True)

@@ -46,7 +46,7 @@ class FieldProblem:
 class PizarraError(Exception):
     """Base class: ``str(err)`` is a complete, human sentence (for logs, and the CLI's fallback).
 
-    What a person reads comes from the string catalogues (``pizarra/web/locales``) in their
+    What a person reads comes from the string catalogues (``pizarra/locales``) in their
     language: an error names its catalogue text with ``i18n_key`` (a class attribute, or ``key=``
     at the raise site) and fills its ``{placeholders}`` from ``i18n_params``::
 
@@ -54,7 +54,7 @@ class PizarraError(Exception):
                        key="err.text.unknown_tokenizer", kind=kind, allowed=KINDS)
 
     Parameters stay data: numbers are written in the reader's locale and lists joined there
-    (see ``pizarra.web.i18n.error_text``). An error with no key is shown as ``str(err)``.
+    (see ``pizarra.i18n.error_text``). An error with no key is shown as ``str(err)``.
     """
 
     status_code = 500

@@ -30,12 +30,12 @@ from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pizarra import __version__, classroom
+from pizarra import __version__, classroom, i18n
 from pizarra.chapters import routers
 from pizarra.classroom.room import Room
 from pizarra.errors import PizarraError
 from pizarra.llm import fair
-from pizarra.web import i18n, security
+from pizarra.web import security
 from pizarra.web.disconnect import CancelOnDisconnect
 from pizarra.web.templating import render
 

@@ -26,9 +26,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pizarra import i18n
 from pizarra.classroom.room import Room
 from pizarra.llm import fair
-from pizarra.web import i18n
 
 STUDENT_COOKIE = "pizarra_student"
 TEACHER_COOKIE = "pizarra_teacher"

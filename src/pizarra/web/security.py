@@ -53,7 +53,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pizarra.web import i18n
+from pizarra import i18n
 
 ENV_HOSTS = "PIZARRA_ALLOWED_HOSTS"
 ENV_GUESS_LIMIT = "PIZARRA_GUESS_LIMIT"

@@ -33,9 +33,9 @@ from typing import Any, Callable, Iterator
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from pizarra import i18n
 from pizarra.errors import PizarraError
 from pizarra.llm import fair
-from pizarra.web import i18n
 
 log = logging.getLogger(__name__)
 

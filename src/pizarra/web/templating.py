@@ -17,10 +17,10 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
-from pizarra import __version__
+from pizarra import __version__, i18n
 from pizarra.chapters import BY_SLUG, CHAPTERS
-from pizarra.web import i18n
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 PLOTLY_JS = "/static/vendor/plotly.min.js"  # templates: <script src="{{ plotly_js }}"></script>
@@ -28,7 +28,21 @@ PLOTLY_JS = "/static/vendor/plotly.min.js"  # templates: <script src="{{ plotly_
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals.update(version=__version__, langs=i18n.LANGS, plotly_js=PLOTLY_JS)
 # Numbers in the page's language: {{ x|num(2) }} → 1,56 (es) / 1.56 (en); {{ 0.9088|percent(2) }}.
-templates.env.filters.update(i18n.FILTERS)
+
+
+@pass_context
+def num_filter(context, x, decimals: int | None = None) -> str:
+    """Jinja: ``{{ r.tokens_per_word|num(2) }}`` in the page's language (``lang`` in the context)."""
+    return i18n.number(x, context.get("lang", i18n.DEFAULT_LANG), decimals)
+
+
+@pass_context
+def percent_filter(context, x, decimals: int = 1) -> str:
+    """Jinja: ``{{ r.test_acc|percent(2) }}`` (``x`` a fraction: 0.9088 → 90,88 %)."""
+    return i18n.percent(x, context.get("lang", i18n.DEFAULT_LANG), decimals)
+
+
+templates.env.filters.update({"num": num_filter, "percent": percent_filter})
 
 
 def chapter_view(slug: str, lang: str) -> dict:

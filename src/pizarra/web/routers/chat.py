@@ -27,11 +27,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from pizarra import i18n
 from pizarra.chapters import reports as chapter_reports
 from pizarra.chat.hallucination import DEFAULT_MODEL as HALLUC_MODEL
 from pizarra.chat.hallucination import DEFAULTS as HALLUC
 from pizarra.config import reports_dir
-from pizarra.web import i18n
 from pizarra.web.templating import chapter_page
 
 router = APIRouter()

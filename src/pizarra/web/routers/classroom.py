@@ -30,10 +30,10 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from pizarra import i18n
 from pizarra.chapters import CHAPTERS
 from pizarra.classroom.room import Room, Student
 from pizarra.llm import fair
-from pizarra.web import i18n
 from pizarra.web.classroom_gate import STUDENT_COOKIE
 from pizarra.web.templating import render
 

@@ -20,10 +20,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from pizarra import i18n
 from pizarra.chapters import reports as chapter_reports
 from pizarra.gandalf.game import MAX_GUESS_CHARS
 from pizarra.gandalf.levels import LEVELS, MAX_PROMPT_CHARS
-from pizarra.web import i18n, security
+from pizarra.web import security
 from pizarra.web.templating import chapter_page
 
 router = APIRouter()

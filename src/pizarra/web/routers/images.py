@@ -19,8 +19,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from pizarra import i18n
 from pizarra.chapters import reports as chapter_reports
-from pizarra.web import i18n
 from pizarra.web.templating import chapter_page
 
 router = APIRouter()

@@ -33,10 +33,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from pizarra import i18n
 from pizarra.errors import BadInput, PizarraError
 from pizarra.jobs import TERMINAL, JobRunner
 from pizarra.jobs.store import MESSAGE_KEYS, STATUSES
-from pizarra.web import i18n
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from pizarra import i18n
 from pizarra.config import data_dir
 from pizarra.jobs import list_kinds
 from pizarra.jobs.trainings import CHAPTER_OF
-from pizarra.web import i18n
 from pizarra.web.routers.jobs import page_texts
 from pizarra.web.templating import render
 

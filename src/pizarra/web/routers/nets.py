@@ -20,7 +20,7 @@ from functools import lru_cache
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from pizarra.web import i18n
+from pizarra import i18n
 from pizarra.web.templating import chapter_page
 
 SLUG = "redes-recurrentes-transformers"

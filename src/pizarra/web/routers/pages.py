@@ -17,9 +17,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 
-from pizarra import __version__
+from pizarra import __version__, i18n
 from pizarra.errors import AssetMissing
-from pizarra.web import i18n
 from pizarra.web.templating import chapter_views, render
 
 router = APIRouter()

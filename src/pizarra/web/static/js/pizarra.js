@@ -10,7 +10,7 @@
 //   Pizarra.esc(text)       text safe to put inside HTML
 //   Pizarra.num(x, digits)  x in the page's language with Intl.NumberFormat (es 1,56 · 16.000; en 1.56 · 16,000):
 //                           exactly ``digits`` decimals, or up to 3 when digits is left out (Babel does the same
-//                           on the server: pizarra.web.i18n.number)
+//                           on the server: pizarra.i18n.number)
 //   Pizarra.pct(p, digits)  the fraction p as a percentage in the page's language (es 90,9 %; en 90.9%)
 //   Pizarra.separators      the decimal and thousands marks of the page's language, for Plotly's
 //                           ``layout.separators`` (es ",." · en ".,"): a chart's ticks then read like Pizarra.num

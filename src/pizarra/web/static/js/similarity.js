@@ -6,7 +6,7 @@
   const api = Pizarra.api;
   const lines = (text) => text.split("\n").map((s) => s.trim()).filter((s) => s.length > 0);
   const esc = Pizarra.esc;
-  // The page's words for what this script writes (web/locales/similarity; its JSON block #page-data), "{name}" filled by fill()
+  // The page's words for what this script writes (locales/similarity; its JSON block #page-data), "{name}" filled by fill()
   const T = Pizarra.data().strings;
   const fill = (text, values) => text.replace(/\{(\w+)\}/g, (m, name) => name in values ? values[name] : m);
   const bar = (score, cls) => `<span class="bar ${cls}" style="width:${Math.max(0, score) * 8}em"></span> ${Pizarra.num(score, 3)}`;

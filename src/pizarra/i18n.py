@@ -29,12 +29,14 @@ from collections.abc import Mapping
 from copy import copy
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale
-from jinja2 import pass_context
-from starlette.requests import HTTPConnection
 
 from pizarra.errors import FieldProblem, Phrase
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
 
 LANGS: tuple[str, ...] = ("es", "en")
 DEFAULT_LANG = "es"
@@ -128,21 +130,6 @@ def percent(x, lang: str = DEFAULT_LANG, decimals: int = 1) -> str:
     return _apply(_locale(lang).percent_formats.get(None), x, lang, decimals, scale=100)
 
 
-@pass_context
-def num_filter(context, x, decimals: int | None = None) -> str:
-    """Jinja: ``{{ r.tokens_per_word|num(2) }}`` in the page's language (``lang`` in the context)."""
-    return number(x, context.get("lang", DEFAULT_LANG), decimals)
-
-
-@pass_context
-def percent_filter(context, x, decimals: int = 1) -> str:
-    """Jinja: ``{{ r.test_acc|percent(2) }}`` (``x`` a fraction: 0.9088 → 90,88 %)."""
-    return percent(x, context.get("lang", DEFAULT_LANG), decimals)
-
-
-FILTERS = {"num": num_filter, "percent": percent_filter}  # registered by pizarra.web.app
-
-
 # ----------------------------------------------------------------------------------------------
 # Errors: every message a person reads comes from the catalogue, parameters stay data.
 
@@ -208,7 +195,7 @@ def _expected_items(expected: str) -> list[str]:
 
 
 def _ctx_params(ctx: Mapping | None) -> dict:
-    params = {}
+    params: dict[str, object] = {}
     for name, value in (ctx or {}).items():
         if name == "expected" and isinstance(value, str):
             params[name] = ", ".join(f"«{v}»" for v in _expected_items(value))
