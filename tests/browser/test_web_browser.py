@@ -108,3 +108,14 @@ def test_the_outside_request_guard_sees_what_chromium_requests(page, live_server
     assert page.outside_requests() == ["http://cdn.example.invalid/x.png"]
     page.requests.clear()  # the guard worked; let the fixture's own check pass
     page.csp_expected.append("cdn.example.invalid")  # and the CSP refused it too, as it should
+
+
+@pytest.mark.parametrize("lang, words", [("es", "No se ha podido hablar con el servidor"), ("en", "Could not reach")])
+def test_a_request_that_never_reaches_the_server_says_so_in_the_pages_language(page, live_server, lang, words):
+    """The browser's own message for a dropped connection is English ("Failed to fetch"): Pizarra.api says
+    it in the page's language, and says what to check."""
+    page.route("**/api/images/search**", lambda route: route.abort("connectionreset"))
+    page.goto(live_server + f"/capitulo/generar-imagenes?lang={lang}")
+    page.click("#search-button")
+    page.locator("#search-error").filter(has_text=words).wait_for(timeout=10_000)
+    assert "Failed to fetch" not in page.locator("#search-error").inner_text()

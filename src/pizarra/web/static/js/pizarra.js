@@ -22,18 +22,30 @@ window.Pizarra = (function () {
   "use strict";
   const lang = document.documentElement.lang || "es";
 
+  // fetch, but a request that never reached the server says so in the page's language (the browser's
+  // own "Failed to fetch" is English); an abort (Cancel, Stop) stays an AbortError for the caller.
+  async function reach(url, opts) {
+    try {
+      return await fetch(url, opts);
+    } catch (e) {
+      if (e && e.name === "AbortError") throw e;
+      const el = document.getElementById("pizarra-strings");
+      throw new Error((el && JSON.parse(el.textContent).network) || (e && e.message) || String(e));
+    }
+  }
+
   async function api(url, body, {method, signal} = {}) {
     const opts = body !== undefined
       ? {method: method || "POST", signal, headers: {"Content-Type": "application/json", "Accept": "application/json"}, body: JSON.stringify(body)}
       : {method: method || "GET", signal, headers: {"Accept": "application/json"}};
-    const res = await fetch(url + (url.includes("?") ? "&" : "?") + "lang=" + lang, opts);
+    const res = await reach(url + (url.includes("?") ? "&" : "?") + "lang=" + lang, opts);
     const data = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error((data.error && data.error.message) || res.statusText);
     return data;
   }
 
   async function sse(url, body, onEvent, signal) {
-    const res = await fetch(url + (url.includes("?") ? "&" : "?") + "lang=" + lang, {method: "POST", signal,
+    const res = await reach(url + (url.includes("?") ? "&" : "?") + "lang=" + lang, {method: "POST", signal,
       headers: {"Content-Type": "application/json", "Accept": "text/event-stream"}, body: JSON.stringify(body)});
     if (!res.ok) {
       const data = await res.json().catch(() => ({}));
