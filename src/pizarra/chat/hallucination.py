@@ -331,7 +331,7 @@ def _check_events(question, model, n, temperature, max_tokens, threshold, flag_a
     for i in range(n):
         if cancel is not None and cancel.is_set():
             return
-        answers += sample_answers(question, model, 1, temperature, max_tokens, system, seed=seed + i)
+        answers.append(sample_answers(question, model, 1, temperature, max_tokens, system, seed=seed + i)[0])
         yield {"type": "answer", "index": i, "text": answers[-1]}
     result = analyse(answers, threshold, flag_at, encoder, question if DEFAULTS["core"] else None)
     yield {
@@ -364,12 +364,18 @@ def check(
 
     ``system`` None: the detector's short-answer prompt in ``lang``.
     ``{"question", "model", "answers", "clusters", "semantic_entropy", "flag", ...}``"""
-    result: dict = {}
-    for event in check_events(
-        question, model, n, temperature, max_tokens, threshold, flag_at, system, encoder, seed, lang
-    ):
-        if event["type"] == "answer" and on_answer:
-            on_answer(event["index"], event["text"])
-        elif event["type"] == "result":
-            result = {k: v for k, v in event.items() if k != "type"}
-    return result
+    question = check_limits(question, n, threshold, flag_at)
+    check_encoder(encoder)
+    system = system_prompt(lang) if system is None else system
+    t0 = time.perf_counter()
+    answers = sample_answers(question, model, n, temperature, max_tokens, system, seed=seed, on_answer=on_answer)
+    result = analyse(answers, threshold, flag_at, encoder, question if DEFAULTS["core"] else None)
+    return {
+        "question": question,
+        "model": model,
+        "n": n,
+        "temperature": temperature,
+        "system": system,
+        **result,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
