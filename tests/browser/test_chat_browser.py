@@ -65,7 +65,13 @@ def test_english_page_and_the_detector(page, live_server, screenshot):
     page.fill("#halluc-n", "2")
     page.fill("#halluc-max", "6")
     page.click("#halluc-button")
-    page.locator("#halluc-result").wait_for(state="visible", timeout=120_000)
+    page.wait_for_function(  # the result, or an error: then the test fails with its words
+        "() => !document.querySelector('#halluc-result').hidden"
+        " || document.querySelector('#halluc-error').textContent.trim() !== ''",
+        timeout=120_000,
+    )
+    assert page.locator("#halluc-error").inner_text() == ""
+    assert page.locator("#halluc-result").is_visible()
     assert page.locator("#halluc-answers li").count() == 2
     assert page.locator("#halluc-answers li .cluster").first.inner_text().startswith("C")
     assert "Semantic entropy" in page.locator("#halluc-se").inner_text()

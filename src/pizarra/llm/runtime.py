@@ -148,7 +148,14 @@ def _call(model: str | ModelRef, name: str, *args, **kwargs) -> Any:
     ref = resolve(model)
     events = _cancels()
     with _turn(ref.key, events):  # classroom mode: the student's turn (see pizarra.llm.fair)
-        result, busy = worker(ref).call(name, (ref, *args), kwargs, cancel=events)
+        try:
+            result, busy = worker(ref).call(name, (ref, *args), kwargs, cancel=events)
+        except ModelRestarted as e:
+            if not e.bystander:  # a crash: 503, the client may try again
+                raise
+            # Pizarra killed the worker under ANOTHER request, whose client had gone and which did not let
+            # go of the model (worker.CANCEL_GRACE_S); this one never got its answer: asked once more.
+            result, busy = worker(ref).call(name, (ref, *args), kwargs, cancel=events)
     scope = _scope.get()
     if scope is not None:
         scope.used_s += busy
@@ -167,9 +174,28 @@ def _stream(
     scope = _scope.get()
     events = _cancels(cancel)
     with _turn(ref.key, events):
-        end = yield from worker(ref).stream(
-            name, (ref, *args), kwargs, cancel=events, budget_s=scope.remaining() if scope else None
-        )
+        for attempt in (1, 2):
+            it = worker(ref).stream(
+                name, (ref, *args), kwargs, cancel=events, budget_s=scope.remaining() if scope else None
+            )
+            started = False
+            try:
+                while True:
+                    try:
+                        item = next(it)
+                    except StopIteration as stop:
+                        end = stop.value
+                        break
+                    started = True
+                    yield item
+                break
+            except ModelRestarted as e:
+                # as in _call: a bystander of another request's kill is asked once more, unless it already
+                # showed something
+                if started or attempt == 2 or not e.bystander:
+                    raise
+            finally:
+                it.close()
     result, busy = end
     if scope is not None:
         scope.used_s += busy

@@ -55,9 +55,12 @@ class ModelRestarted(PizarraError):
     status_code = 503
     i18n_key = "error.model_restarted"
 
-    def __init__(self, model: str = "", detail: str = ""):
+    def __init__(self, model: str = "", detail: str = "", bystander: bool = False):
         super().__init__("El modelo se ha reiniciado, vuelve a intentarlo." + (f" [{detail}]" if detail else ""))
         self.model = model
+        # True: Pizarra killed the worker because ANOTHER request ignored its cancel (its client had
+        # gone); this request did nothing wrong and is asked again (pizarra.llm.runtime)
+        self.bystander = bystander
 
 
 class RequestCancelled(PizarraError):
@@ -124,6 +127,7 @@ class Worker:
         self._proc: subprocess.Popen | None = None
         self._conn: Connection | None = None
         self._calls: dict[int, _Call] = {}
+        self._killed_for_cancel: set[int] = set()  # pids Pizarra killed because a request ignored its cancel
         self._closing: subprocess.Popen | None = None
         self._ids = itertools.count(1)
         self.starts = 0
@@ -260,6 +264,7 @@ class Worker:
                     self._send(conn, ("cancel", call.rid))
                 elif cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
                     log.warning("model worker %s ignored a cancel for %.1f s: killed", self.key, CANCEL_GRACE_S)
+                    self._killed_for_cancel.add(call.proc.pid)
                     call.proc.kill()
                     cancelled_at = float("inf")
                 try:
@@ -276,13 +281,16 @@ class Worker:
             if not call.finished:  # the caller stopped reading a stream: stop generating
                 self._send(conn, ("cancel", call.rid))
 
-    def _end(self, msg: tuple) -> tuple[Any, float]:
+    def _end(self, msg: tuple, call=None, cancel: Sequence[threading.Event] = ()) -> tuple[Any, float]:
         kind = msg[0]
         if kind == "done":
             return msg[2], msg[3]
         if kind == "error":
             raise _rebuild(*msg[2])
-        raise ModelRestarted(self.key)
+        mine = any(e.is_set() for e in cancel)
+        raise ModelRestarted(
+            self.key, bystander=call is not None and call.proc.pid in self._killed_for_cancel and not mine
+        )
 
     def call(
         self,
@@ -296,7 +304,7 @@ class Worker:
         call, conn = self._submit(name, args, kwargs or {}, budget_s)
         for msg in self._messages(call, conn, cancel):
             if msg[0] != "items":
-                return self._end(msg)
+                return self._end(msg, call, cancel)
         raise ModelRestarted(self.key)  # not reached: _messages ends with done/error/dead
 
     def stream(
@@ -316,7 +324,7 @@ class Worker:
                         break  # the caller asked to stop: what the worker made meanwhile is dropped
                     yield item
             else:
-                return self._end(msg)
+                return self._end(msg, call, cancel)
         raise ModelRestarted(self.key)
 
 
