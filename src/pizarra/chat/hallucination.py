@@ -319,9 +319,7 @@ def check_events(
     """:func:`check` as it happens (the page shows each answer as it comes): one ``answer`` event per
     sample (``index``, ``text``), then ``result``. A set ``cancel`` event stops between answers.
     The arguments are checked before the first answer is sampled (bad input: BadInput, no event)."""
-    question = check_limits(question, n, threshold, flag_at)
-    check_encoder(encoder)
-    system = system_prompt(lang) if system is None else system
+    question, system = _checked(question, n, threshold, flag_at, encoder, system, lang)
     return _check_events(question, model, n, temperature, max_tokens, threshold, flag_at, system, encoder, seed, cancel)
 
 
@@ -333,12 +331,16 @@ def _check_events(question, model, n, temperature, max_tokens, threshold, flag_a
             return
         answers.append(sample_answers(question, model, 1, temperature, max_tokens, system, seed=seed + i)[0])
         yield {"type": "answer", "index": i, "text": answers[-1]}
+    yield {"type": "result", **_verdict(question, model, temperature, system, answers, threshold, flag_at, encoder, t0)}
+
+
+def _verdict(question, model, temperature, system, answers, threshold, flag_at, encoder, t0) -> dict:
+    """What :func:`check` returns (and the stream's ``result``): the sampling, then :func:`analyse`'s verdict."""
     result = analyse(answers, threshold, flag_at, encoder, question if DEFAULTS["core"] else None)
-    yield {
-        "type": "result",
+    return {
         "question": question,
         "model": model,
-        "n": n,
+        "n": len(answers),
         "temperature": temperature,
         "system": system,
         **result,
@@ -364,18 +366,14 @@ def check(
 
     ``system`` None: the detector's short-answer prompt in ``lang``.
     ``{"question", "model", "answers", "clusters", "semantic_entropy", "flag", ...}``"""
-    question = check_limits(question, n, threshold, flag_at)
-    check_encoder(encoder)
-    system = system_prompt(lang) if system is None else system
+    question, system = _checked(question, n, threshold, flag_at, encoder, system, lang)
     t0 = time.perf_counter()
     answers = sample_answers(question, model, n, temperature, max_tokens, system, seed=seed, on_answer=on_answer)
-    result = analyse(answers, threshold, flag_at, encoder, question if DEFAULTS["core"] else None)
-    return {
-        "question": question,
-        "model": model,
-        "n": n,
-        "temperature": temperature,
-        "system": system,
-        **result,
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
+    return _verdict(question, model, temperature, system, answers, threshold, flag_at, encoder, t0)
+
+
+def _checked(question, n, threshold, flag_at, encoder, system, lang) -> tuple[str, str]:
+    """The question and the system prompt, once every argument is checked (bad input: BadInput)."""
+    question = check_limits(question, n, threshold, flag_at)
+    check_encoder(encoder)
+    return question, system_prompt(lang) if system is None else system
