@@ -1,4 +1,4 @@
-"""Chapter 3 over HTTP, on the shipped Spanish vectors (artifact w2v-es-sg) and packaged GloVe."""
+"""Chapter 3 over HTTP, on the shipped Spanish vectors (artifact fasttext-es) and packaged GloVe."""
 
 from __future__ import annotations
 
@@ -48,9 +48,27 @@ def test_glove_is_selectable(client):
     assert r.json()["results"][0]["word"] == "queen"
 
 
-def test_bad_input_is_422_with_words(client):
+def test_a_typo_gets_a_vector_from_its_pieces_and_the_words_it_looks_like(client):
     r = client.get("/api/embeddings/neighbors", params={"word": "reyy"})
-    assert r.status_code == 422 and "'reyy'" in r.json()["error"]["message"]
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["oov"] == ["reyy"] and "rey" in body["close"]["reyy"]
+    assert "reyy" not in [x["word"] for x in body["neighbors"]]
+    known = client.get("/api/embeddings/neighbors", params={"word": "rey"}).json()
+    assert known["oov"] == [] and known["close"] == {}
+    r = client.get("/api/embeddings/analogy", params={"a": "hombre", "b": "mujeres", "c": "baloncestista"})
+    assert r.status_code == 200 and "baloncestista" in r.json()["oov"]
+    r = client.post("/api/embeddings/formula", json={"formula": "baloncestista - hombre + mujer"})
+    assert r.status_code == 200 and r.json()["oov"] == ["baloncestista"]
+    r = client.post("/api/embeddings/project", json={"words": ["rey", "reina", "baloncestista"]})
+    assert r.status_code == 200 and r.json()["oov"] == ["baloncestista"]
+
+
+def test_bad_input_is_422_with_words(client):
+    r = client.get("/api/embeddings/neighbors", params={"word": "rey2"})  # not letters: no pieces to build from
+    assert r.status_code == 422 and "'rey2'" in r.json()["error"]["message"]
+    r = client.get("/api/embeddings/neighbors", params={"word": "kingg", "vectors": "glove"})  # GloVe: no pieces
+    assert r.status_code == 422 and "king" in r.json()["error"]["message"]
     r = client.post("/api/embeddings/formula", json={"formula": "LERP(mañana, noche"})
     assert r.status_code == 422 and "position 19" in r.json()["error"]["message"]
     assert client.get("/api/embeddings/neighbors", params={"word": "rey", "k": 500}).status_code == 422

@@ -336,16 +336,28 @@ def requests_for(method: str, path: str, op: dict):  # noqa: C901 - one malforme
         yield "extra field", call(good, body={**valid_body, "zzextra": 1})
 
 
-# Requests no schema can guess: a word outside the vocabulary, a formula with a syntax error...
+# Requests no schema can guess: a word without a vector (the Spanish FastText builds one for any
+# word of letters, so: a word with a digit, or GloVe), a formula with a syntax error...
 EXTRA = [
-    ("unknown word", {"method": "GET", "url": "/api/embeddings/neighbors", "params": {"word": "qwxzv"}}),
+    ("unknown word", {"method": "GET", "url": "/api/embeddings/neighbors", "params": {"word": "qwxzv2"}}),
+    (
+        "unknown word, glove",
+        {"method": "GET", "url": "/api/embeddings/neighbors", "params": {"word": "qwxzv", "vectors": "glove"}},
+    ),
     (
         "unknown analogy words",
-        {"method": "GET", "url": "/api/embeddings/analogy", "params": {"a": "qwxzv", "b": "mujer", "c": "rey"}},
+        {
+            "method": "GET",
+            "url": "/api/embeddings/analogy",
+            "params": {"a": "qwxzv", "b": "woman", "c": "king", "vectors": "glove"},
+        },
     ),
     ("formula syntax", {"method": "POST", "url": "/api/embeddings/formula", "json": {"formula": "LERP(rey, reina,"}}),
     ("formula unknown function", {"method": "POST", "url": "/api/embeddings/formula", "json": {"formula": "FOO(rey)"}}),
-    ("formula unknown word", {"method": "POST", "url": "/api/embeddings/formula", "json": {"formula": "rey - qwxzv"}}),
+    (
+        "formula unknown word",
+        {"method": "POST", "url": "/api/embeddings/formula", "json": {"formula": "king - qwxzv", "vectors": "glove"}},
+    ),
     ("formula bad char", {"method": "POST", "url": "/api/embeddings/formula", "json": {"formula": "rey $ reina"}}),
     ("project few words", {"method": "POST", "url": "/api/embeddings/project", "json": {"words": ["rey"]}}),
     ("project nothing", {"method": "POST", "url": "/api/embeddings/project", "json": {}}),

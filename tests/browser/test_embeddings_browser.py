@@ -44,10 +44,33 @@ def test_formula_examples_and_errors(page, live_server):
     err = page.locator("#formula-lab .error-box")
     err.wait_for(state="visible")
     assert "19" in err.inner_text()
-    page.fill("#neighbors-word", "reyy")
+    page.fill("#neighbors-word", "rey2")  # not a word of letters: no vector, a readable error
     page.click("#neighbors-form button[type=submit]")
     page.locator("#neighbors-lab .error-box").wait_for(state="visible")
-    assert "reyy" in page.locator("#neighbors-lab .error-box").inner_text()
+    assert "rey2" in page.locator("#neighbors-lab .error-box").inner_text()
+
+
+def test_a_word_outside_the_vocabulary_is_built_from_its_pieces_and_says_so(page, live_server, screenshot):
+    page.goto(live_server + URL)
+    page.wait_for_selector("#neighbors-table:not([hidden]) tbody tr", timeout=60_000)
+    note = page.locator("#neighbors-lab .pieces-note")
+    assert note.is_hidden()  # «madrid» is in the vocabulary
+    page.fill("#neighbors-word", "reyy")  # a typo: neighbours from its pieces, and the word it looks like
+    page.click("#neighbors-form button[type=submit]")
+    note.wait_for(state="visible")
+    text = note.inner_text()
+    assert "«reyy» no está en el vocabulario" in text and "«rey»" in text, text
+    assert page.locator("#neighbors-lab .error-box").inner_text() == ""
+    assert page.locator("#neighbors-table tbody tr").count() == 10
+    page.fill("#neighbors-word", "baloncestistas")
+    page.click("#neighbors-form button[type=submit]")
+    page.wait_for_function(
+        "() => document.querySelector('#neighbors-lab .pieces-note').textContent.includes('baloncestistas')"
+    )
+    screenshot("embeddings-pieces-es")
+    page.fill("#neighbors-word", "madrid")  # a known word again: the note goes away
+    page.click("#neighbors-form button[type=submit]")
+    note.wait_for(state="hidden")
 
 
 def test_projector_click_lists_neighbours_and_quiz_reveal(page, live_server, screenshot):

@@ -152,6 +152,17 @@ def eval_cmd(
         rows.append(
             {"section": "ALL", "accuracy": an["accuracy"], "coverage": an["coverage"], "questions": an["total"]}
         )
+        pieces = res.get("with_pieces")  # FastText: words outside the vocabulary built from their pieces
+        if pieces:
+            p = pieces["analogies"]
+            rows.append(
+                {
+                    "section": "ALL + pieces",
+                    "accuracy": p["accuracy"],
+                    "coverage": p["coverage"],
+                    "questions": p["total"],
+                }
+            )
         _table(
             f"{vectors}: analogies ({method}) · {an['file']}", rows, ["section", "accuracy", "coverage", "questions"]
         )
@@ -162,7 +173,10 @@ def eval_cmd(
                 "coverage": s["coverage"],
                 "pairs": s["pairs"],
             }
-            for n, s in res["similarity"].items()
+            for n, s in [
+                *res["similarity"].items(),
+                *((f"{k} + pieces", v) for k, v in (pieces or {}).get("similarity", {}).items()),
+            ]
         ]
         if rows:
             _table(f"{vectors}: word similarity", rows, ["set", "spearman", "coverage", "pairs"])

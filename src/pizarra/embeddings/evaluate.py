@@ -6,6 +6,11 @@ a : b :: c : d. A question is *covered* when its four words are in the vocabular
 counted on covered questions (as gensim does), and ``coverage`` = covered / all, so a model with a
 small vocabulary cannot look good by skipping the hard questions silently. The answer is the
 3CosAdd argmax over the whole vocabulary, a, b and c excluded.
+
+FastText vectors (``emb.subwords``) are also scored *with pieces*: a question word outside the
+vocabulary gets its vector from its character n-grams, so every question is answered (coverage
+100 %); the answer is still searched among the vocabulary's words, so a question whose answer is
+not in the vocabulary counts as wrong.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pizarra.embeddings.vectors import Embeddings, analogy_scores
+from pizarra.embeddings.vectors import Embeddings, analogy_from_rows, analogy_scores
 from pizarra.errors import AssetMissing, BadInput
 
 ES_ANALOGIES = "word_eval_es/questions-words_es_udelar.txt"
@@ -86,6 +91,41 @@ def eval_analogies(
     return out
 
 
+def eval_analogies_pieces(emb: Embeddings, sections, method: str = "3cosadd", batch: int = 256) -> dict:
+    """``eval_analogies`` where a, b and c may be built from their pieces (FastText)."""
+    out = {"method": method, "sections": {}}
+    total_correct = total_covered = total = 0
+    for name, questions in sections:
+        q = [quad for quad in questions if all(emb.known(w) or emb.from_pieces(w) for w in quad[:3])]
+        correct = 0
+        for s in range(0, len(q), batch):
+            chunk = q[s : s + batch]
+            ra, rb, rc = (emb.rows([quad[j] for quad in chunk]) for j in range(3))
+            scores = analogy_from_rows(emb.unit, ra, rb, rc, method)  # (B, V)
+            for r, quad in enumerate(chunk):
+                scores[r, [emb.index[w] for w in quad[:3] if w in emb.index]] = -np.inf
+            answer = np.array([emb.index.get(quad[3], -1) for quad in chunk])
+            correct += int((scores.argmax(1) == answer).sum())
+        out["sections"][name] = {
+            "accuracy": correct / len(q) if q else None,
+            "coverage": len(q) / len(questions),
+            "correct": correct,
+            "covered": len(q),
+            "total": len(questions),
+        }
+        total_correct += correct
+        total_covered += len(q)
+        total += len(questions)
+    out.update(
+        accuracy=total_correct / total_covered if total_covered else None,
+        coverage=total_covered / total if total else 0.0,
+        correct=total_correct,
+        covered=total_covered,
+        total=total,
+    )
+    return out
+
+
 def read_similarity(path: str | Path) -> list[tuple[str, str, float]]:
     """Word pairs with a human score. Formats: ``w1<TAB>w2<TAB>score`` (``#`` comments), or the
     UdelaR ``;``-separated CSVs with ``ES.1``/``ES.2`` and ``score`` (SimLex: ``SimLex999``)."""
@@ -118,6 +158,22 @@ def eval_similarity(emb: Embeddings, pairs) -> dict:
     ia, ib, human = map(np.array, zip(*covered, strict=False))
     cos = (emb.unit[ia] * emb.unit[ib]).sum(1)
     rho = spearmanr(human, cos).statistic
+    return {"spearman": float(rho), "coverage": len(covered) / len(pairs), "covered": len(covered), "pairs": len(pairs)}
+
+
+def eval_similarity_pieces(emb: Embeddings, pairs) -> dict:
+    """``eval_similarity`` where a word outside the vocabulary is built from its pieces (FastText)."""
+    from scipy.stats import spearmanr
+
+    def ok(w: str) -> bool:
+        return emb.known(w) or emb.from_pieces(w)
+
+    covered = [(a, b, s) for a, b, s in pairs if ok(a) and ok(b)]
+    if len(covered) < 3:
+        return {"spearman": None, "coverage": len(covered) / max(len(pairs), 1), "pairs": len(pairs)}
+    a, b, human = zip(*covered, strict=True)
+    cos = (emb.rows(list(a)) * emb.rows(list(b))).sum(1)
+    rho = spearmanr(np.array(human), cos).statistic
     return {"spearman": float(rho), "coverage": len(covered) / len(pairs), "covered": len(covered), "pairs": len(pairs)}
 
 
@@ -167,4 +223,13 @@ def evaluate(
     for name, path in (similarity or {}).items():
         if Path(path).is_file():
             result["similarity"][name] = eval_similarity(emb, read_similarity(path))
+    if emb.subwords is not None:
+        result["with_pieces"] = {
+            "analogies": eval_analogies_pieces(emb, read_analogies(analogies), method),
+            "similarity": {
+                name: eval_similarity_pieces(emb, read_similarity(path))
+                for name, path in (similarity or {}).items()
+                if Path(path).is_file()
+            },
+        }
     return result

@@ -311,7 +311,7 @@ def evaluate(src: str, emb) -> dict:
     zero = np.zeros(emb.dim, dtype=np.float32)
     probe = Parser(src, lambda w: zero)  # syntax first, then the words (all of them at once)
     probe.parse()
-    emb.ids(probe.words) if probe.words else None
+    emb.check(probe.words) if probe.words else None
     parser = Parser(src, emb.vector)
     value = parser.parse()
     is_vec = isinstance(value, np.ndarray)

@@ -98,13 +98,14 @@ def checked_words(words: list[str], method: str, dims: int, normalize=lambda w: 
 
 
 def project(emb, words: list[str], method: str = "pca", dims: int = 2, seed: int = 0) -> dict:
-    """Coordinates of ``words`` (unknown words → BadInput with suggestions).
+    """Coordinates of ``words`` (a word without a vector → BadInput with suggestions; FastText
+    vectors build one for a word outside the vocabulary from its pieces).
 
     t-SNE and UMAP go through ``WAITS.once``: one of them computes at a time, the same request
     made again while it computes waits for that computation instead of starting another, and
     recent results are kept (a page that gave up waiting gets it at once when it asks again)."""
     words = checked_words(words, method, dims, emb.normalize)
-    x = emb.unit[emb.ids(words)]  # (n, d) direction only: what cosine similarity sees
+    x = emb.rows(words)  # (n, d) direction only: what cosine similarity sees
 
     def compute() -> dict:
         explained = None
@@ -128,7 +129,7 @@ def project(emb, words: list[str], method: str = "pca", dims: int = 2, seed: int
 def projection_key(emb, words: list[str], method: str, dims: int, seed: int = 0) -> tuple:
     """What makes two projections the same: the method, and the very vectors of the words (a
     fingerprint of them, so that two vector sets that share a name never share a result)."""
-    rows = np.ascontiguousarray(emb.unit[emb.ids(words)])
+    rows = np.ascontiguousarray(emb.rows(words))
     return (emb.name, tuple(words), method, dims, seed, hashlib.sha1(rows.tobytes()).hexdigest())
 
 
@@ -406,7 +407,7 @@ def axis(emb, low, high) -> np.ndarray:
     """The unit direction from the ``low`` word(s) to the ``high`` word(s) (pequeño → grande):
     mean of the high ends' unit vectors minus mean of the low ends'."""
     low, high = ([w] if isinstance(w, str) else list(w) for w in (low, high))
-    d = emb.unit[emb.ids(high)].mean(0) - emb.unit[emb.ids(low)].mean(0)
+    d = emb.rows(high).mean(0) - emb.rows(low).mean(0)
     return d / max(float(np.linalg.norm(d)), 1e-8)
 
 
@@ -438,13 +439,13 @@ def quiz_map(emb, round: int = 1, words: list[str] | None = None, x_axis=None, y
     spec = QUIZ["en" if emb.lang == "en" else "es"][round]
     if round == 1:
         ref = [(w, g) for g, ws in spec["groups"].items() for w in ws.split()]
-        x = emb.unit[emb.ids([w for w, _ in ref])]  # (n, d)
+        x = emb.rows([w for w, _ in ref])  # (n, d)
         mean = x.mean(0)
         _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
         plane = vt[:2] * np.sign(vt[:2].sum(1, keepdims=True))  # (2, d); signs fixed: the same map every time
         to_map = lambda rows: (rows - mean) @ plane.T  # noqa: E731  (n, 2): the map's own projection
         pairs = ref + [(w, None) for w in spec["asked"].split()]
-        coords = to_map(emb.unit[emb.ids([w for w, _ in pairs])])
+        coords = to_map(emb.rows([w for w, _ in pairs]))
         var = s**2 / max(float((s**2).sum()), 1e-12)
         x_names = y_names = None
         explained = [float(v) for v in var[:2]]
@@ -453,7 +454,7 @@ def quiz_map(emb, round: int = 1, words: list[str] | None = None, x_axis=None, y
         (x_low, x_high), (y_low, y_high) = ((ends(a), ends(b)) for a, b in (x_axis or spec["x"], y_axis or spec["y"]))
         pairs = [(w, None) for w in (words or (spec["reference"] + " " + spec["asked"]).split())]
         dx, dy = axis(emb, x_low, x_high), axis(emb, y_low, y_high)
-        rows = emb.unit[emb.ids([w for w, _ in pairs])]
+        rows = emb.rows([w for w, _ in pairs])
         coords = np.stack([rows @ dx, rows @ dy], 1)  # (n, 2) cosines with the two directions
         x_names, y_names = [", ".join(x_low), ", ".join(x_high)], [", ".join(y_low), ", ".join(y_high)]
         explained = None

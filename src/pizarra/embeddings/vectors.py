@@ -1,6 +1,6 @@
 """Word vectors to explore: nearest words (cosine and euclidean), analogies (3CosAdd, 3CosMul).
 
-    emb = load_vectors("es")                      # word2vec trained here (artifact w2v-es-sg)
+    emb = load_vectors("es")                      # FastText trained here (artifact fasttext-es)
     emb.neighbors("rey", k=5)                     # [("reina", 0.71), ...] by cosine
     emb.neighbors("rey", k=5, metric="euclidean") # smallest distance first
     emb.analogy("hombre", "mujer", "rey")         # hombre : mujer :: rey : ?
@@ -22,11 +22,12 @@ from functools import lru_cache
 import numpy as np
 
 from pizarra.errors import BadInput, Phrase
+from pizarra.text.words import letter_words
 
-# name -> where the vectors come from; "es" is the default Spanish model. (CBOW was trained too,
-# see reports/embeddings_cbow_eval.json, but not shipped: it scores lower and the size budget is small.)
+# name -> where the vectors come from; "es" is the default Spanish model. (Until session 8 it was a
+# word2vec skip-gram, reports/embeddings_eval_w2v_sg.json; CBOW was trained too, reports/embeddings_cbow_eval.json.)
 VECTORS = {
-    "es": "w2v-es-sg",  # skip-gram, trained here on the Spanish corpus (artifact)
+    "es": "fasttext-es",  # FastText skip-gram with n-grams, trained here on the Spanish corpus (artifact)
     "glove": "glove50",  # GloVe 6B 50d, English (pretrained package)
 }
 MAX_K = 100
@@ -48,6 +49,60 @@ LECTURE_PROMPTS = {
 }
 
 
+def ngrams(word: str, min_n: int = 3, max_n: int = 6) -> list[str]:
+    """FastText's pieces of a word: every run of ``min_n`` to ``max_n`` characters of ``<word>``
+    (``<`` and ``>`` mark its start and end, so «<ba» is a beginning and «to>» an ending).
+
+    ngrams("gato") -> ['<ga', '<gat', '<gato', '<gato>', 'gat', 'gato', 'gato>', 'ato', 'ato>', 'to>']
+    """
+    s = f"<{word}>"
+    return [s[i : i + n] for i in range(len(s)) for n in range(min_n, max_n + 1) if i + n <= len(s)]
+
+
+def ngram_bucket(piece: str, buckets: int) -> int:
+    """The row of a piece: fastText's FNV-1a hash of its UTF-8 bytes (each byte read as a signed
+    char, as fastText and gensim do), modulo the number of rows."""
+    h = 2166136261
+    for b in piece.encode("utf-8"):
+        h = ((h ^ (b | 0xFFFFFF00 if b >= 128 else b)) * 16777619) & 0xFFFFFFFF
+    return h % buckets
+
+
+@dataclass
+class Subwords:
+    """The n-gram vectors of a FastText model, pieces of ``min_n``..``max_n`` characters hashed into
+    ``buckets`` rows. ``ids``: when only some buckets are kept (the ones the training updated: the
+    pieces of the vocabulary's words; the others hold only their random start), the bucket of each
+    row of ``vectors``, sorted; a piece whose bucket was not kept is left out of the mean."""
+
+    vectors: np.ndarray  # (kept buckets, d)
+    min_n: int = 3
+    max_n: int = 6
+    buckets: int = 0  # 0: every bucket is a row (len(vectors))
+    ids: np.ndarray | None = None  # (kept buckets,) sorted bucket numbers, or None
+
+    def __post_init__(self):
+        self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
+        self.buckets = self.buckets or len(self.vectors)
+        if self.ids is not None:
+            self.ids = np.asarray(self.ids, dtype=np.int64)
+            if len(self.ids) != len(self.vectors) or np.any(np.diff(self.ids) <= 0):
+                raise ValueError("Subwords.ids must be sorted, unique and one per row of vectors")
+
+    def rows(self, word: str) -> list[int]:
+        """The rows of the word's pieces that hold a trained vector (repeats kept, as in fastText)."""
+        buckets = [ngram_bucket(p, self.buckets) for p in ngrams(word, self.min_n, self.max_n)]
+        if self.ids is None:
+            return buckets
+        at = np.searchsorted(self.ids, buckets)
+        return [int(i) for i, b in zip(at, buckets, strict=True) if i < len(self.ids) and self.ids[i] == b]
+
+    def vector(self, word: str) -> np.ndarray | None:
+        """Mean of the vectors of the word's pieces; None when none of them was trained."""
+        rows = self.rows(word)
+        return self.vectors[rows].mean(0) if rows else None
+
+
 @dataclass
 class Embeddings:
     """``words[i]`` has the vector ``vectors[i]`` (float32, raw) and ``unit[i]`` (length 1)."""
@@ -57,6 +112,7 @@ class Embeddings:
     vectors: np.ndarray  # (V, d) float32
     index: dict[str, int] = field(default_factory=dict)
     lang: str = "es"
+    subwords: Subwords | None = None  # FastText: vectors for words not in the vocabulary
 
     def __post_init__(self):
         self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
@@ -100,35 +156,85 @@ class Embeddings:
                 out += [w for w in difflib.get_close_matches(word, pool, n=n, cutoff=0.7) if w not in out]
         return out[:n]
 
+    def known(self, word: str) -> bool:
+        """Is ``word`` in the vocabulary (a vector of its own)?"""
+        return self.normalize(word) in self.index
+
+    def from_pieces(self, word: str) -> bool:
+        """Not in the vocabulary, but a vector can be built from its character n-grams (FastText):
+        a word of letters only, the kind of word the vectors were trained on."""
+        word = self.normalize(word)
+        if self.subwords is None or word in self.index or letter_words(word) != [word]:
+            return False
+        return bool(self.subwords.rows(word))
+
+    def oov(self, words: list[str]) -> list[str]:
+        """The words among ``words`` (normalized, once each) whose vector comes from their pieces."""
+        return list(dict.fromkeys(self.normalize(w) for w in words if self.from_pieces(w)))
+
+    def check(self, words: list[str]) -> None:
+        """BadInput naming every word without a vector (not in the vocabulary and not buildable from
+        pieces), with its closest spellings."""
+        if not words:
+            raise BadInput("Give at least one word.", key="err.embeddings.no_words")
+        missing = [w for w in words if self.normalize(w) not in self.index and not self.from_pieces(w)]
+        if missing:
+            raise self._unknown(missing)
+
+    def _unknown(self, missing: list[str]) -> BadInput:
+        parts, phrases, unique = [], [], list(dict.fromkeys(missing))
+        for w in unique[:10]:  # suggestions for the first 10: enough to fix a typo, stays fast
+            close = self.suggestions(w)
+            parts.append(f"'{w}'" + (f" (did you mean: {', '.join(close)}?)" if close else ""))
+            phrases.append(
+                Phrase("err.embeddings.unknown_word_close", {"word": w, "close": close})
+                if close
+                else Phrase("err.embeddings.unknown_word", {"word": w})
+            )
+        more = f"; and {len(unique) - 10} more" if len(unique) > 10 else ""
+        if len(unique) > 10:
+            phrases.append(Phrase("err.embeddings.unknown_more", {"n": len(unique) - 10}))
+        return BadInput(
+            f"Not in the vocabulary of '{self.name}' ({len(self):,} words): " + "; ".join(parts) + more + ".",
+            key="err.embeddings.not_in_vocabulary",
+            name=self.name,
+            size=len(self),
+            words=phrases,
+        )
+
     def ids(self, words: list[str]) -> list[int]:
-        """Row of each word; BadInput naming every unknown word and its closest spellings."""
+        """Row of each word in the vocabulary; BadInput naming every unknown word and its closest
+        spellings (words built from pieces have no row: use ``rows`` or ``vector``)."""
         if not words:
             raise BadInput("Give at least one word.", key="err.embeddings.no_words")
         missing = [w for w in words if self.normalize(w) not in self.index]
         if missing:
-            parts, phrases, unique = [], [], list(dict.fromkeys(missing))
-            for w in unique[:10]:  # suggestions for the first 10: enough to fix a typo, stays fast
-                close = self.suggestions(w)
-                parts.append(f"'{w}'" + (f" (did you mean: {', '.join(close)}?)" if close else ""))
-                phrases.append(
-                    Phrase("err.embeddings.unknown_word_close", {"word": w, "close": close})
-                    if close
-                    else Phrase("err.embeddings.unknown_word", {"word": w})
-                )
-            more = f"; and {len(unique) - 10} more" if len(unique) > 10 else ""
-            if len(unique) > 10:
-                phrases.append(Phrase("err.embeddings.unknown_more", {"n": len(unique) - 10}))
-            raise BadInput(
-                f"Not in the vocabulary of '{self.name}' ({len(self):,} words): " + "; ".join(parts) + more + ".",
-                key="err.embeddings.not_in_vocabulary",
-                name=self.name,
-                size=len(self),
-                words=phrases,
-            )
+            raise self._unknown(missing)
         return [self.index[self.normalize(w)] for w in words]
 
     def vector(self, word: str) -> np.ndarray:
-        return self.vectors[self.ids([word])[0]]
+        """The word's vector: its own, or (FastText, a word not in the vocabulary) the mean of its
+        character n-grams' vectors."""
+        w = self.normalize(word)
+        if w in self.index:
+            return self.vectors[self.index[w]]
+        v = self.subwords.vector(w) if self.from_pieces(w) and self.subwords is not None else None
+        if v is None:
+            raise self._unknown([word])
+        return v
+
+    def rows(self, words: list[str]) -> np.ndarray:
+        """(n, d) unit vectors of ``words`` (what cosine similarity sees), pieces included."""
+        self.check(words)
+        out = np.empty((len(words), self.dim), dtype=np.float32)
+        for r, w in enumerate(words):
+            i = self.index.get(self.normalize(w))
+            if i is not None:
+                out[r] = self.unit[i]
+            else:
+                v = self.vector(w)
+                out[r] = v / max(float(np.linalg.norm(v)), 1e-8)
+        return out
 
     # ---------------------------------------------------------------------------- neighbors
     def scores(self, query: np.ndarray, metric: str = "cosine") -> np.ndarray:
@@ -160,30 +266,30 @@ class Embeddings:
         return out[:k]
 
     def neighbors(self, word: str, k: int = 10, metric: str = "cosine") -> list[tuple[str, float]]:
-        """The ``k`` nearest words to ``word`` (itself excluded)."""
-        i = self.ids([word])[0]
-        return self.nearest(self.vectors[i], k, metric, exclude={self.words[i]})
+        """The ``k`` nearest words to ``word`` (itself excluded); a word not in the vocabulary is
+        looked up by its pieces when the vectors have them (FastText)."""
+        return self.nearest(self.vector(word), k, metric, exclude={self.normalize(word)})
 
     def neighbors_both(self, word: str, k: int = 10) -> list[dict]:
         """The projector's table: the k nearest by cosine, each with its cosine AND euclidean distance,
-        plus its rank by euclidean distance."""
-        i = self.ids([word])[0]
-        self.scores(self.vectors[i], "cosine")
-        dist = self.scores(self.vectors[i], "euclidean")
+        plus its rank by euclidean distance (the word itself counts as rank 0)."""
+        v = self.vector(word)
+        dist = self.scores(v, "euclidean")
         rank_e = np.argsort(np.argsort(dist, kind="stable"), kind="stable")  # 0 = the word itself
+        shift = 0 if self.known(word) else 1  # a word built from pieces is not among the rows
         rows = []
         for w, c in self.neighbors(word, k, "cosine"):
             j = self.index[w]
-            rows.append({"word": w, "cosine": c, "euclidean": float(dist[j]), "euclidean_rank": int(rank_e[j])})
+            rows.append({"word": w, "cosine": c, "euclidean": float(dist[j]), "euclidean_rank": int(rank_e[j]) + shift})
         return rows
 
     # ----------------------------------------------------------------------------- analogies
     def analogy(self, a: str, b: str, c: str, k: int = 5, method: str = "3cosadd") -> list[tuple[str, float]]:
         """a is to b as c is to ? (``hombre``, ``mujer``, ``rey`` → ``reina``)."""
         check_k(k)
-        ia, ib, ic = self.ids([a, b, c])
-        s = analogy_scores(self.unit, ia, ib, ic, method)
-        s[[ia, ib, ic]] = -np.inf
+        ra, rb, rc = self.rows([a, b, c])
+        s = analogy_from_rows(self.unit, ra, rb, rc, method)
+        s[[self.index[self.normalize(w)] for w in (a, b, c) if self.known(w)]] = -np.inf
         top = np.argpartition(-s, k)[:k] if k < len(s) else np.arange(len(s))
         top = top[np.argsort(-s[top], kind="stable")]
         return [(self.words[i], float(s[i])) for i in top if np.isfinite(s[i])]
@@ -192,7 +298,12 @@ class Embeddings:
 def analogy_scores(unit: np.ndarray, ia, ib, ic, method: str = "3cosadd") -> np.ndarray:
     """(V,) score of every word as the answer of a : b :: c : ? (rows of unit vectors).
     ``ia, ib, ic`` may also be arrays of B questions: the result is then (B, V)."""
-    ca, cb, cc = unit[ia] @ unit.T, unit[ib] @ unit.T, unit[ic] @ unit.T  # cosines with every word
+    return analogy_from_rows(unit, unit[ia], unit[ib], unit[ic], method)
+
+
+def analogy_from_rows(unit: np.ndarray, ra, rb, rc, method: str = "3cosadd") -> np.ndarray:
+    """``analogy_scores`` for the unit vectors of a, b and c themselves ((d,) or (B, d) each)."""
+    ca, cb, cc = ra @ unit.T, rb @ unit.T, rc @ unit.T  # cosines with every word
     if method == "3cosadd":
         return cb - ca + cc
     if method == "3cosmul":
@@ -252,13 +363,15 @@ def _load(name: str) -> Embeddings:
 
 
 def from_artifact(artifact: str, name: str | None = None, root=None) -> Embeddings:
-    """Vectors saved by ``pizarra.embeddings.export`` (float16 ``vectors`` + ``vocab.txt``)."""
+    """Vectors saved by ``pizarra.embeddings.export`` (float16 ``vectors`` + ``vocab.txt``) or by
+    ``export_fasttext`` (int8 ``vectors`` and n-gram ``ngrams``, each row with its float scale)."""
     from safetensors.numpy import load_file
 
     from pizarra.assets.artifacts import load_artifact
 
     art = load_artifact(artifact, root=root)
-    vectors = load_file(art.file("weights.safetensors"))["vectors"]
+    tensors = load_file(art.file("weights.safetensors"))
+    vectors = _dequantized(tensors, "vectors")
     words = art.file("vocab.txt").read_text(encoding="utf-8").split("\n")
     words = [w for w in words if w]
     if len(words) != len(vectors):
@@ -269,7 +382,29 @@ def from_artifact(artifact: str, name: str | None = None, root=None) -> Embeddin
             words=len(words),
             vectors=len(vectors),
         )
-    return Embeddings(name or artifact, words, vectors, lang=art.config.get("lang", "es"))
+    subwords = None
+    if "ngrams" in tensors:
+        cfg = art.config
+        ids = tensors.get("ngram_ids")
+        subwords = Subwords(
+            _dequantized(tensors, "ngrams"), int(cfg["min_n"]), int(cfg["max_n"]), int(cfg["bucket"]), ids
+        )
+    return Embeddings(name or artifact, words, vectors, lang=art.config.get("lang", "es"), subwords=subwords)
+
+
+def quantize_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 rows and one float32 scale per row (row ≈ int8 × scale): a quarter of float32's bytes,
+    cosines within about 0.5 %."""
+    x = np.asarray(x, dtype=np.float32)
+    scale = np.maximum(np.abs(x).max(1), 1e-12) / 127.0
+    return np.round(x / scale[:, None]).astype(np.int8), scale.astype(np.float32)
+
+
+def _dequantized(tensors: dict, name: str) -> np.ndarray:
+    x = tensors[name]
+    if x.dtype == np.int8:
+        return x.astype(np.float32) * tensors[f"{name}_scale"].astype(np.float32)[:, None]
+    return x
 
 
 def load_vectors(name: str = "es") -> Embeddings:
@@ -290,13 +425,13 @@ def vectors_info() -> list[dict]:
     from pizarra.assets.artifacts import list_artifacts
 
     cards = {a["name"]: a for a in list_artifacts()}
-    sg = cards.get("w2v-es-sg") or {}
+    sg = cards.get(VECTORS["es"]) or {}
     ev = (sg.get("metrics") or {}).get("eval") or {}
     return [
         {
             "name": "es",
             "lang": "es",
-            "source": "word2vec skip-gram, trained here (artifact w2v-es-sg)",
+            "source": f"FastText skip-gram with character n-grams, trained here (artifact {VECTORS['es']})",
             "available": bool(sg),
             "analogy_accuracy": (ev.get("analogies") or {}).get("accuracy"),
             "analogy_coverage": (ev.get("analogies") or {}).get("coverage"),

@@ -35,6 +35,13 @@ def _emb(name: str):
     return WAITS.load(name, lambda: load_vectors(name))  # the first load is timed, for the next estimate
 
 
+def _pieces(emb, words: list[str]) -> dict:
+    """``oov``: the words whose vector FastText built from their pieces; ``close``: for each, the
+    known words spelled most like it (so a typo like «reyy» is shown as one, not silently used)."""
+    oov = emb.oov(words)
+    return {"oov": oov, "close": {w: emb.suggestions(w) for w in oov[:10]}}
+
+
 class Scored(BaseModel):
     word: str
     score: float
@@ -54,6 +61,8 @@ class NeighborsOut(BaseModel):
     neighbors: list[Scored]
     table: list[NeighborRow]  # the k nearest by cosine with their euclidean distance too
     by_euclidean: list[Scored]
+    oov: list[str] = []  # words outside the vocabulary whose vector was built from their pieces (FastText)
+    close: dict[str, list[str]] = {}  # for each of them, the known words spelled most like it (a typo?)
 
 
 class AnalogyOut(BaseModel):
@@ -63,6 +72,8 @@ class AnalogyOut(BaseModel):
     vectors: str
     method: str
     results: list[Scored]
+    oov: list[str] = []  # words outside the vocabulary whose vector was built from their pieces (FastText)
+    close: dict[str, list[str]] = {}  # for each of them, the known words spelled most like it (a typo?)
 
 
 class FormulaIn(BaseModel):
@@ -80,6 +91,8 @@ class FormulaOut(BaseModel):
     words: list[str]
     sliders: list[dict]
     results: list[Scored]
+    oov: list[str] = []  # words outside the vocabulary whose vector was built from their pieces (FastText)
+    close: dict[str, list[str]] = {}  # for each of them, the known words spelled most like it (a typo?)
     value: float | None = None
 
 
@@ -104,6 +117,8 @@ class ProjectOut(BaseModel):
     dims: int
     points: list[Point]
     explained_variance: list[float] | None = None
+    oov: list[str] = []  # words outside the vocabulary whose vector was built from their pieces (FastText)
+    close: dict[str, list[str]] = {}  # for each of them, the known words spelled most like it (a typo?)
 
 
 class EstimateIn(BaseModel):
@@ -190,6 +205,7 @@ def neighbors(
         neighbors=[Scored(word=w, score=s) for w, s in emb.neighbors(word, k, metric)],
         table=[NeighborRow(**r) for r in emb.neighbors_both(word, k)],
         by_euclidean=[Scored(word=w, score=s) for w, s in emb.neighbors(word, k, "euclidean")],
+        **_pieces(emb, [word]),
     )
 
 
@@ -211,6 +227,7 @@ def analogy(
         vectors=vectors,
         method=method,
         results=[Scored(word=w, score=s) for w, s in emb.analogy(a, b, c, k, method)],
+        **_pieces(emb, [a, b, c]),
     )
 
 
@@ -219,8 +236,9 @@ def formula(req: FormulaIn) -> FormulaOut:
     """Evaluate a vector formula and decode the result to its nearest words."""
     from pizarra.embeddings.formula import run_formula
 
-    res = run_formula(req.formula, _emb(req.vectors), req.k, req.metric, req.exclude_inputs)
-    return FormulaOut(vectors=req.vectors, **res)
+    emb = _emb(req.vectors)
+    res = run_formula(req.formula, emb, req.k, req.metric, req.exclude_inputs)
+    return FormulaOut(vectors=req.vectors, **_pieces(emb, res["words"]), **res)
 
 
 @router.post("/api/embeddings/project", response_model=ProjectOut, tags=["embeddings"])
@@ -229,7 +247,9 @@ def project(req: ProjectIn) -> ProjectOut:
     t-SNE and UMAP compute one at a time; the same request made again joins the one computing."""
     from pizarra.embeddings.projector import project_request
 
-    return ProjectOut(**project_request(_emb(req.vectors), req.words, req.word, req.n, req.method, req.dims))
+    emb = _emb(req.vectors)
+    res = project_request(emb, req.words, req.word, req.n, req.method, req.dims)
+    return ProjectOut(**_pieces(emb, [p["word"] for p in res["points"]]), **res)
 
 
 @router.post("/api/embeddings/estimate", response_model=EstimateOut, tags=["embeddings"])

@@ -61,6 +61,7 @@
   // a sentence. A new run in a section replaces the one still waiting there.
   async function guarded(section, work) {
     const box = $(".error-box", section);
+    $(".pieces-note", section).hidden = true;
     if (section.wait) section.wait.cancel(true);
     const wait = (section.wait = new Wait(section));
     box.textContent = "";
@@ -75,6 +76,21 @@
       wait.stop();
       if (section.wait === wait) { section.wait = null; section.removeAttribute("aria-busy"); }
     }
+  }
+  // Words outside the vocabulary whose vectors FastText built from their pieces: say so under the answer
+  // (and, for a typo, the known words spelled like it)
+  function pieces(section, data) {
+    const note = $(".pieces-note", section);
+    const words = data.oov || [];
+    if (!words.length) { note.hidden = true; return; }
+    const list = words.map((w) => `«${w}»`).join(", ");
+    let text = fill(words.length === 1 ? T.pieces_one : T.pieces_many, { words: list });
+    for (const w of words) {
+      const close = (data.close || {})[w] || [];
+      if (close.length) text += " " + fill(T.pieces_close, { word: w, close: close.map((c) => `«${c}»`).join(", ") });
+    }
+    note.textContent = text;
+    note.hidden = false;
   }
   // The first request for a vector set waits for it to load: ask how long, beside the request itself.
   function estimateLoad(wait) {
@@ -118,6 +134,7 @@
         tbody.appendChild(tr);
       });
       $("#neighbors-table").hidden = false;
+      pieces(section, data);
     });
   }
   $("#neighbors-form").addEventListener("submit", (e) => { e.preventDefault(); neighbors(); });
@@ -130,6 +147,7 @@
       const q = new URLSearchParams({ a: f.a.value, b: f.b.value, c: f.c.value, method: f.method.value, k: 5, vectors: vectorsName() });
       const data = await ask(wait, `/api/embeddings/analogy?${q}`);
       listScores($("#analogy-results"), data.results);
+      pieces($("#analogy-lab"), data);
     });
   });
 
@@ -160,6 +178,7 @@
       listScores($("#formula-results"), data.kind === "number" ? [] : data.results);
       if (data.kind === "number") $("#formula-results").innerHTML = "";
       sliderControls(data.sliders);
+      pieces($("#formula-lab"), data);
     });
   }
   $("#formula-form").addEventListener("submit", (e) => { e.preventDefault(); formula(); });
@@ -214,6 +233,7 @@
       wait.estimate(await api("/api/embeddings/estimate", body, { signal: wait.signal }));
       projected = await api("/api/embeddings/project", body, { signal: wait.signal });
       drawProjection(projected, $("#projector-search").value);
+      pieces($("#projector-lab"), projected);
     });
   }
   $("#projector-form").addEventListener("submit", (e) => { e.preventDefault(); project(); });
