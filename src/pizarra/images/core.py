@@ -86,10 +86,14 @@ def notice(unknown: dict, fallback: str | None, lang: str = "es") -> str | None:
             parts.append(f"«{w}» → «{r}»")
     if lang == "es":
         text = "El modelo no conoce: " + ", ".join(parts) + "."
+        if any(r is None for r in unknown.values()):
+            text += " Solo aprendió diez prendas y los dígitos: lo que no se parece a ninguno se ignora."
         if fallback:
             text += f" Ninguna palabra conocida: uso el pie de foto más parecido, «{fallback}»."
     else:
         text = "Words the model does not know: " + ", ".join(parts) + "."
+        if any(r is None for r in unknown.values()):
+            text += " It only learned ten garments and the digits: a word like none of them is ignored."
         if fallback:
             text += f" No known word left: using the closest caption, “{fallback}”."
     return text

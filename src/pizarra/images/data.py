@@ -6,8 +6,11 @@
 
 Every image gets a caption drawn at random from its class's templates, in either language, so the
 tiny CLIP learns that "una zapatilla" and "a sneaker" mean the same. The caption vocabulary is closed
-(a few hundred words): ``Vocab`` turns a caption into word ids, and words it does not know are
-mapped to the closest known word by spelling (``difflib``), with a notice, never an error.
+(a few hundred words): ``Vocab`` turns a caption into word ids, and a word it does not know is
+replaced, with a notice, never an error: by the known word spelled almost like it (a typo, a
+plural: «zapatila» → zapatilla), else by the garment or digit nearest to it *in meaning* (the
+Spanish FastText vectors of chapter 3, GloVe for English: «chaqueta» → abrigo, «sneakers» → sneaker)
+when one is near enough, else it is dropped («perro»: this model knows clothes and digits only).
 """
 
 from __future__ import annotations
@@ -149,6 +152,55 @@ def normalize(text: str) -> list[str]:
 
 
 PAD, UNK = 0, 1
+SPELLING_CUTOFF = 0.85  # difflib ratio: «zapatila» (0.94), «bolsos» (0.91) are typos; «corbata»/«corta» (0.83) is not
+# A class name stands in for an unknown word by meaning when it is among the word's MEANING_RANK
+# nearest words of the whole vocabulary and its cosine reaches MEANING_MIN (per vector set: FastText's
+# cosines run higher than GloVe's). Measured on the shipped vectors (tests/test_shipped_values.py):
+# «gorra», «corbata», «wallet», «socks» find a garment or a bag; «perro» (rank 320), «coche», «dog» do not.
+MEANING_RANK = 20
+MEANING_MIN = {"es": 0.6, "en": 0.7}
+
+
+def class_words() -> dict[str, dict[str, str]]:
+    """The garments' names, by language: {"es": {"zapatilla": "zapatilla", "botin": "botín", ...},
+    "en": {...}} (caption spelling -> the word as written, for the word vectors): each name's head
+    noun (the word after the article in Spanish, the last word in English). Not the digits: in word
+    vectors every number is near every other («diez» would become «ocho»)."""
+    out: dict[str, dict[str, str]] = {"es": {}, "en": {}}
+    for es_main, es_more, en_main, en_more in FASHION:
+        for name in (es_main, *es_more):
+            word = name.split()[1]
+            out["es"][normalize(word)[0]] = word
+        for name in (en_main, *en_more):
+            word = name.split()[-1].split("-")[-1]
+            out["en"][normalize(word)[0]] = word
+    return out
+
+
+def closest_in_meaning(word: str) -> str | None:
+    """The garment name nearest to ``word`` by cosine in the word vectors (Spanish FastText, which
+    builds a vector for any word from its pieces; English GloVe when it knows the word), if it is
+    near enough (``MEANING_RANK``, ``MEANING_MIN``); None when nothing is, or the vectors cannot be
+    loaded."""
+    from pizarra.embeddings.vectors import load_vectors
+
+    best: tuple[int, float, str | None] = (MEANING_RANK + 1, 0.0, None)
+    for lang, name in (("es", "es"), ("en", "glove")):
+        try:
+            emb = load_vectors(name)
+        except Exception:  # noqa: BLE001  (no vectors: spelling only, as before)
+            continue
+        names = class_words()[lang]
+        ok = [k for k, w in names.items() if emb.known(w) or emb.from_pieces(w)]
+        if not ok or not (emb.known(word) or emb.from_pieces(word)):
+            continue
+        query = emb.rows([word])[0]
+        cos = emb.rows([names[k] for k in ok]) @ query
+        i = int(np.argmax(cos))
+        rank = int((emb.unit @ query > cos[i]).sum()) - int(emb.known(word))  # the word itself is no rival
+        if cos[i] >= MEANING_MIN[lang] and (rank, -cos[i]) < (best[0], -best[1]):
+            best = (rank, float(cos[i]), ok[i])
+    return best[2]
 
 
 @dataclass
@@ -174,9 +226,13 @@ class Vocab:
         return len(self.itos)
 
     def closest(self, word: str) -> str | None:
-        """The known word spelled most like ``word`` (difflib ratio ≥ 0.6), or None."""
-        hits = difflib.get_close_matches(word, self.itos[2:], n=1, cutoff=0.6)
-        return hits[0] if hits else None
+        """The known word that stands in for ``word``: spelled almost like it, else nearest in
+        meaning among the names of the classes (``closest_in_meaning``), else None (dropped)."""
+        hits = difflib.get_close_matches(word, self.itos[2:], n=1, cutoff=SPELLING_CUTOFF)
+        if hits:
+            return hits[0]
+        found = closest_in_meaning(word)
+        return found if found in self.stoi else None
 
     def encode(self, caption: str) -> Encoded:
         words, unknown = [], {}
