@@ -113,7 +113,7 @@ def export(model_path: Path, name: str = "fasttext-es", words: int | None = None
         },
         metrics={
             "train_seconds": info["train_seconds"],
-            "train_machine": info.get("machine", "2 CPU cores, workers=2"),
+            "train_machine": info.get("machine", "2 CPU cores, workers=2 (CPU not recorded)"),
             "eval": scores,
             "eval_float32": {
                 "analogies": summary,
