@@ -31,10 +31,20 @@ def test_neighbors_analogy_formula():
 
 
 def test_errors_are_json_with_exit_code_2():
-    code, out = run_json("analogy", "hombre", "mujerr", "rey")
-    assert code == 2 and "mujerr" in out["error"]["message"]
+    code, out = run_json("analogy", "hombre", "mujer2", "rey")  # not letters: no pieces to build from
+    assert code == 2 and "mujer2" in out["error"]["message"]
     code, out = run_json("formula", "LERP(a,")
     assert code == 2 and "position" in out["error"]["message"]
+
+
+def test_a_word_outside_the_vocabulary_is_built_from_its_pieces_and_said(monkeypatch):
+    code, out = run_json("analogy", "hombre", "mujerr", "rey")
+    assert code == 0 and out["oov"] == ["mujerr"] and "mujer" in out["close"]["mujerr"]
+    monkeypatch.setenv("PIZARRA_LANG", "es")
+    r = runner.invoke(app, ["neighbors", "baloncestistas", "--k", "3"])
+    assert r.exit_code == 0 and "«baloncestistas» no está en el vocabulario" in r.stdout, r.stdout
+    r = runner.invoke(app, ["neighbors", "rey", "--k", "3"])
+    assert r.exit_code == 0 and "vocabulario" not in r.stdout
 
 
 def test_eval_on_a_given_file(tmp_path):

@@ -26,6 +26,28 @@ _friendly = cli_support.friendly
 _emit = cli_support.emit_json
 
 
+def _pieces(emb, words: list[str]) -> dict:
+    """``oov`` (words FastText built from their pieces) and ``close`` (the known words spelled like each)."""
+    oov = emb.oov(words)
+    return {"oov": oov, "close": {w: emb.suggestions(w) for w in oov[:10]}}
+
+
+def _say_pieces(res: dict) -> None:
+    """The page's note under the table, in the CLI's language ($PIZARRA_LANG, else the locale)."""
+    from pizarra import i18n
+
+    if not res.get("oov"):
+        return
+    lang = i18n.env_lang()
+    words = ", ".join(f"«{w}»" for w in res["oov"])
+    key = "embeddings.pieces_one" if len(res["oov"]) == 1 else "embeddings.pieces_many"
+    lines = [i18n.t(key, lang, words=words)]
+    for w, close in res["close"].items():
+        if close:
+            lines.append(i18n.t("embeddings.pieces_close", lang, word=w, close=", ".join(f"«{c}»" for c in close)))
+    print(" ".join(lines))
+
+
 def _table(title: str, rows: list[dict], cols: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -57,10 +79,12 @@ def neighbors(
             "vectors": vectors,
             "metric": metric,
             "neighbors": [{"word": w, "score": s} for w, s in emb.neighbors(word, k, metric)],
+            **_pieces(emb, [word]),
         }
         if as_json:
             return _emit(res)
         _table(f"{word} · {metric} · {vectors}", res["neighbors"], ["word", "score"])
+        _say_pieces(res)
 
     run(as_json=as_json)
 
@@ -88,10 +112,12 @@ def analogy(
             "vectors": vectors,
             "method": method,
             "results": [{"word": w, "score": s} for w, s in emb.analogy(a, b, c, k, method)],
+            **_pieces(emb, [a, b, c]),
         }
         if as_json:
             return _emit(res)
         _table(f"{a} : {b} :: {c} : ? · {method}", res["results"], ["word", "score"])
+        _say_pieces(res)
 
     run(as_json=as_json)
 
@@ -110,14 +136,16 @@ def formula(
         from pizarra.embeddings.formula import run_formula
         from pizarra.embeddings.vectors import load_vectors
 
-        res = run_formula(expression, load_vectors(vectors), k, metric)
-        res["vectors"] = vectors
+        emb = load_vectors(vectors)
+        res = run_formula(expression, emb, k, metric)
+        res.update(vectors=vectors, **_pieces(emb, res["words"]))
         if as_json:
             return _emit(res)
         if res["kind"] == "number":
             print(f"{expression} = {res['value']:.6g}")
         else:
             _table(f"{expression} · {vectors}", res["results"], ["word", "score"])
+        _say_pieces(res)
 
     run(as_json=as_json)
 
