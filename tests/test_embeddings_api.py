@@ -58,6 +58,7 @@ def test_a_typo_gets_a_vector_from_its_pieces_and_the_words_it_looks_like(client
     assert known["oov"] == [] and known["close"] == {}
     r = client.get("/api/embeddings/analogy", params={"a": "hombre", "b": "mujeres", "c": "baloncestista"})
     assert r.status_code == 200 and "baloncestista" in r.json()["oov"]
+    assert r.json()["close"]["baloncestista"] == []  # a new word, not a typo: no far-fetched spellings
     r = client.post("/api/embeddings/formula", json={"formula": "baloncestista - hombre + mujer"})
     assert r.status_code == 200 and r.json()["oov"] == ["baloncestista"]
     r = client.post("/api/embeddings/project", json={"words": ["rey", "reina", "baloncestista"]})

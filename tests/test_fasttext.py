@@ -179,3 +179,10 @@ def test_pieces_never_trained_are_left_out():
         emb.neighbors(far)
     with pytest.raises(ValueError):
         Subwords(table, 3, 6, buckets, np.array(kept[::-1]))  # ids must be sorted
+
+
+def test_a_word_from_pieces_is_flagged_as_a_typo_only_when_spelled_almost_like_a_known_one(shipped):
+    _, emb, _, _ = shipped
+    assert emb.pieces(["rey", "ordenadores"]) == {"oov": ["ordenadores"], "close": {"ordenadores": ["ordenador"]}}
+    assert emb.pieces(["gatitos"]) == {"oov": ["gatitos"], "close": {"gatitos": []}}  # a new word: no «gato?»
+    assert emb.pieces(["rey", "reina"]) == {"oov": [], "close": {}}

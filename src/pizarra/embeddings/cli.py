@@ -27,9 +27,9 @@ _emit = cli_support.emit_json
 
 
 def _pieces(emb, words: list[str]) -> dict:
-    """``oov`` (words FastText built from their pieces) and ``close`` (the known words spelled like each)."""
-    oov = emb.oov(words)
-    return {"oov": oov, "close": {w: emb.suggestions(w) for w in oov[:10]}}
+    """``oov`` and ``close`` (``Embeddings.pieces``): the words built from their pieces, and the
+    known words each may be a typo of."""
+    return emb.pieces(words)
 
 
 def _say_pieces(res: dict) -> None:

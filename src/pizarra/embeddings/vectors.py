@@ -31,6 +31,7 @@ VECTORS = {
     "glove": "glove50",  # GloVe 6B 50d, English (pretrained package)
 }
 MAX_K = 100
+TYPO_CUTOFF = 0.8  # a word built from pieces is shown as a possible typo of a known word this close in spelling
 
 # The lecture's examples, preloaded on the chapter-3 page.
 LECTURE_PROMPTS = {
@@ -139,8 +140,9 @@ class Embeddings:
         """How a word is looked up: stripped; lowercased (both vocabularies are lowercase)."""
         return word.strip().lower()
 
-    def suggestions(self, word: str, n: int = 3) -> list[str]:
-        """Known words spelled closest to ``word`` (same initial letter, similar length)."""
+    def suggestions(self, word: str, n: int = 3, cutoff: float = 0.6) -> list[str]:
+        """Known words spelled closest to ``word`` (same initial letter, similar length; difflib ratio
+        at least ``cutoff``)."""
         with self._lock:
             if self._by_initial is None:
                 groups: dict[str, list[str]] = {}
@@ -149,12 +151,19 @@ class Embeddings:
                 self._by_initial = groups
         word = self.normalize(word)
         pool = [w for w in self._by_initial.get(word[:1], []) if abs(len(w) - len(word)) <= 2][:50000]
-        out = difflib.get_close_matches(word, pool, n=n, cutoff=0.6)
+        out = difflib.get_close_matches(word, pool, n=n, cutoff=cutoff)
         if len(out) < n:  # an accent forgotten on the first letter, etc.
             for alt in _accent_variants(word[:1]):
                 pool = [w for w in self._by_initial.get(alt, []) if abs(len(w) - len(word)) <= 2][:20000]
-                out += [w for w in difflib.get_close_matches(word, pool, n=n, cutoff=0.7) if w not in out]
+                out += [w for w in difflib.get_close_matches(word, pool, n=n, cutoff=max(cutoff, 0.7)) if w not in out]
         return out[:n]
+
+    def pieces(self, words: list[str]) -> dict:
+        """What the lab says under an answer: ``oov``, the words whose vector was built from their
+        pieces; ``close``, for each, the known words spelled almost like it (difflib ≥ TYPO_CUTOFF:
+        «reyy» → rey; a real new word such as «baloncestistas» gets none)."""
+        oov = self.oov(words)
+        return {"oov": oov, "close": {w: self.suggestions(w, cutoff=TYPO_CUTOFF) for w in oov[:10]}}
 
     def known(self, word: str) -> bool:
         """Is ``word`` in the vocabulary (a vector of its own)?"""

@@ -36,10 +36,9 @@ def _emb(name: str):
 
 
 def _pieces(emb, words: list[str]) -> dict:
-    """``oov``: the words whose vector FastText built from their pieces; ``close``: for each, the
-    known words spelled most like it (so a typo like «reyy» is shown as one, not silently used)."""
-    oov = emb.oov(words)
-    return {"oov": oov, "close": {w: emb.suggestions(w) for w in oov[:10]}}
+    """``oov`` and ``close`` (``Embeddings.pieces``): the words built from their pieces, and the
+    known words each may be a typo of."""
+    return emb.pieces(words)
 
 
 class Scored(BaseModel):
