@@ -51,6 +51,32 @@ def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str
     return sections
 
 
+def _tally(method: str, sections, answer) -> dict:
+    """Per-section and overall counts; ``answer(questions)`` -> (correct, covered) for one section."""
+    out: dict = {"method": method, "sections": {}}
+    total_correct = total_covered = total = 0
+    for name, questions in sections:
+        correct, covered = answer(questions)
+        out["sections"][name] = {
+            "accuracy": correct / covered if covered else None,
+            "coverage": covered / len(questions),
+            "correct": correct,
+            "covered": covered,
+            "total": len(questions),
+        }
+        total_correct += correct
+        total_covered += covered
+        total += len(questions)
+    out.update(
+        accuracy=total_correct / total_covered if total_covered else None,
+        coverage=total_covered / total if total else 0.0,
+        correct=total_correct,
+        covered=total_covered,
+        total=total,
+    )
+    return out
+
+
 def eval_analogies(
     emb: Embeddings, sections, method: str = "3cosadd", batch: int = 256, restrict: int | None = None
 ) -> dict:
@@ -58,9 +84,8 @@ def eval_analogies(
     ``restrict``: search answers only among the ``restrict`` most frequent words (rows first)."""
     unit = emb.unit if restrict is None else emb.unit[:restrict]
     index = emb.index if restrict is None else {w: i for w, i in emb.index.items() if i < restrict}
-    out = {"method": method, "sections": {}}
-    total_correct = total_covered = total = 0
-    for name, questions in sections:
+
+    def answer(questions) -> tuple[int, int]:
         q = [tuple(index.get(w) for w in quad) for quad in questions]
         q = np.array([x for x in q if None not in x], dtype=np.int64).reshape(-1, 4)
         correct = 0
@@ -70,32 +95,15 @@ def eval_analogies(
             rows = np.arange(len(a))
             scores[rows, a] = scores[rows, b] = scores[rows, c] = -np.inf
             correct += int((scores.argmax(1) == d).sum())
-        sec = {
-            "accuracy": correct / len(q) if len(q) else None,
-            "coverage": len(q) / len(questions),
-            "correct": correct,
-            "covered": int(len(q)),
-            "total": len(questions),
-        }
-        out["sections"][name] = sec
-        total_correct += correct
-        total_covered += len(q)
-        total += len(questions)
-    out.update(
-        accuracy=total_correct / total_covered if total_covered else None,
-        coverage=total_covered / total if total else 0.0,
-        correct=total_correct,
-        covered=total_covered,
-        total=total,
-    )
-    return out
+        return correct, len(q)
+
+    return _tally(method, sections, answer)
 
 
 def eval_analogies_pieces(emb: Embeddings, sections, method: str = "3cosadd", batch: int = 256) -> dict:
     """``eval_analogies`` where a, b and c may be built from their pieces (FastText)."""
-    out = {"method": method, "sections": {}}
-    total_correct = total_covered = total = 0
-    for name, questions in sections:
+
+    def answer(questions) -> tuple[int, int]:
         q = [quad for quad in questions if all(emb.known(w) or emb.from_pieces(w) for w in quad[:3])]
         correct = 0
         for s in range(0, len(q), batch):
@@ -104,26 +112,11 @@ def eval_analogies_pieces(emb: Embeddings, sections, method: str = "3cosadd", ba
             scores = analogy_from_rows(emb.unit, ra, rb, rc, method)  # (B, V)
             for r, quad in enumerate(chunk):
                 scores[r, [emb.index[w] for w in quad[:3] if w in emb.index]] = -np.inf
-            answer = np.array([emb.index.get(quad[3], -1) for quad in chunk])
-            correct += int((scores.argmax(1) == answer).sum())
-        out["sections"][name] = {
-            "accuracy": correct / len(q) if q else None,
-            "coverage": len(q) / len(questions),
-            "correct": correct,
-            "covered": len(q),
-            "total": len(questions),
-        }
-        total_correct += correct
-        total_covered += len(q)
-        total += len(questions)
-    out.update(
-        accuracy=total_correct / total_covered if total_covered else None,
-        coverage=total_covered / total if total else 0.0,
-        correct=total_correct,
-        covered=total_covered,
-        total=total,
-    )
-    return out
+            answer_ids = np.array([emb.index.get(quad[3], -1) for quad in chunk])
+            correct += int((scores.argmax(1) == answer_ids).sum())
+        return correct, len(q)
+
+    return _tally(method, sections, answer)
 
 
 def read_similarity(path: str | Path) -> list[tuple[str, str, float]]:
@@ -148,25 +141,13 @@ def read_similarity(path: str | Path) -> list[tuple[str, str, float]]:
     return pairs
 
 
-def eval_similarity(emb: Embeddings, pairs) -> dict:
-    """Spearman's ρ between human scores and cosine similarity, on covered pairs."""
-    from scipy.stats import spearmanr
-
-    covered = [(emb.index[a], emb.index[b], s) for a, b, s in pairs if a in emb.index and b in emb.index]
-    if len(covered) < 3:
-        return {"spearman": None, "coverage": len(covered) / max(len(pairs), 1), "pairs": len(pairs)}
-    ia, ib, human = map(np.array, zip(*covered, strict=False))
-    cos = (emb.unit[ia] * emb.unit[ib]).sum(1)
-    rho = spearmanr(human, cos).statistic
-    return {"spearman": float(rho), "coverage": len(covered) / len(pairs), "covered": len(covered), "pairs": len(pairs)}
-
-
-def eval_similarity_pieces(emb: Embeddings, pairs) -> dict:
-    """``eval_similarity`` where a word outside the vocabulary is built from its pieces (FastText)."""
+def eval_similarity(emb: Embeddings, pairs, pieces: bool = False) -> dict:
+    """Spearman's ρ between human scores and cosine similarity, on covered pairs (``pieces``: a word
+    outside the vocabulary built from its pieces counts as covered, FastText)."""
     from scipy.stats import spearmanr
 
     def ok(w: str) -> bool:
-        return emb.known(w) or emb.from_pieces(w)
+        return emb.known(w) or (pieces and emb.from_pieces(w))
 
     covered = [(a, b, s) for a, b, s in pairs if ok(a) and ok(b)]
     if len(covered) < 3:
@@ -227,7 +208,7 @@ def evaluate(
         result["with_pieces"] = {
             "analogies": eval_analogies_pieces(emb, read_analogies(analogies), method),
             "similarity": {
-                name: eval_similarity_pieces(emb, read_similarity(path))
+                name: eval_similarity(emb, read_similarity(path), pieces=True)
                 for name, path in (similarity or {}).items()
                 if Path(path).is_file()
             },
