@@ -26,9 +26,8 @@ import time
 from pathlib import Path
 
 from pizarra.config import cache_dir
-from pizarra.text.words import letter_words
+from pizarra.embeddings.train_w2v import save_trained, write_paragraphs
 
-MAX_LINE = 1000
 LITERATURE = ("quijote", "conha19", "cligs")
 STS_USED = (("stsb_es", "train"), ("stsb_es", "dev"))
 
@@ -62,13 +61,8 @@ def corpus_file(path: Path | None = None, data=None, modern_repeat: int = 3) -> 
     t0 = time.time()
 
     def write(f, source: str, text: str, count: bool) -> None:
-        n = 0
-        for para in text.split("\n"):
-            toks = letter_words(para)
-            for i in range(0, len(toks), MAX_LINE):
-                f.write(" ".join(toks[i : i + MAX_LINE]) + "\n")
-                stats["lines"] += 1
-            n += len(toks)
+        lines, n = write_paragraphs(f, text)
+        stats["lines"] += lines
         stats["words"] += n
         if count:  # words of each source, counted once (not per repeat)
             stats["docs"] += 1
@@ -122,18 +116,7 @@ def train(
     }
     t0 = time.time()
     model = FastText(corpus_file=str(path), **params)
-    seconds = time.time() - t0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(str(out))
-    info = {
-        "corpus": stats,
-        "params": params,
-        "vocab_trained": len(model.wv),
-        "train_seconds": round(seconds, 1),
-    }
-    out.with_suffix(".json").write_text(json.dumps(info, indent=1))
-    logging.info("done: %s", info)
-    return info
+    return save_trained(model, out, stats, params, time.time() - t0)
 
 
 def main(argv=None) -> None:

@@ -22,6 +22,32 @@ from pizarra.text.words import letter_words
 MAX_LINE = 1000
 
 
+def write_paragraphs(f, text: str, max_words: int | None = None) -> tuple[int, int]:
+    """Write ``text`` to ``f`` as the trainers read it: each paragraph's letter-only lowercase words,
+    at most MAX_LINE a line (and at most ``max_words`` in all). Returns (lines, words) written."""
+    lines = words = 0
+    for para in text.split("\n"):
+        toks = letter_words(para)
+        if max_words is not None:
+            toks = toks[: max_words - words]
+        for i in range(0, len(toks), MAX_LINE):
+            f.write(" ".join(toks[i : i + MAX_LINE]) + "\n")
+            lines += 1
+        words += len(toks)
+    return lines, words
+
+
+def save_trained(model, out: Path, stats: dict, params: dict, seconds: float) -> dict:
+    """Save a trained gensim model at ``out`` and, beside it (``.json``), what ``export`` reads:
+    the corpus counts, the parameters, the vocabulary size and the training time."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(str(out))
+    info = {"corpus": stats, "params": params, "vocab_trained": len(model.wv), "train_seconds": round(seconds, 1)}
+    out.with_suffix(".json").write_text(json.dumps(info, indent=1))
+    logging.info("done: %s", info)
+    return info
+
+
 def corpus_file(path: Path | None = None, data=None, max_words: int | None = None) -> tuple[Path, dict]:
     """Write (once) the tokenized Spanish corpus; returns its path and {docs, lines, words}.
     ``max_words``: only the corpus's first words, in its order (a bounded slice for a quick run)."""
@@ -40,15 +66,9 @@ def corpus_file(path: Path | None = None, data=None, max_words: int | None = Non
             if max_words is not None and stats["words"] >= max_words:
                 break
             stats["docs"] += 1
-            n_doc = 0
-            for para in text.split("\n"):
-                toks = letter_words(para)
-                if max_words is not None:
-                    toks = toks[: max_words - stats["words"] - n_doc]
-                for i in range(0, len(toks), MAX_LINE):
-                    f.write(" ".join(toks[i : i + MAX_LINE]) + "\n")
-                    stats["lines"] += 1
-                n_doc += len(toks)
+            budget = None if max_words is None else max_words - stats["words"]
+            lines, n_doc = write_paragraphs(f, text, budget)
+            stats["lines"] += lines
             stats["words"] += n_doc
             stats["by_source"][source] = stats["by_source"].get(source, 0) + n_doc
             if stats["docs"] % 50 == 0:
@@ -97,29 +117,19 @@ def train(
         seed=1,
         callbacks=list(callbacks),
     )
-    seconds = time.time() - t0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(str(out))
-    info = {
-        "corpus": stats,
-        "params": {
-            "sg": sg,
-            "vector_size": dim,
-            "window": window,
-            "negative": negative,
-            "min_count": min_count,
-            "epochs": epochs,
-            "sample": sample,
-            "workers": workers,
-            "hs": 0,
-            "seed": 1,
-        },
-        "vocab_trained": len(model.wv),
-        "train_seconds": round(seconds, 1),
+    params = {
+        "sg": sg,
+        "vector_size": dim,
+        "window": window,
+        "negative": negative,
+        "min_count": min_count,
+        "epochs": epochs,
+        "sample": sample,
+        "workers": workers,
+        "hs": 0,
+        "seed": 1,
     }
-    out.with_suffix(".json").write_text(json.dumps(info, indent=1))
-    logging.info("done: %s", info)
-    return info
+    return save_trained(model, out, stats, params, time.time() - t0)
 
 
 def main(argv=None) -> None:
