@@ -26,12 +26,6 @@ _friendly = cli_support.friendly
 _emit = cli_support.emit_json
 
 
-def _pieces(emb, words: list[str]) -> dict:
-    """``oov`` and ``close`` (``Embeddings.pieces``): the words built from their pieces, and the
-    known words each may be a typo of."""
-    return emb.pieces(words)
-
-
 def _say_pieces(res: dict) -> None:
     """The page's note under the table, in the CLI's language ($PIZARRA_LANG, else the locale)."""
     from pizarra import i18n
@@ -79,7 +73,7 @@ def neighbors(
             "vectors": vectors,
             "metric": metric,
             "neighbors": [{"word": w, "score": s} for w, s in emb.neighbors(word, k, metric)],
-            **_pieces(emb, [word]),
+            **emb.pieces([word]),
         }
         if as_json:
             return _emit(res)
@@ -112,7 +106,7 @@ def analogy(
             "vectors": vectors,
             "method": method,
             "results": [{"word": w, "score": s} for w, s in emb.analogy(a, b, c, k, method)],
-            **_pieces(emb, [a, b, c]),
+            **emb.pieces([a, b, c]),
         }
         if as_json:
             return _emit(res)
@@ -138,7 +132,7 @@ def formula(
 
         emb = load_vectors(vectors)
         res = run_formula(expression, emb, k, metric)
-        res.update(vectors=vectors, **_pieces(emb, res["words"]))
+        res.update(vectors=vectors, **emb.pieces(res["words"]))
         if as_json:
             return _emit(res)
         if res["kind"] == "number":

@@ -35,12 +35,6 @@ def _emb(name: str):
     return WAITS.load(name, lambda: load_vectors(name))  # the first load is timed, for the next estimate
 
 
-def _pieces(emb, words: list[str]) -> dict:
-    """``oov`` and ``close`` (``Embeddings.pieces``): the words built from their pieces, and the
-    known words each may be a typo of."""
-    return emb.pieces(words)
-
-
 class Scored(BaseModel):
     word: str
     score: float
@@ -204,7 +198,7 @@ def neighbors(
         neighbors=[Scored(word=w, score=s) for w, s in emb.neighbors(word, k, metric)],
         table=[NeighborRow(**r) for r in emb.neighbors_both(word, k)],
         by_euclidean=[Scored(word=w, score=s) for w, s in emb.neighbors(word, k, "euclidean")],
-        **_pieces(emb, [word]),
+        **emb.pieces([word]),
     )
 
 
@@ -226,7 +220,7 @@ def analogy(
         vectors=vectors,
         method=method,
         results=[Scored(word=w, score=s) for w, s in emb.analogy(a, b, c, k, method)],
-        **_pieces(emb, [a, b, c]),
+        **emb.pieces([a, b, c]),
     )
 
 
@@ -237,7 +231,7 @@ def formula(req: FormulaIn) -> FormulaOut:
 
     emb = _emb(req.vectors)
     res = run_formula(req.formula, emb, req.k, req.metric, req.exclude_inputs)
-    return FormulaOut(vectors=req.vectors, **_pieces(emb, res["words"]), **res)
+    return FormulaOut(vectors=req.vectors, **emb.pieces(res["words"]), **res)
 
 
 @router.post("/api/embeddings/project", response_model=ProjectOut, tags=["embeddings"])
@@ -248,7 +242,7 @@ def project(req: ProjectIn) -> ProjectOut:
 
     emb = _emb(req.vectors)
     res = project_request(emb, req.words, req.word, req.n, req.method, req.dims)
-    return ProjectOut(**_pieces(emb, [p["word"] for p in res["points"]]), **res)
+    return ProjectOut(**emb.pieces([p["word"] for p in res["points"]]), **res)
 
 
 @router.post("/api/embeddings/estimate", response_model=EstimateOut, tags=["embeddings"])
