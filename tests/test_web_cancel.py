@@ -13,11 +13,11 @@ import time
 
 import httpx
 import pytest
-import uvicorn
 
 from pizarra.llm import runtime as rt
 from pizarra.web import disconnect
 from pizarra.web.app import Settings, create_app
+from support.serving import serving
 
 LONG = {"model": "gemma-base", "prefix": "Había una vez", "max_tokens": 512, "seed": 1, "temperature": 1.0}
 
@@ -25,22 +25,11 @@ LONG = {"model": "gemma-base", "prefix": "Había una vez", "max_tokens": 512, "s
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PIZARRA_CACHE", str(cache))
         app = create_app(Settings(db_path=cache / "jobs.sqlite"))
-        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        t0 = time.monotonic()
-        while not srv.started:
-            assert thread.is_alive() and time.monotonic() - t0 < 30, "the server did not start"
-            time.sleep(0.05)
-        yield "127.0.0.1", port
-        srv.should_exit = True
-        thread.join(10)
+        with serving(app) as port:
+            yield "127.0.0.1", port
 
 
 def _post_and_leave(host: str, port: int, path: str, body: dict, after_s: float) -> None:

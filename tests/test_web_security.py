@@ -13,7 +13,6 @@ import json
 import os
 import select
 import socket
-import threading
 import time
 
 import pytest
@@ -25,6 +24,7 @@ from pizarra.web import app as web_app
 from pizarra.web import security
 from pizarra.web.app import Settings, create_app
 from pizarra.web.security import MAX_BODY, RateLimiter
+from support.serving import serving
 
 BASE = "http://127.0.0.1:8000"
 ORIGIN = BASE
@@ -619,19 +619,8 @@ def live(tmp_path_factory):
             guess_limit=security.GUESS_LIMIT,
         )
     )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as port:
+        yield port
 
 
 def raw(port: int, head: str, body_chunks=(), timeout: float = 10.0) -> bytes:
@@ -710,7 +699,6 @@ def test_live_endless_chunked_body_is_cut_at_the_limit(live):
 
 def test_pizarra_serve_announces_the_host_it_binds(monkeypatch):
     """`pizarra serve --host NAME` (what `make run` calls): the lab then answers to NAME, not to any Host."""
-    import uvicorn
     from typer.testing import CliRunner
 
     from pizarra.cli import app as cli_app

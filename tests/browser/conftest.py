@@ -9,16 +9,13 @@ Chromium comes from the system (``apt-get install chromium``), never from ``play
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 
 from pizarra.web.app import Settings, create_app
+from support.serving import serving
 
 CHROMIUM = os.environ.get("PIZARRA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,12 +40,6 @@ def outside_requests(urls: list[str]) -> list[str]:
     ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """Base URL of the real app served by uvicorn in a background thread."""
@@ -56,18 +47,8 @@ def live_server(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PIZARRA_CACHE", str(cache))
         app = create_app(Settings(db_path=cache / "jobs.sqlite"))
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("the web server did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(timeout=10)
+        with serving(app, "the web server") as port:
+            yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="session")

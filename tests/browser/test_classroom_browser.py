@@ -6,17 +6,15 @@ leaderboard and attack feed update; "send everyone to" moves the other student's
 from __future__ import annotations
 
 import re
-import threading
-import time
 
 import pytest
-import uvicorn
 
-from conftest import SCREENSHOTS, free_port, outside_requests
+from conftest import SCREENSHOTS, outside_requests
 from pizarra.classroom.room import Room
 from pizarra.gandalf.assistant import Assistant
 from pizarra.llm import fair
 from pizarra.web.app import Settings, create_app
+from support.serving import serving
 
 
 @pytest.fixture
@@ -35,17 +33,8 @@ def classroom_server(tmp_path, monkeypatch):
     monkeypatch.setenv("PIZARRA_CACHE", str(tmp_path))
     room = Room()
     app = create_app(Settings(db_path=tmp_path / "jobs.sqlite", classroom=room, guess_limit=None))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the classroom server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", room
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, "the classroom server") as port:
+        yield f"http://127.0.0.1:{port}", room
     fair.disable()
 
 

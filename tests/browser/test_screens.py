@@ -21,14 +21,11 @@ Screenshots in tests/browser/screenshots/screens-*.png.
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-import uvicorn
 
-from conftest import SCREENSHOTS, free_port, outside_requests
+from conftest import SCREENSHOTS, outside_requests
 from pizarra.chapters import BY_SLUG, CHAPTERS
+from support.serving import serving
 
 pytestmark = pytest.mark.browser
 
@@ -285,17 +282,8 @@ def classroom_server(tmp_path_factory):
         mp.setenv("PIZARRA_CACHE", str(cache))
         room = Room()
         app = create_app(Settings(db_path=cache / "jobs.sqlite", classroom=room))
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the classroom server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", room
-        server.should_exit = True
-        thread.join(timeout=10)
+        with serving(app, "the classroom server") as port:
+            yield f"http://127.0.0.1:{port}", room
         fair.disable()
 
 
